@@ -1,0 +1,52 @@
+package v1alpha1
+
+// Conditions on File and FileLink follow the kstatus conventions, so that Flux, Argo CD
+// and `kubectl wait` read them without custom code:
+//
+//   - Ready is the one positive condition. True means the declared state is fully
+//     realised. A FileLink that was declared to expire and has expired has reached
+//     exactly what was declared, so it is Ready=True with reason Expired: GitOps tools
+//     show it as current, and no alert fires for an expiry somebody asked for.
+//   - Reconciling=True means the object is waiting for something that will arrive by
+//     itself (a File applied later in the same sync, a Secret still being created).
+//   - Stalled=True means nothing will change until somebody edits a spec (a link to a
+//     File whose purpose may not be linked).
+//
+// Reconciling and Stalled are "abnormal-true": they are removed, not set to False, when
+// they stop applying. Every condition carries the generation it was computed for, and
+// status.observedGeneration starts at -1 so that no tool reads a never-reconciled
+// object as current.
+const (
+	// ConditionReady is true when the declared state is fully realised.
+	ConditionReady = "Ready"
+	// ConditionReconciling is true while waiting for something that will come by itself.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is true when only a spec change can make progress.
+	ConditionStalled = "Stalled"
+)
+
+// Reasons a File's conditions carry.
+const (
+	// ReasonSucceeded: the source was read and the File's status describes it.
+	ReasonSucceeded = "Succeeded"
+	// ReasonSourceNotFound: the Secret or ConfigMap named by spec.source does not exist.
+	ReasonSourceNotFound = "SourceNotFound"
+	// ReasonKeyNotFound: the source exists but has no entry under the named key.
+	ReasonKeyNotFound = "KeyNotFound"
+)
+
+// Reasons a FileLink's conditions carry. The STATUS printer column shows them.
+const (
+	// ReasonActive: the URL serves the file.
+	ReasonActive = "Active"
+	// ReasonExpired: expiresAt has passed; the URL answers 410 Gone for good.
+	ReasonExpired = "Expired"
+	// ReasonFileNotFound: spec.file names no File in the namespace (yet).
+	ReasonFileNotFound = "FileNotFound"
+	// ReasonFileNotReady: the File exists but its content could not be read.
+	ReasonFileNotReady = "FileNotReady"
+	// ReasonPurposeNotLinkable: the File's purpose is not one Stripe allows links for.
+	ReasonPurposeNotLinkable = "PurposeNotLinkable"
+	// ReasonProgressing: the reconciler has not finished with this generation yet.
+	ReasonProgressing = "Progressing"
+)

@@ -1,0 +1,152 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// FileSpec declares a stored file: where its bytes live and what they are for.
+type FileSpec struct {
+	// purpose is the use the file is for, one of Stripe's 21 file purposes. Only
+	// some purposes may be shared through a FileLink (see FileLink). Immutable.
+	// +required
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="purpose is immutable"
+	Purpose Purpose `json:"purpose"`
+
+	// filename is the name offered to people who download the file. It defaults to
+	// the File's metadata.name. At most 255 bytes, without "/" or control characters.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:XValidation:rule="size(bytes(self)) <= 255",message="filename must be at most 255 bytes"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('/')",message="filename must not contain '/'"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('[\\\\x00-\\\\x1f\\\\x7f]')",message="filename must not contain control characters"
+	Filename string `json:"filename,omitempty"`
+
+	// title is a human-readable title for the file.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Title string `json:"title,omitempty"`
+
+	// contentType is the MIME type served with the file, such as "application/pdf".
+	// It defaults to the type registered for the filename's extension, and to
+	// "application/octet-stream" when there is none.
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;.*)?$`
+	ContentType string `json:"contentType,omitempty"`
+
+	// source says where the file's bytes are stored: one key of a Secret or of a
+	// ConfigMap in the File's namespace. Set exactly one of secret and configMap.
+	// +required
+	Source FileSource `json:"source"`
+}
+
+// FileSource names exactly one key of a Secret or ConfigMap in the File's namespace.
+// +kubebuilder:validation:XValidation:rule="has(self.secret) != has(self.configMap)",message="exactly one of source.secret or source.configMap must be set"
+type FileSource struct {
+	// secret names a key of a Secret's data holding the file's bytes.
+	// +optional
+	Secret *KeySelector `json:"secret,omitempty"`
+
+	// configMap names a key of a ConfigMap holding the file's bytes, in either its
+	// data (text) or binaryData (bytes).
+	// +optional
+	ConfigMap *KeySelector `json:"configMap,omitempty"`
+}
+
+// KeySelector names one key of a Secret or ConfigMap in the same namespace.
+type KeySelector struct {
+	// name is the name of the Secret or ConfigMap.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// key is the entry of the Secret or ConfigMap that holds the file's bytes.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key"`
+}
+
+// FileStatus describes the content the controller last read from the source.
+type FileStatus struct {
+	// observedGeneration is the generation of the spec this status describes. It is
+	// -1 until the controller has reconciled the File for the first time.
+	// +optional
+	// +kubebuilder:default=-1
+	ObservedGeneration int64 `json:"observedGeneration"`
+
+	// conditions are Ready, Reconciling and Stalled, in the kstatus sense.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// id is Stripe's identifier for the file: "file_" and 24 base62 characters,
+	// derived from the object's UID, so it never changes for the object's lifetime.
+	// +optional
+	ID string `json:"id,omitempty"`
+
+	// size is the content's length in bytes.
+	// +optional
+	Size int64 `json:"size,omitempty"`
+
+	// sha256 is the hex SHA-256 digest of the content; the link server uses it as
+	// the strong ETag.
+	// +optional
+	SHA256 string `json:"sha256,omitempty"`
+
+	// type is Stripe's file type: the filename's extension in lower case, such as
+	// "pdf", "csv" or "png"; empty when the filename has none.
+	// +optional
+	Type string `json:"type,omitempty"`
+
+	// filename is the name downloads are offered under: spec.filename or, when
+	// that is empty, metadata.name.
+	// +optional
+	Filename string `json:"filename,omitempty"`
+
+	// contentType is the MIME type downloads are served with: spec.contentType or
+	// the one derived from the filename.
+	// +optional
+	ContentType string `json:"contentType,omitempty"`
+}
+
+// File is a stored file with a Stripe purpose, whose bytes live in a Secret or a
+// ConfigMap. FileLinks point at Files to share them by URL.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:categories=filelink
+// +kubebuilder:printcolumn:name="Purpose",type=string,JSONPath=`.spec.purpose`
+// +kubebuilder:printcolumn:name="Size",type=integer,JSONPath=`.status.size`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type File struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec declares the file.
+	// +required
+	Spec FileSpec `json:"spec"`
+
+	// status is what the controller observed of the file's content.
+	// +optional
+	// +kubebuilder:default={observedGeneration:-1}
+	Status FileStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// FileList is a list of Files.
+type FileList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []File `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&File{}, &FileList{})
+}

@@ -1,0 +1,232 @@
+package v1alpha1_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/testenv"
+)
+
+// These tests hold the CRD schema to SPEC §2: every rule that needs neither the clock nor
+// another object is refused by the API server itself, webhooks or not.
+
+var k8s client.Client
+
+func TestMain(m *testing.M) {
+	env, err := testenv.New()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	k8s, err = client.New(cfg, client.Options{Scheme: testenv.Scheme})
+	code := 1
+	if err == nil {
+		if err = k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err == nil {
+			code = m.Run()
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+const ns = "validation"
+
+func validFile(name string) *v1.File {
+	return &v1.File{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1.FileSpec{
+			Purpose: v1.PurposeDisputeEvidence,
+			Source:  v1.FileSource{Secret: &v1.KeySelector{Name: "docs", Key: "evidence.pdf"}},
+		},
+	}
+}
+
+func validLink(name string) *v1.FileLink {
+	return &v1.FileLink{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec:       v1.FileLinkSpec{File: "evidence"},
+	}
+}
+
+func metadataOf(n int, key func(i int) string, value string) map[string]string {
+	m := map[string]string{}
+	for i := range n {
+		m[key(i)] = value
+	}
+	return m
+}
+
+// wantInvalid asserts err is the API server's Invalid error and mentions each of parts
+// (the field path and the rule's message).
+func wantInvalid(t *testing.T, err error, parts ...string) {
+	t.Helper()
+	if !apierrors.IsInvalid(err) {
+		t.Fatalf("want an Invalid error mentioning %q, got %v", parts, err)
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Errorf("error %q does not mention %q", err.Error(), p)
+		}
+	}
+}
+
+func TestFileCreateValidation(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		mutate func(*v1.File)
+		want   []string
+	}{
+		{"unknown purpose", func(f *v1.File) { f.Spec.Purpose = "cat_pictures" }, []string{"spec.purpose", "Unsupported value"}},
+		{"empty purpose", func(f *v1.File) { f.Spec.Purpose = "" }, []string{"spec.purpose"}},
+		{"no source", func(f *v1.File) { f.Spec.Source = v1.FileSource{} }, []string{"spec.source", "exactly one of source.secret or source.configMap"}},
+		{"both sources", func(f *v1.File) {
+			f.Spec.Source.ConfigMap = &v1.KeySelector{Name: "docs", Key: "evidence.pdf"}
+		}, []string{"spec.source", "exactly one of source.secret or source.configMap"}},
+		{"source without key", func(f *v1.File) { f.Spec.Source.Secret.Key = "" }, []string{"spec.source.secret.key"}},
+		{"source key with slash", func(f *v1.File) { f.Spec.Source.Secret.Key = "a/b" }, []string{"spec.source.secret.key"}},
+		{"filename with slash", func(f *v1.File) { f.Spec.Filename = "../etc/passwd" }, []string{"spec.filename", "must not contain '/'"}},
+		{"filename with newline", func(f *v1.File) { f.Spec.Filename = "a\nb.pdf" }, []string{"spec.filename", "control characters"}},
+		{"filename with NUL", func(f *v1.File) { f.Spec.Filename = "a\x00b.pdf" }, []string{"spec.filename", "control characters"}},
+		{"filename with DEL", func(f *v1.File) { f.Spec.Filename = "a\x7fb.pdf" }, []string{"spec.filename", "control characters"}},
+		{"filename of 256 bytes", func(f *v1.File) { f.Spec.Filename = strings.Repeat("a", 252) + ".pdf" }, []string{"spec.filename"}},
+		{"filename of 128 characters but 256 bytes", func(f *v1.File) { f.Spec.Filename = strings.Repeat("é", 128) }, []string{"spec.filename", "at most 255 bytes"}},
+		{"malformed content type", func(f *v1.File) { f.Spec.ContentType = "pdf" }, []string{"spec.contentType"}},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := validFile(fmt.Sprintf("bad-%d", i))
+			c.mutate(f)
+			wantInvalid(t, k8s.Create(ctx, f), c.want...)
+		})
+	}
+}
+
+func TestFileAcceptsEdgeValues(t *testing.T) {
+	ctx := context.Background()
+	f := validFile("edge")
+	f.Spec.Filename = strings.Repeat("é", 127) + "a" // 255 bytes exactly
+	f.Spec.ContentType = "text/csv; charset=utf-8"
+	f.Spec.Source = v1.FileSource{ConfigMap: &v1.KeySelector{Name: "docs", Key: "report.csv"}}
+	if err := k8s.Create(ctx, f); err != nil {
+		t.Fatalf("valid File refused: %v", err)
+	}
+	// Every one of Stripe's 21 purposes is accepted.
+	purposes := []v1.Purpose{"account_requirement", "additional_verification", "business_icon", "business_logo",
+		"customer_signature", "dispute_evidence", "document_provider_identity_document", "finance_report_run",
+		"financial_account_statement", "identity_document", "identity_document_downloadable",
+		"issuing_regulatory_reporting", "pci_document", "platform_terms_of_service", "selfie",
+		"sigma_scheduled_query", "tax_document_user_upload", "terminal_android_apk",
+		"terminal_reader_splashscreen", "terminal_wifi_certificate", "terminal_wifi_private_key"}
+	for _, p := range purposes {
+		f := validFile(strings.ReplaceAll("purpose-"+string(p), "_", "-"))
+		f.Spec.Purpose = p
+		if err := k8s.Create(ctx, f); err != nil {
+			t.Errorf("purpose %s refused: %v", p, err)
+		}
+	}
+}
+
+func TestFilePurposeIsImmutable(t *testing.T) {
+	ctx := context.Background()
+	f := validFile("immutable-purpose")
+	if err := k8s.Create(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	f.Spec.Purpose = v1.PurposeBusinessLogo
+	wantInvalid(t, k8s.Update(ctx, f), "spec.purpose", "purpose is immutable")
+}
+
+func TestStatusObservedGenerationDefaultsToMinusOne(t *testing.T) {
+	ctx := context.Background()
+	f, l := validFile("fresh"), validLink("fresh")
+	for _, o := range []client.Object{f, l} {
+		if err := k8s.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.Status.ObservedGeneration != -1 || l.Status.ObservedGeneration != -1 {
+		t.Fatalf("observedGeneration = %d (File), %d (FileLink); want -1", f.Status.ObservedGeneration, l.Status.ObservedGeneration)
+	}
+}
+
+func TestFileLinkCreateValidation(t *testing.T) {
+	ctx := context.Background()
+	key := func(i int) string { return fmt.Sprintf("key-%d", i) }
+	cases := []struct {
+		name   string
+		mutate func(*v1.FileLink)
+		want   []string
+	}{
+		{"no file", func(l *v1.FileLink) { l.Spec.File = "" }, []string{"spec.file"}},
+		{"51 metadata keys", func(l *v1.FileLink) { l.Spec.Metadata = metadataOf(51, key, "v") }, []string{"spec.metadata", "50"}},
+		{"key with [", func(l *v1.FileLink) { l.Spec.Metadata = map[string]string{"order[id]": "1"} }, []string{"spec.metadata", "must not contain '[' or ']'"}},
+		{"key with ]", func(l *v1.FileLink) { l.Spec.Metadata = map[string]string{"order]": "1"} }, []string{"spec.metadata", "must not contain '[' or ']'"}},
+		{"41-character key", func(l *v1.FileLink) { l.Spec.Metadata = map[string]string{strings.Repeat("k", 41): "v"} }, []string{"spec.metadata", "keys must be at most 40 characters"}},
+		{"501-character value", func(l *v1.FileLink) { l.Spec.Metadata = map[string]string{"k": strings.Repeat("v", 501)} }, []string{"spec.metadata", "values must be at most 500 characters"}},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := validLink(fmt.Sprintf("bad-%d", i))
+			c.mutate(l)
+			wantInvalid(t, k8s.Create(ctx, l), c.want...)
+		})
+	}
+}
+
+func TestFileLinkAcceptsStripesLimits(t *testing.T) {
+	ctx := context.Background()
+	l := validLink("limits")
+	l.Spec.Metadata = metadataOf(50, func(i int) string { return fmt.Sprintf("%040d", i) }, strings.Repeat("v", 500))
+	expires := metav1.NewTime(time.Now().Add(time.Hour))
+	l.Spec.ExpiresAt = &expires
+	if err := k8s.Create(ctx, l); err != nil {
+		t.Fatalf("link at Stripe's limits refused: %v", err)
+	}
+}
+
+func TestFileLinkFileIsImmutable(t *testing.T) {
+	ctx := context.Background()
+	l := validLink("immutable-file")
+	if err := k8s.Create(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	l.Spec.File = "other"
+	wantInvalid(t, k8s.Update(ctx, l), "spec.file", "file is immutable")
+}
+
+func TestFileLinksSelectableByFile(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range []string{"sel-a", "sel-b"} {
+		l := validLink(name)
+		l.Spec.File = "selectable-" + name
+		if err := k8s.Create(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := &v1.FileLinkList{}
+	if err := k8s.List(ctx, list, client.InNamespace(ns), client.MatchingFields{"spec.file": "selectable-sel-b"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 1 || list.Items[0].Name != "sel-b" {
+		t.Fatalf("field selector spec.file=selectable-sel-b listed %d links", len(list.Items))
+	}
+}

@@ -1,0 +1,137 @@
+// Command manager runs the filelink-operator: the File and FileLink reconcilers and,
+// on every replica, the link server.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/controllers"
+	"github.com/filelink-dev/filelink-operator/internal/signing"
+)
+
+var scheme = runtime.NewScheme()
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(filelinkv1.AddToScheme(scheme))
+}
+
+// options are the manager's flags (SPEC §6) plus the knobs that bound its throughput.
+type options struct {
+	metricsAddr, probeAddr, linkAddr string
+	leaderElect                      bool
+	linkBaseURL                      string
+	signingKeySecret                 string
+	qps                              float64
+	burst                            int
+	concurrency                      int
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; 0 disables it.")
+	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to.")
+	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles; every replica serves links.")
+	flag.StringVar(&o.linkAddr, "link-bind-address", ":8082", "Address the link server binds to.")
+	flag.StringVar(&o.linkBaseURL, "link-base-url", "http://localhost:8082", "Public base URL of the link server; issued URLs are <base>/links/<token>.")
+	flag.StringVar(&o.signingKeySecret, "signing-key-secret", "filelink-system/filelink-signing-key", "NAMESPACE/NAME of the Secret holding the URL signing key; created with a random key if missing.")
+	// client-go's default of 20 QPS would hold the reconcilers to a small fraction of
+	// what the API server can take; these defaults keep a ceiling without being it.
+	flag.Float64Var(&o.qps, "kube-api-qps", 500, "Client-side rate limit of requests to the API server, per second.")
+	flag.IntVar(&o.burst, "kube-api-burst", 1000, "Client-side burst of requests to the API server.")
+	flag.IntVar(&o.concurrency, "max-concurrent-reconciles", 8, "Reconciles run in parallel per controller.")
+	zapOpts := zap.Options{Development: false}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+
+	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
+		ctrl.Log.Error(err, "manager exited with an error")
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	log := ctrl.Log.WithName("setup")
+	keyRef, err := parseNamespacedName(o.signingKeySecret)
+	if err != nil {
+		return fmt.Errorf("--signing-key-secret: %w", err)
+	}
+
+	cfg := ctrl.GetConfigOrDie()
+	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress: o.probeAddr,
+		LeaderElection:         o.leaderElect,
+		LeaderElectionID:       "filelink-operator.filelink.dev",
+		Client: client.Options{Cache: &client.CacheOptions{
+			// Never cache Secret or ConfigMap data cluster-wide; reads of them go to
+			// the API server, and only their metadata is watched.
+			DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}},
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("creating manager: %w", err)
+	}
+
+	signer, err := signing.LoadOrCreate(ctx, mgr.GetAPIReader(), mgr.GetClient(), keyRef)
+	if err != nil {
+		return err
+	}
+
+	if err := (&controllers.FileReconciler{
+		Client:                  mgr.GetClient(),
+		SourceReader:            mgr.GetAPIReader(),
+		Clock:                   clock.RealClock{},
+		Recorder:                mgr.GetEventRecorder("filelink-file"),
+		MaxConcurrentReconciles: o.concurrency,
+	}).SetupWithManager(ctx, mgr); err != nil {
+		return fmt.Errorf("setting up File controller: %w", err)
+	}
+	if err := (&controllers.FileLinkReconciler{
+		Client:                  mgr.GetClient(),
+		Clock:                   clock.RealClock{},
+		Recorder:                mgr.GetEventRecorder("filelink-filelink"),
+		Signer:                  signer,
+		BaseURL:                 o.linkBaseURL,
+		MaxConcurrentReconciles: o.concurrency,
+	}).SetupWithManager(ctx, mgr); err != nil {
+		return fmt.Errorf("setting up FileLink controller: %w", err)
+	}
+
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+	log.Info("starting manager", "linkBaseURL", o.linkBaseURL)
+	return mgr.Start(ctx)
+}
+
+func parseNamespacedName(s string) (types.NamespacedName, error) {
+	ns, name, ok := strings.Cut(s, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		return types.NamespacedName{}, fmt.Errorf("%q is not NAMESPACE/NAME", s)
+	}
+	return types.NamespacedName{Namespace: ns, Name: name}, nil
+}
