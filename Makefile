@@ -39,18 +39,20 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: verify-generated
-verify-generated: manifests generate ## Fail when committed generated files differ from the markers.
-	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
-		echo "Generated files are stale; run 'make manifests generate' and commit:"; \
-		git status --porcelain -- api config; git --no-pager diff --stat -- api config; exit 1; \
-	fi
+verify-generated: $(CONTROLLER_GEN) ## Fail when generated files differ from what the markers produce.
+	hack/verify-generated.sh
+
+.PHONY: verify-mod
+verify-mod: ## Fail when go.mod or go.sum are not tidy.
+	go mod tidy -diff
+	go -C hack/tools/envtest mod tidy -diff
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver and etcd for envtest (only when missing) and print their directory.
 	@hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)"
 
 .PHONY: test
-test: verify-generated fmt vet ## Check generated files, then run every test against a real API server.
+test: verify-generated verify-mod fmt vet ## Check generated files, then run every test against a real API server.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
 		go test ./... -count=1 $(TEST_ARGS)
 

@@ -9,14 +9,12 @@ import (
 	"os"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -25,6 +23,11 @@ import (
 	"github.com/filelink-dev/filelink-operator/controllers"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
+
+// The signing key Secret is created on first start; this is the only write the manager
+// makes outside its own kinds, so it is granted in the manager's namespace only
+// ("system" here; config/default renames it).
+// +kubebuilder:rbac:groups="",namespace=system,resources=secrets,verbs=create
 
 var scheme = runtime.NewScheme()
 
@@ -83,11 +86,7 @@ func run(ctx context.Context, o options) error {
 		HealthProbeBindAddress: o.probeAddr,
 		LeaderElection:         o.leaderElect,
 		LeaderElectionID:       "filelink-operator.filelink.dev",
-		Client: client.Options{Cache: &client.CacheOptions{
-			// Never cache Secret or ConfigMap data cluster-wide; reads of them go to
-			// the API server, and only their metadata is watched.
-			DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}},
-		}},
+		Client:                 controllers.ClientOptions(),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
@@ -98,24 +97,13 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	if err := (&controllers.FileReconciler{
-		Client:                  mgr.GetClient(),
-		SourceReader:            mgr.GetAPIReader(),
+	if err := controllers.Setup(ctx, mgr, controllers.Config{
 		Clock:                   clock.RealClock{},
-		Recorder:                mgr.GetEventRecorder("filelink-file"),
-		MaxConcurrentReconciles: o.concurrency,
-	}).SetupWithManager(ctx, mgr); err != nil {
-		return fmt.Errorf("setting up File controller: %w", err)
-	}
-	if err := (&controllers.FileLinkReconciler{
-		Client:                  mgr.GetClient(),
-		Clock:                   clock.RealClock{},
-		Recorder:                mgr.GetEventRecorder("filelink-filelink"),
 		Signer:                  signer,
 		BaseURL:                 o.linkBaseURL,
 		MaxConcurrentReconciles: o.concurrency,
-	}).SetupWithManager(ctx, mgr); err != nil {
-		return fmt.Errorf("setting up FileLink controller: %w", err)
+	}); err != nil {
+		return err
 	}
 
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

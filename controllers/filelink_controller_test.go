@@ -1,0 +1,324 @@
+package controllers_test
+
+import (
+	"context"
+	"regexp"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+)
+
+// The tests below follow the rows of SPEC §3, in order.
+
+var (
+	urlShape = regexp.MustCompile(`^http://links\.test/links/[A-Za-z0-9_-]{43}$`)
+	idShape  = regexp.MustCompile(`^link_[0-9A-Za-z]{24}$`)
+	pdf      = []byte("%PDF-1.7 evidence")
+)
+
+// readyFileAndSecret creates a linkable File named "evidence" backed by a Secret.
+func readyFileAndSecret(t *testing.T, ns string) *v1.File {
+	t.Helper()
+	f := fileFromSecret(ns, "evidence", v1.PurposeDisputeEvidence, "docs", "evidence.pdf")
+	create(t, secret(ns, "docs", map[string][]byte{"evidence.pdf": pdf}), f)
+	return f
+}
+
+func beActive(g Gomega, l *v1.FileLink) {
+	haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, v1.ReasonActive)
+}
+
+func TestActiveLinkIsIssuedOnce(t *testing.T) {
+	ns := newNamespace(t)
+	readyFileAndSecret(t, ns)
+	l := link(ns, "share", "evidence", nil)
+	create(t, l)
+
+	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+		beActive(g, l)
+		g.Expect(l.Status.ObservedGeneration).To(Equal(l.Generation))
+	})
+	if !urlShape.MatchString(l.Status.URL) || !idShape.MatchString(l.Status.ID) {
+		t.Fatalf("url %q or id %q has the wrong shape", l.Status.URL, l.Status.ID)
+	}
+	if l.Status.Size != int64(len(pdf)) || l.Status.SHA256 != sha(pdf) || l.Status.Expired {
+		t.Fatalf("status %+v does not describe the file", l.Status)
+	}
+	for _, typ := range []string{v1.ConditionReconciling, v1.ConditionStalled} {
+		if s := conditionStatus(l.Status.Conditions, typ); s != "absent" {
+			t.Errorf("%s is %s on an active link", typ, s)
+		}
+	}
+	if s := kstatusOf(t, l); s != kstatus.CurrentStatus {
+		t.Errorf("kstatus = %s, want Current", s)
+	}
+
+	// More reconciles of an unchanged link issue nothing new.
+	touch(t, l)
+	touch(t, l)
+	g := NewWithT(t)
+	g.Eventually(func(g Gomega) { g.Expect(eventReasons(g, ns, "share")).To(ContainElement("Normal/Issued")) }).WithTimeout(wait).Should(Succeed())
+	g.Consistently(func(g Gomega) { g.Expect(count(eventReasons(g, ns, "share"), "Normal/Issued")).To(Equal(1)) }).
+		WithTimeout(2 * time.Second).Should(Succeed())
+}
+
+func TestLinkWaitsForItsFileAndPicksItUpByWatch(t *testing.T) {
+	ns := newNamespace(t)
+	l := link(ns, "early", "evidence", nil)
+	create(t, l)
+
+	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonFileNotFound)
+		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
+		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("absent"))
+	})
+	if s := kstatusOf(t, l); s != kstatus.InProgressStatus {
+		t.Errorf("kstatus = %s, want InProgress", s)
+	}
+	// The URL is derived, not granted, so it is known before the File exists.
+	if !urlShape.MatchString(l.Status.URL) {
+		t.Errorf("url %q has the wrong shape", l.Status.URL)
+	}
+	NewWithT(t).Eventually(func(g Gomega) {
+		g.Expect(eventReasons(g, ns, "early")).To(ContainElement("Warning/FileNotFound"))
+	}).WithTimeout(wait).Should(Succeed())
+
+	// Nothing touches the link: only the File watch can wake it.
+	readyFileAndSecret(t, ns)
+	eventuallyLink(t, l, beActive)
+}
+
+func TestLinkToFileThatIsNotReady(t *testing.T) {
+	ns := newNamespace(t)
+	f := fileFromSecret(ns, "evidence", v1.PurposeDisputeEvidence, "docs", "evidence.pdf")
+	l := link(ns, "share", "evidence", nil)
+	create(t, f, l)
+
+	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonFileNotReady)
+		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
+	})
+	if s := kstatusOf(t, l); s != kstatus.InProgressStatus {
+		t.Errorf("kstatus = %s, want InProgress", s)
+	}
+	NewWithT(t).Eventually(func(g Gomega) {
+		g.Expect(eventReasons(g, ns, "share")).To(ContainElement("Warning/FileNotReady"))
+	}).WithTimeout(wait).Should(Succeed())
+
+	// The Secret arrives with the wrong key: still not ready.
+	s := secret(ns, "docs", map[string][]byte{"other.pdf": pdf})
+	create(t, s)
+	eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, v1.ReasonKeyNotFound)
+	})
+	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonFileNotReady)
+	})
+
+	// The key appears: File, then link, become ready without any touch.
+	s.Data["evidence.pdf"] = pdf
+	if err := k8s.Update(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyLink(t, l, beActive)
+}
+
+func TestLinkToUnlinkablePurposeIsStalled(t *testing.T) {
+	ns := newNamespace(t)
+	f := fileFromSecret(ns, "passport", v1.PurposeIdentityDocument, "docs", "passport.png")
+	l := link(ns, "share", "passport", nil)
+	create(t, secret(ns, "docs", map[string][]byte{"passport.png": []byte("png")}), f, l)
+
+	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonPurposeNotLinkable)
+		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("True"))
+		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("absent"))
+	})
+	if s := kstatusOf(t, l); s != kstatus.FailedStatus {
+		t.Errorf("kstatus = %s, want Failed", s)
+	}
+	c := l.Status.Conditions[0]
+	for _, c2 := range l.Status.Conditions {
+		if c2.Type == v1.ConditionReady {
+			c = c2
+		}
+	}
+	NewWithT(t).Expect(c.Message).To(ContainSubstring("dispute_evidence"), "the message lists the linkable purposes")
+	NewWithT(t).Eventually(func(g Gomega) {
+		g.Expect(eventReasons(g, ns, "share")).To(ContainElement("Warning/PurposeNotLinkable"))
+	}).WithTimeout(wait).Should(Succeed())
+}
+
+// beExpired is the terminal state: expired, Ready=True Expired, nothing in progress.
+func beExpired(g Gomega, l *v1.FileLink) {
+	g.Expect(l.Status.Expired).To(BeTrue())
+	haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, v1.ReasonExpired)
+	g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("absent"))
+	g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("absent"))
+}
+
+func TestLinkExpiresWhenTheClockReachesExpiresAt(t *testing.T) {
+	ns := newNamespace(t)
+	readyFileAndSecret(t, ns)
+	expires := clk.Now().Add(time.Hour).Truncate(time.Second)
+	l := link(ns, "share", "evidence", &expires)
+	create(t, l)
+	eventuallyLink(t, l, beActive)
+	url := l.Status.URL
+
+	clk.Step(time.Hour)
+	// The hour-long requeue would fire in real time; a touch stands in for it.
+	touch(t, l)
+	eventuallyLink(t, l, beExpired)
+	if l.Status.URL != url {
+		t.Errorf("url changed on expiry: %q -> %q", url, l.Status.URL)
+	}
+	if s := kstatusOf(t, l); s != kstatus.CurrentStatus {
+		t.Errorf("kstatus of an expired link = %s, want Current", s)
+	}
+	touch(t, l)
+	g := NewWithT(t)
+	g.Eventually(func(g Gomega) { g.Expect(eventReasons(g, ns, "share")).To(ContainElement("Normal/Expired")) }).WithTimeout(wait).Should(Succeed())
+	g.Consistently(func(g Gomega) { g.Expect(count(eventReasons(g, ns, "share"), "Normal/Expired")).To(Equal(1)) }).
+		WithTimeout(2 * time.Second).Should(Succeed())
+}
+
+// TestExpiryIsScheduledNotPolled lets a real requeue fire: nothing touches the link, so
+// only RequeueAfter to the instant of expiry can flip it.
+func TestExpiryIsScheduledNotPolled(t *testing.T) {
+	ns := newNamespace(t)
+	readyFileAndSecret(t, ns)
+	expires := clk.Now().Add(2 * time.Second).Truncate(time.Second)
+	l := link(ns, "soon", "evidence", &expires)
+	create(t, l)
+	eventuallyLink(t, l, beActive)
+
+	w, err := k8s.Watch(context.Background(), &v1.FileLinkList{}, client.InNamespace(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	deadline := time.After(wait)
+	for {
+		select {
+		case ev := <-w.ResultChan():
+			if ev.Type != watch.Modified {
+				continue
+			}
+			if got := ev.Object.(*v1.FileLink); got.Status.Expired {
+				lag := clk.Now().Sub(expires)
+				if lag < 0 || lag > time.Second {
+					t.Fatalf("expired observed %v after expiresAt; want within [0, 1s]", lag)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("the link did not expire")
+		}
+	}
+}
+
+func TestExpiresAtUpdates(t *testing.T) {
+	ns := newNamespace(t)
+	readyFileAndSecret(t, ns)
+	soon := clk.Now().Add(time.Hour).Truncate(time.Second)
+	l := link(ns, "share", "evidence", &soon)
+	create(t, l)
+	eventuallyLink(t, l, beActive)
+
+	// Removing expiresAt makes the link non-expiring: an hour later it still serves.
+	l.Spec.ExpiresAt = nil
+	if err := k8s.Update(context.Background(), l); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyLink(t, l, beActive)
+
+	// A past expiresAt on update is Stripe's expires_at=now: expired at once.
+	past := metav1.NewTime(clk.Now().Add(-time.Minute))
+	l.Spec.ExpiresAt = &past
+	if err := k8s.Update(context.Background(), l); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyLink(t, l, beExpired)
+}
+
+func TestLinksFollowTheirFile(t *testing.T) {
+	ns := newNamespace(t)
+	f := readyFileAndSecret(t, ns)
+	l := link(ns, "share", "evidence", nil)
+	create(t, l)
+	eventuallyLink(t, l, beActive)
+
+	// New content: the link reports the new size and digest.
+	s := secret(ns, "docs", nil)
+	get(NewWithT(t), s)
+	v2 := []byte("%PDF-1.7 evidence, second version, longer")
+	s.Data["evidence.pdf"] = v2
+	if err := k8s.Update(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+		beActive(g, l)
+		g.Expect(l.Status.SHA256).To(Equal(sha(v2)))
+		g.Expect(l.Status.Size).To(BeEquivalentTo(len(v2)))
+	})
+
+	// The File goes: the link waits for it again.
+	if err := k8s.Delete(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonFileNotFound)
+		g.Expect(l.Status.SHA256).To(BeEmpty())
+	})
+}
+
+func TestURLSurvivesStatusLossAndRestart(t *testing.T) {
+	ns := newNamespace(t)
+	readyFileAndSecret(t, ns)
+	l := link(ns, "share", "evidence", nil)
+	create(t, l)
+	eventuallyLink(t, l, beActive)
+	url, id := l.Status.URL, l.Status.ID
+
+	// Wipe status: the controller derives the same URL again.
+	if err := k8s.Status().Patch(context.Background(), l, client.RawPatch("application/merge-patch+json", []byte(`{"status":null}`))); err != nil {
+		t.Fatal(err)
+	}
+	if l.Status.URL != "" {
+		t.Fatalf("status not wiped: %+v", l.Status)
+	}
+	touch(t, l)
+	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+		beActive(g, l)
+		g.Expect(l.Status.URL).To(Equal(url))
+		g.Expect(l.Status.ID).To(Equal(id))
+	})
+
+	// Restart the manager: it reloads the key from its Secret, and the link's status
+	// is already right, so it is not written again.
+	rv := l.ResourceVersion
+	if err := running.stop(); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if running, err = startManager(); err != nil {
+		t.Fatal(err)
+	}
+	touch(t, l)
+	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+		g.Expect(l.Status.URL).To(Equal(url))
+		g.Expect(l.ResourceVersion).NotTo(Equal(rv), "the touch is seen")
+	})
+	afterTouch := l.ResourceVersion
+	NewWithT(t).Consistently(func(g Gomega) {
+		g.Expect(get(g, l).ResourceVersion).To(Equal(afterTouch), "restarted manager rewrote an unchanged status")
+	}).WithTimeout(2 * time.Second).Should(Succeed())
+}

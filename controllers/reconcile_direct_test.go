@@ -1,0 +1,112 @@
+package controllers_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/controllers"
+	"github.com/filelink-dev/filelink-operator/internal/signing"
+)
+
+// These tests call Reconcile themselves, with a fake clock that only they move, on objects
+// in a namespace the manager does not watch, to pin down exact results: the requeue
+// delay, and that a reconcile with nothing to change writes nothing.
+
+func directReconcilers(t *testing.T, now time.Time) (*controllers.FileReconciler, *controllers.FileLinkReconciler, *clocktesting.FakeClock) {
+	t.Helper()
+	fake := clocktesting.NewFakeClock(now)
+	signer, err := signing.LoadOrCreate(context.Background(), k8s, k8s, keyRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &controllers.FileReconciler{Client: k8s, SourceReader: k8s, Clock: fake},
+		&controllers.FileLinkReconciler{Client: k8s, Clock: fake, Signer: signer, BaseURL: baseURL},
+		fake
+}
+
+func reconcile(t *testing.T, r interface {
+	Reconcile(context.Context, ctrl.Request) (ctrl.Result, error)
+}, obj client.Object) ctrl.Result {
+	t.Helper()
+	res, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
+	if err != nil {
+		t.Fatalf("reconcile %s: %v", obj.GetName(), err)
+	}
+	return res
+}
+
+func TestRequeueIsTheExactTimeToExpiry(t *testing.T) {
+	g := NewWithT(t)
+	now := time.Date(2026, 11, 27, 12, 0, 0, 250_000_000, time.UTC)
+	files, links, fake := directReconcilers(t, now)
+	f := fileFromSecret(directNS, "requeue-file", v1.PurposeBusinessLogo, "requeue-docs", "logo.png")
+	expires := time.Date(2026, 11, 27, 13, 30, 0, 0, time.UTC)
+	l := link(directNS, "requeue-link", "requeue-file", &expires)
+	create(t, secret(directNS, "requeue-docs", map[string][]byte{"logo.png": []byte("png")}), f, l)
+
+	g.Expect(reconcile(t, files, f)).To(Equal(ctrl.Result{}))
+	res := reconcile(t, links, l)
+	g.Expect(res.RequeueAfter).To(Equal(expires.Sub(now)), "requeue lands exactly on expiresAt")
+	beActive(g, get(g, l))
+
+	// A reconcile that finds nothing to change writes nothing.
+	fileRV, linkRV := get(g, f).ResourceVersion, l.ResourceVersion
+	reconcile(t, files, f)
+	res = reconcile(t, links, l)
+	g.Expect(get(g, f).ResourceVersion).To(Equal(fileRV), "second File reconcile wrote")
+	g.Expect(get(g, l).ResourceVersion).To(Equal(linkRV), "second FileLink reconcile wrote")
+
+	// Halfway there, the requeue asks for the rest.
+	fake.Step(45 * time.Minute)
+	res = reconcile(t, links, l)
+	g.Expect(res.RequeueAfter).To(Equal(expires.Sub(now) - 45*time.Minute))
+	g.Expect(get(g, l).ResourceVersion).To(Equal(linkRV), "reconcile before expiry wrote")
+
+	// One nanosecond before: still active, requeue in 1ns (never zero or negative).
+	fake.SetTime(expires.Add(-time.Nanosecond))
+	g.Expect(reconcile(t, links, l).RequeueAfter).To(Equal(time.Nanosecond))
+	beActive(g, get(g, l))
+
+	// At the instant: expired, and no more requeues.
+	fake.SetTime(expires)
+	g.Expect(reconcile(t, links, l)).To(Equal(ctrl.Result{}))
+	beExpired(g, get(g, l))
+	expiredRV := l.ResourceVersion
+	// Expiry is terminal: a later reconcile, even with the clock turned back, changes nothing.
+	fake.SetTime(now)
+	g.Expect(reconcile(t, links, l)).To(Equal(ctrl.Result{}))
+	g.Expect(get(g, l).ResourceVersion).To(Equal(expiredRV))
+}
+
+func TestReconcileOfMissingObjectsIsQuiet(t *testing.T) {
+	files, links, _ := directReconcilers(t, time.Now())
+	ghostFile := fileFromSecret(directNS, "ghost", v1.PurposeSelfie, "none", "none")
+	ghostLink := link(directNS, "ghost", "ghost", nil)
+	if res := reconcile(t, files, ghostFile); res != (ctrl.Result{}) {
+		t.Errorf("File: %+v", res)
+	}
+	if res := reconcile(t, links, ghostLink); res != (ctrl.Result{}) {
+		t.Errorf("FileLink: %+v", res)
+	}
+}
+
+func TestNonExpiringLinkIsNotRequeued(t *testing.T) {
+	g := NewWithT(t)
+	files, links, _ := directReconcilers(t, time.Now())
+	f := fileFromSecret(directNS, "forever-file", v1.PurposeBusinessLogo, "forever-docs", "logo.png")
+	l := link(directNS, "forever-link", "forever-file", nil)
+	create(t, secret(directNS, "forever-docs", map[string][]byte{"logo.png": []byte("png")}), f, l)
+	reconcile(t, files, f)
+	g.Expect(reconcile(t, links, l)).To(Equal(ctrl.Result{}))
+	beActive(g, get(g, l))
+	g.Expect(l.Status.Conditions).To(HaveLen(1), "only Ready")
+	g.Expect(l.Status.Conditions[0].LastTransitionTime).NotTo(Equal(metav1.Time{}))
+}

@@ -1,0 +1,148 @@
+package controllers_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/filelink-dev/filelink-operator/controllers"
+	"github.com/filelink-dev/filelink-operator/internal/signing"
+	"github.com/filelink-dev/filelink-operator/internal/testenv"
+)
+
+// The suite runs the real reconcilers in a real manager against envtest, and asserts
+// through k8s, a client that reads the API server directly rather than the manager's cache.
+
+const (
+	baseURL = "http://links.test"
+	// directNS is left out of the manager's cache, so tests there can call Reconcile
+	// themselves with a fake clock and nobody else writes the objects.
+	directNS = "direct"
+)
+
+var (
+	k8s     client.WithWatch
+	restCfg *rest.Config
+	clk     = &offsetClock{}
+	keyRef  = types.NamespacedName{Namespace: "filelink-system", Name: "filelink-signing-key"}
+	running *runningManager
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runSuite(m))
+}
+
+func runSuite(m *testing.M) int {
+	env, err := testenv.New()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if restCfg, err = env.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+	if k8s, err = client.NewWithWatch(restCfg, client.Options{Scheme: testenv.Scheme}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for _, ns := range []string{keyRef.Namespace, directNS} {
+		if err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	if running, err = startManager(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = running.stop() }()
+	return m.Run()
+}
+
+// runningManager is a manager started the way main.go starts one.
+type runningManager struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startManager builds a manager like main.go does (signing key loaded or created from
+// the Secret, the same client options and reconcilers) and starts it.
+func startManager() (*runningManager, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme:  testenv.Scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Client:  controllers.ClientOptions(),
+		Cache: cache.Options{
+			DefaultFieldSelector: fields.OneTermNotEqualSelector("metadata.namespace", directNS),
+		},
+		// Restarts in one process register the same controller names again.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	signer, err := signing.LoadOrCreate(ctx, mgr.GetAPIReader(), mgr.GetClient(), keyRef)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if err := controllers.Setup(ctx, mgr, controllers.Config{Clock: clk, Signer: signer, BaseURL: baseURL}); err != nil {
+		cancel()
+		return nil, err
+	}
+	r := &runningManager{cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- mgr.Start(ctx) }()
+	return r, nil
+}
+
+func (r *runningManager) stop() error {
+	r.cancel()
+	select {
+	case err := <-r.done:
+		return err
+	case <-time.After(30 * time.Second):
+		return errors.New("manager did not stop within 30s")
+	}
+}
+
+// offsetClock is the wall clock plus an offset that tests move forward. Requeues still
+// fire in real time, and a test can jump hours ahead without sleeping.
+type offsetClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *offsetClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *offsetClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+
+// Step moves the clock forward by d.
+func (c *offsetClock) Step(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
