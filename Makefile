@@ -10,6 +10,8 @@ ENVTEST_ASSETS ?= $(ENVTEST_STORE)/k8s/$(ENVTEST_K8S_VERSION)-linux-amd64
 
 # Tests may be narrowed: make test TEST_ARGS='-run TestFileLink'.
 TEST_ARGS ?=
+# How long `make test` fuzzes the token parser; `make fuzz FUZZTIME=10m` for a long run.
+FUZZTIME ?= 10s
 
 .PHONY: all
 all: build
@@ -55,6 +57,14 @@ envtest: ## Build kube-apiserver and etcd for envtest (only when missing) and pr
 test: verify-generated verify-mod fmt vet ## Check generated files, then run every test against a real API server.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
 		go test ./... -count=1 $(TEST_ARGS)
+	@# Each benchmark once, so they keep compiling and working.
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
+		go test ./internal/... -count=1 -run '^$$' -bench . -benchtime 1x
+	$(MAKE) --no-print-directory fuzz
+
+.PHONY: fuzz
+fuzz: ## Fuzz the URL token parser and verifier for FUZZTIME (seed corpus in internal/signing/testdata).
+	go test ./internal/signing -run '^$$' -fuzz FuzzTokenFromPath -fuzztime $(FUZZTIME)
 
 ##@ Build
 

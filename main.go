@@ -21,6 +21,7 @@ import (
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/controllers"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
@@ -45,6 +46,7 @@ type options struct {
 	qps                              float64
 	burst                            int
 	concurrency                      int
+	contentCacheBytes                int64
 }
 
 func main() {
@@ -60,6 +62,7 @@ func main() {
 	flag.Float64Var(&o.qps, "kube-api-qps", 500, "Client-side rate limit of requests to the API server, per second.")
 	flag.IntVar(&o.burst, "kube-api-burst", 1000, "Client-side burst of requests to the API server.")
 	flag.IntVar(&o.concurrency, "max-concurrent-reconciles", 8, "Reconciles run in parallel per controller.")
+	flag.Int64Var(&o.contentCacheBytes, "link-content-cache-bytes", linkserver.DefaultContentCacheBytes, "Memory cap, in bytes, for file bodies the link server keeps cached.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -104,6 +107,15 @@ func run(ctx context.Context, o options) error {
 		MaxConcurrentReconciles: o.concurrency,
 	}); err != nil {
 		return err
+	}
+
+	if _, err := linkserver.Setup(ctx, mgr, linkserver.Options{
+		Addr:              o.linkAddr,
+		Signer:            signer,
+		Clock:             clock.RealClock{},
+		ContentCacheBytes: o.contentCacheBytes,
+	}); err != nil {
+		return fmt.Errorf("setting up link server: %w", err)
 	}
 
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -7,8 +7,6 @@ import (
 	"errors"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -58,10 +56,13 @@ func (r *FileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	r.recordTransition(file, readyReason(before.Status.Conditions), verdict)
 	verdict.apply(&file.Status.Conditions, file.Generation, metav1.NewTime(r.Clock.Now()))
 	file.Status.ObservedGeneration = file.Generation
-	return ctrl.Result{}, patchStatusIfChanged(ctx, r.Client, before, file, before.Status, file.Status)
+	written, err := patchStatus(ctx, r.Client, before, file, before.Status, file.Status)
+	if written {
+		r.recordTransition(file, readyReason(before.Status.Conditions), verdict)
+	}
+	return ctrl.Result{}, err
 }
 
 // observeContent reads the source and fills the content fields of file's status. It
@@ -70,9 +71,9 @@ func (r *FileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 func (r *FileReconciler) observeContent(ctx context.Context, file *filelinkv1.File) (readiness, error) {
 	st := &file.Status
 	st.ID = stripeid.File(file.UID)
-	st.Filename = downloadName(file)
-	st.Type = fileType(st.Filename)
-	st.ContentType = contentType(file, st.Type)
+	st.Filename = file.DownloadName()
+	st.Type = file.FileType()
+	st.ContentType = file.MediaType()
 
 	ref := filesource.RefOf(file.Namespace, file.Spec.Source)
 	content, err := filesource.Read(ctx, r.SourceReader, ref)
@@ -141,17 +142,4 @@ func (r *FileReconciler) filesReading(kind string) handler.MapFunc {
 		}
 		return reqs
 	}
-}
-
-// patchStatusIfChanged writes status by merge patch, and not at all when the reconcile
-// changed nothing, so a steady-state reconcile makes no API write.
-func patchStatusIfChanged(ctx context.Context, c client.Client, before, after client.Object, oldStatus, newStatus any) error {
-	if equality.Semantic.DeepEqual(oldStatus, newStatus) {
-		return nil
-	}
-	err := c.Status().Patch(ctx, after, client.MergeFrom(before))
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	return err
 }

@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -25,9 +24,6 @@ import (
 // FileLinkFileIndex indexes FileLinks by spec.file, so a File's change finds its links.
 // It has the same name as the CRD's selectable field for the same reason.
 const FileLinkFileIndex = "spec.file"
-
-// LinkPathPrefix is the path under --link-base-url at which links are served.
-const LinkPathPrefix = "/links/"
 
 // FileLinkReconciler issues each FileLink's URL, tracks its File, and marks it expired at
 // the exact instant spec.expiresAt is reached.
@@ -57,7 +53,7 @@ func (r *FileLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	now := r.Clock.Now()
 
 	link.Status.ID = stripeid.Link(link.UID)
-	link.Status.URL = r.URLFor(link.UID)
+	link.Status.URL = r.Signer.URL(r.BaseURL, link.UID)
 
 	var verdict readiness
 	if link.ExpiredAt(now) {
@@ -68,11 +64,14 @@ func (r *FileLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 			return ctrl.Result{}, err
 		}
 	}
-	r.recordTransition(link, readyReason(before.Status.Conditions), verdict)
 	verdict.apply(&link.Status.Conditions, link.Generation, metav1.NewTime(now))
 	link.Status.ObservedGeneration = link.Generation
-	if err := patchStatusIfChanged(ctx, r.Client, before, link, before.Status, link.Status); err != nil {
+	written, err := patchStatus(ctx, r.Client, before, link, before.Status, link.Status)
+	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if written {
+		r.recordTransition(link, readyReason(before.Status.Conditions), verdict)
 	}
 
 	// A negative or zero wait is never returned: UntilExpiry is false once expired.
@@ -80,11 +79,6 @@ func (r *FileLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	return ctrl.Result{}, nil
-}
-
-// URLFor is the download URL of the link with this UID.
-func (r *FileLinkReconciler) URLFor(uid types.UID) string {
-	return strings.TrimSuffix(r.BaseURL, "/") + LinkPathPrefix + r.Signer.Token(uid)
 }
 
 // expire marks the link expired for good. An expired link has reached the state it

@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -77,4 +78,37 @@ func boolToInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TokenLength is the length of every token: 32 bytes of MAC in unpadded base64url.
+const TokenLength = 43
+
+// WellFormed reports whether s has the shape of a token. The link server rejects
+// anything else before looking it up.
+func WellFormed(s string) bool {
+	if len(s) != TokenLength {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// PathPrefix is the path, under the link server's base URL, at which tokens are served.
+const PathPrefix = "/links/"
+
+// URL is the download URL for uid: base, then PathPrefix, then the active key's token.
+func (s *Signer) URL(base string, uid types.UID) string {
+	return strings.TrimSuffix(base, "/") + PathPrefix + s.Token(uid)
+}
+
+// TokenFromPath extracts the token from a request path, accepting only
+// PathPrefix + a well-formed token, so nothing else reaches a lookup.
+func TokenFromPath(path string) (string, bool) {
+	token, ok := strings.CutPrefix(path, PathPrefix)
+	return token, ok && WellFormed(token)
 }

@@ -1,17 +1,16 @@
-package controllers
+package v1alpha1
 
 import (
 	"mime"
 	"path"
 	"strings"
-
-	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 )
 
 // contentTypes maps the extensions of Stripe's file types to MIME types. It is consulted
-// before the platform's MIME table so that a File's contentType does not depend on which
-// /etc/mime.types the manager's image happens to ship.
+// before the platform's MIME table so that a File's content type does not depend on
+// which /etc/mime.types the manager's image happens to ship.
 var contentTypes = map[string]string{
+	"apk":  "application/vnd.android.package-archive",
 	"csv":  "text/csv",
 	"doc":  "application/msword",
 	"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -20,6 +19,7 @@ var contentTypes = map[string]string{
 	"jpg":  "image/jpeg",
 	"json": "application/json",
 	"pdf":  "application/pdf",
+	"pem":  "application/x-pem-file",
 	"png":  "image/png",
 	"svg":  "image/svg+xml",
 	"tsv":  "text/tab-separated-values",
@@ -28,29 +28,29 @@ var contentTypes = map[string]string{
 	"xls":  "application/vnd.ms-excel",
 	"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 	"zip":  "application/zip",
-	"apk":  "application/vnd.android.package-archive",
-	"pem":  "application/x-pem-file",
 }
 
-// downloadName is the name a File is offered under: spec.filename, else metadata.name.
-func downloadName(f *filelinkv1.File) string {
+// DownloadName is the name the file is offered under: spec.filename, else metadata.name.
+func (f *File) DownloadName() string {
 	if f.Spec.Filename != "" {
 		return f.Spec.Filename
 	}
 	return f.Name
 }
 
-// fileType is Stripe's `type` for a filename: its extension, lower case, without the dot.
-func fileType(filename string) string {
-	return strings.ToLower(strings.TrimPrefix(path.Ext(filename), "."))
+// FileType is Stripe's `type` of the file: the download name's extension, lower case,
+// without the dot; empty when there is none.
+func (f *File) FileType() string {
+	return strings.ToLower(strings.TrimPrefix(path.Ext(f.DownloadName()), "."))
 }
 
-// contentType is spec.contentType, else the type registered for the extension, else
-// application/octet-stream.
-func contentType(f *filelinkv1.File, ext string) string {
+// MediaType is the Content-Type the file is served with: spec.contentType, else the
+// type registered for its extension, else application/octet-stream.
+func (f *File) MediaType() string {
 	if f.Spec.ContentType != "" {
 		return f.Spec.ContentType
 	}
+	ext := f.FileType()
 	if ext == "" {
 		return "application/octet-stream"
 	}

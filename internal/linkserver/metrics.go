@@ -1,0 +1,91 @@
+package linkserver
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are registered on the manager's registry, so they appear on its metrics
+// endpoint beside controller-runtime's.
+type metrics struct {
+	downloads *prometheus.CounterVec
+	bytes     prometheus.Counter
+	duration  *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		downloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "filelink_link_requests_total",
+			Help: "Requests to the link server, by HTTP status code (200, 206, 304, 404, 405, 410, 416, ...).",
+		}, []string{"code"}),
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "filelink_link_response_bytes_total",
+			Help: "Body bytes the link server has written.",
+		}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "filelink_link_request_duration_seconds",
+			Help:    "Time to answer a link request, by HTTP status code.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"code"}),
+	}
+	var err error
+	if m.downloads, err = register(reg, m.downloads); err != nil {
+		return nil, err
+	}
+	if m.bytes, err = register(reg, m.bytes); err != nil {
+		return nil, err
+	}
+	if m.duration, err = register(reg, m.duration); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// register adds c to reg, or returns the collector already registered under its name,
+// so a manager restarted in the same process keeps counting on the same series.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	var already prometheus.AlreadyRegisteredError
+	if errors.As(err, &already) {
+		if existing, ok := already.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, err
+}
+
+// observe wraps h so that every request is counted by outcome and timed.
+func (m *metrics) observe(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recordingWriter{ResponseWriter: w, code: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		code := strconv.Itoa(rec.code)
+		m.downloads.WithLabelValues(code).Inc()
+		m.bytes.Add(float64(rec.written))
+		m.duration.WithLabelValues(code).Observe(time.Since(start).Seconds())
+	})
+}
+
+// recordingWriter remembers the status code and counts the body bytes written.
+type recordingWriter struct {
+	http.ResponseWriter
+	code    int
+	written int64
+}
+
+func (w *recordingWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recordingWriter) Write(b []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(b)
+	w.written += int64(n)
+	return n, err
+}

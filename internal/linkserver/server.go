@@ -1,0 +1,216 @@
+// Package linkserver serves the files behind FileLink URLs. It runs on every replica of
+// the manager, answers from the manager's informer cache and a bounded content cache, and
+// decides expiry from each request's own time, never waiting for the reconciler.
+package linkserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/go-logr/logr"
+	"golang.org/x/sync/singleflight"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/filesource"
+	"github.com/filelink-dev/filelink-operator/internal/signing"
+)
+
+// TokenIndex indexes FileLinks by every token that verifies for them, so a request finds
+// its link with one map lookup in the informer cache.
+const TokenIndex = "linkserver.token"
+
+// Server is the link server: a manager Runnable that does not need leader election.
+type Server struct {
+	addr   string
+	cache  client.Reader // the manager's informer cache
+	source client.Reader // the API server, for content not yet in the content cache
+	signer *signing.Signer
+	clock  clock.PassiveClock
+	log    logr.Logger
+
+	content *contentCache
+	fetches singleflight.Group
+	handler http.Handler
+}
+
+// Start serves until ctx is done, then shuts down gracefully: in-flight downloads get a
+// few seconds to finish.
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return fmt.Errorf("link server: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	s.log.Info("serving links", "address", ln.Addr().String())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("link server: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("link server shutdown: %w", err)
+	}
+	return nil
+}
+
+// NeedLeaderElection is false: every replica serves, so serving scales out behind a
+// Service while one leader reconciles.
+func (s *Server) NeedLeaderElection() bool { return false }
+
+// Handler is the HTTP handler with metrics, for tests and benchmarks that bring their
+// own listener.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// errNotServable covers every reason a link does not serve that must look the same from
+// outside: unknown token, deleted link, missing File, unlinkable purpose, missing source.
+var errNotServable = errors.New("not servable")
+
+func (s *Server) serveLink(rw http.ResponseWriter, r *http.Request) {
+	now := s.clock.Now()
+	w := &hardenedWriter{ResponseWriter: rw}
+	h := w.Header()
+
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	link, err := s.linkFor(r.Context(), r.URL.Path)
+	if err == nil && link.ExpiredAt(now) {
+		http.Error(w, "expired", http.StatusGone)
+		return
+	}
+	var file *filelinkv1.File
+	var body *blob
+	var modified time.Time
+	if err == nil {
+		file, err = s.fileFor(r.Context(), link)
+	}
+	if err == nil {
+		body, modified, err = s.bodyOf(r.Context(), file)
+	}
+	if err != nil {
+		if !errors.Is(err, errNotServable) {
+			// The path holds the token, so it is never logged; the link's name is.
+			log := s.log
+			if link != nil {
+				log = log.WithValues("fileLink", types.NamespacedName{Namespace: link.Namespace, Name: link.Name})
+			}
+			log.Error(err, "serving link")
+			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+
+	h.Set("Content-Type", file.MediaType())
+	h.Set("Content-Disposition", attachment(file.DownloadName()))
+	h.Set("ETag", body.etag)
+	http.ServeContent(w, r, "", modified, bytes.NewReader(body.data))
+}
+
+// linkFor finds the live FileLink whose token is the last path segment. The index lookup
+// is by the token itself; the final comparison is constant-time.
+func (s *Server) linkFor(ctx context.Context, path string) (*filelinkv1.FileLink, error) {
+	token, ok := signing.TokenFromPath(path)
+	if !ok {
+		return nil, errNotServable
+	}
+	links := &filelinkv1.FileLinkList{}
+	if err := s.cache.List(ctx, links, client.MatchingFields{TokenIndex: token}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	for i := range links.Items {
+		l := &links.Items[i]
+		if l.DeletionTimestamp == nil && s.signer.Verify(token, l.UID) {
+			return l, nil
+		}
+	}
+	return nil, errNotServable
+}
+
+// fileFor returns the link's File when it exists and its purpose may be linked.
+func (s *Server) fileFor(ctx context.Context, link *filelinkv1.FileLink) (*filelinkv1.File, error) {
+	file := &filelinkv1.File{}
+	err := s.cache.Get(ctx, types.NamespacedName{Namespace: link.Namespace, Name: link.Spec.File}, file)
+	if apierrors.IsNotFound(err) {
+		return nil, errNotServable
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !file.Spec.Purpose.Linkable() || file.DeletionTimestamp != nil {
+		return nil, errNotServable
+	}
+	return file, nil
+}
+
+// bodyOf returns the File's bytes and their modification time. The source's current
+// resourceVersion comes from the metadata cache; the bytes come from the content cache,
+// or, on a miss, from one API read shared by all requests waiting for it.
+func (s *Server) bodyOf(ctx context.Context, file *filelinkv1.File) (*blob, time.Time, error) {
+	ref := filesource.RefOf(file.Namespace, file.Spec.Source)
+	meta := &metav1.PartialObjectMetadata{}
+	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(ref.Kind))
+	if err := s.cache.Get(ctx, ref.NamespacedName, meta); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, time.Time{}, errNotServable
+		}
+		return nil, time.Time{}, err
+	}
+	modified := lastModified(meta)
+	key := contentKey{uid: string(meta.UID), resourceVersion: meta.ResourceVersion, entry: ref.Key}
+	if b, ok := s.content.get(key); ok {
+		return b, modified, nil
+	}
+	v, err, _ := s.fetches.Do(key.uid+"/"+key.resourceVersion+"/"+key.entry, func() (any, error) {
+		// Detached from this request: others may be waiting on the same read.
+		c, err := filesource.Read(context.WithoutCancel(ctx), s.source, ref)
+		if err != nil {
+			return nil, err
+		}
+		b := newBlob(c.Data)
+		s.content.add(contentKey{uid: string(c.UID), resourceVersion: c.ResourceVersion, entry: ref.Key}, b)
+		return b, nil
+	})
+	switch {
+	case errors.Is(err, filesource.ErrSourceNotFound), errors.Is(err, filesource.ErrKeyNotFound):
+		return nil, time.Time{}, errNotServable
+	case err != nil:
+		return nil, time.Time{}, err
+	}
+	return v.(*blob), modified, nil
+}
+
+// lastModified is when the source object last changed: the newest of its managed-fields
+// timestamps and its creation. Every replica computes the same value.
+func lastModified(meta *metav1.PartialObjectMetadata) time.Time {
+	t := meta.CreationTimestamp.Time
+	for _, mf := range meta.ManagedFields {
+		if mf.Time != nil && mf.Time.After(t) {
+			t = mf.Time.Time
+		}
+	}
+	return t
+}

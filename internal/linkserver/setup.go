@@ -1,0 +1,84 @@
+package linkserver
+
+import (
+	"context"
+	"net/http"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/signing"
+)
+
+// DefaultContentCacheBytes caps the memory the content cache may hold.
+const DefaultContentCacheBytes = 64 << 20
+
+// Options configure the link server.
+type Options struct {
+	// Addr is --link-bind-address.
+	Addr   string
+	Signer *signing.Signer
+	// Clock decides expiry for each request; tests move a fake one.
+	Clock clock.PassiveClock
+	// ContentCacheBytes caps the cached file bodies; 0 means DefaultContentCacheBytes.
+	ContentCacheBytes int64
+}
+
+// Setup adds the link server to mgr, with the token index it looks links up by and the
+// informers it reads. Those informers would otherwise be started only by the
+// controllers, which run on the leader alone.
+func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &filelinkv1.FileLink{}, TokenIndex, func(obj client.Object) []string {
+		return o.Signer.Tokens(obj.GetUID())
+	}); err != nil {
+		return nil, err
+	}
+	for _, obj := range []client.Object{&filelinkv1.File{}, sourceMetadata("Secret"), sourceMetadata("ConfigMap")} {
+		if _, err := mgr.GetCache().GetInformer(ctx, obj); err != nil {
+			return nil, err
+		}
+	}
+	m, err := newMetrics(ctrlmetrics.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s := New(mgr.GetCache(), mgr.GetAPIReader(), o)
+	s.handler = m.observe(http.HandlerFunc(s.serveLink))
+	if err := mgr.Add(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// New returns a Server reading links and Files from cache and file bodies from source.
+// It serves without metrics; Setup adds them.
+func New(cache, source client.Reader, o Options) *Server {
+	if o.ContentCacheBytes == 0 {
+		o.ContentCacheBytes = DefaultContentCacheBytes
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	s := &Server{
+		addr:    o.Addr,
+		cache:   cache,
+		source:  source,
+		signer:  o.Signer,
+		clock:   o.Clock,
+		log:     ctrl.Log.WithName("linkserver"),
+		content: newContentCache(o.ContentCacheBytes),
+	}
+	s.handler = http.HandlerFunc(s.serveLink)
+	return s
+}
+
+func sourceMetadata(kind string) *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(kind))
+	return m
+}

@@ -1,0 +1,125 @@
+package linkserver_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/filelink-dev/filelink-operator/internal/linkserver"
+	"github.com/filelink-dev/filelink-operator/internal/signing"
+	"github.com/filelink-dev/filelink-operator/internal/testenv"
+)
+
+// The suite runs the link server alone in a real manager against envtest: no reconciler
+// runs, so every answer here comes from the server's own reading of spec and cache, and
+// "before the reconciler has run" holds throughout. Requests go over real HTTP.
+
+var (
+	k8s      client.Client
+	signer   *signing.Signer
+	clk      *clocktesting.FakeClock
+	base     string
+	server   *linkserver.Server
+	apiCalls atomic.Int64 // requests from the manager to the API server, watches excluded
+)
+
+func TestMain(m *testing.M) { os.Exit(runSuite(m)) }
+
+func runSuite(m *testing.M) int {
+	fail := func(err error) int { fmt.Fprintln(os.Stderr, err); return 1 }
+	env, err := testenv.New()
+	if err != nil {
+		return fail(err)
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return fail(err)
+	}
+	defer func() { _ = env.Stop() }()
+	if k8s, err = client.New(cfg, client.Options{Scheme: testenv.Scheme}); err != nil {
+		return fail(err)
+	}
+	if signer, err = signing.NewSigner([]byte(strings.Repeat("k", 32))); err != nil {
+		return fail(err)
+	}
+
+	mgrCfg := rest.CopyConfig(cfg)
+	mgrCfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt} }
+	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{Scheme: testenv.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	if err != nil {
+		return fail(err)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return fail(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clk = clocktesting.NewFakeClock(time.Now())
+	if server, err = linkserver.Setup(ctx, mgr, linkserver.Options{Addr: addr, Signer: signer, Clock: clk}); err != nil {
+		return fail(err)
+	}
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "manager:", err)
+		}
+	}()
+	base = "http://" + addr
+	if err := waitForServer(base); err != nil {
+		return fail(err)
+	}
+	return m.Run()
+}
+
+type countingTransport struct{ next http.RoundTripper }
+
+func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Query().Get("watch") != "true" {
+		apiCalls.Add(1)
+	}
+	return t.next.RoundTrip(r)
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitForServer(base string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(base + "/"); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("link server at %s did not come up", base)
+}
+
+func newNamespace(t testing.TB) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "ls-"}}
+	if err := k8s.Create(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	return ns.Name
+}
