@@ -37,8 +37,9 @@ fmt: ## Run go fmt.
 	go fmt ./...
 
 .PHONY: vet
-vet: ## Run go vet.
+vet: ## Run go vet, including the end-to-end tests.
 	go vet ./...
+	go vet -tags e2e ./test/e2e
 
 .PHONY: verify-generated
 verify-generated: $(CONTROLLER_GEN) ## Fail when generated files differ from what the markers produce.
@@ -62,6 +63,16 @@ test: verify-generated verify-mod fmt vet ## Check generated files, then run eve
 		go test ./internal/... -count=1 -run '^$$' -bench . -benchtime 1x
 	$(MAKE) --no-print-directory fuzz
 
+.PHONY: test-e2e
+test-e2e: manifests ## Build the manager and drive it with kubectl and HTTP against a local control plane, webhooks on.
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
+		go test -tags e2e ./test/e2e -count=1 -v $(TEST_ARGS)
+
+.PHONY: bench
+bench: build ## Measure the SPEC §9 targets on a local control plane; writes bench/RESULTS.md (not part of test).
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
+		go run ./hack/bench --manager bin/manager --results bench/RESULTS.md $(BENCH_ARGS)
+
 .PHONY: fuzz
 fuzz: ## Fuzz the URL token parser and verifier for FUZZTIME (seed corpus in internal/signing/testdata).
 	go test ./internal/signing -run '^$$' -fuzz FuzzTokenFromPath -fuzztime $(FUZZTIME)
@@ -75,6 +86,11 @@ build: manifests generate fmt vet ## Build the manager binary.
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the cluster of the current kubeconfig.
 	go run . $(ARGS)
+
+.PHONY: dev
+dev: build ## Run everything locally: control plane, webhook, manager, samples (Ctrl-C stops it all).
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
+		go run ./hack/dev --manager bin/manager
 
 .PHONY: install
 install: manifests ## Install the CRDs into the cluster of the current kubeconfig.

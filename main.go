@@ -18,9 +18,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/controllers"
+	"github.com/filelink-dev/filelink-operator/internal/admission"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
@@ -47,6 +49,8 @@ type options struct {
 	burst                            int
 	concurrency                      int
 	contentCacheBytes                int64
+	webhookPort                      int
+	webhookCertDir                   string
 }
 
 func main() {
@@ -63,6 +67,8 @@ func main() {
 	flag.IntVar(&o.burst, "kube-api-burst", 1000, "Client-side burst of requests to the API server.")
 	flag.IntVar(&o.concurrency, "max-concurrent-reconciles", 8, "Reconciles run in parallel per controller.")
 	flag.Int64Var(&o.contentCacheBytes, "link-content-cache-bytes", linkserver.DefaultContentCacheBytes, "Memory cap, in bytes, for file bodies the link server keeps cached.")
+	flag.IntVar(&o.webhookPort, "webhook-port", 9443, "Port the admission webhook server listens on (when ENABLE_WEBHOOKS is not \"false\").")
+	flag.StringVar(&o.webhookCertDir, "webhook-cert-dir", "", "Directory holding tls.crt and tls.key for the webhook server; default controller-runtime's <tmp>/k8s-webhook-server/serving-certs.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -90,6 +96,7 @@ func run(ctx context.Context, o options) error {
 		LeaderElection:         o.leaderElect,
 		LeaderElectionID:       "filelink-operator.filelink.dev",
 		Client:                 controllers.ClientOptions(),
+		WebhookServer:          webhook.NewServer(webhook.Options{Port: o.webhookPort, CertDir: o.webhookCertDir}),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
@@ -118,10 +125,19 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("setting up link server: %w", err)
 	}
 
+	ready := healthz.Ping
+	// kubebuilder's convention: webhooks are on unless ENABLE_WEBHOOKS=false, for running
+	// the manager locally without certificates.
+	if os.Getenv("ENABLE_WEBHOOKS") != "false" {
+		if err := (&admission.FileLinkValidator{Files: mgr.GetAPIReader(), Clock: clock.RealClock{}}).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("setting up FileLink webhook: %w", err)
+		}
+		ready = mgr.GetWebhookServer().StartedChecker()
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	if err := mgr.AddReadyzCheck("readyz", ready); err != nil {
 		return err
 	}
 	log.Info("starting manager", "linkBaseURL", o.linkBaseURL)

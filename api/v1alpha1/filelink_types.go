@@ -81,7 +81,7 @@ type FileLinkStatus struct {
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=fl,categories=filelink
+// +kubebuilder:resource:shortName=fl,categories=filelink-all
 // +kubebuilder:selectablefield:JSONPath=`.spec.file`
 // +kubebuilder:printcolumn:name="File",type=string,JSONPath=`.spec.file`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`

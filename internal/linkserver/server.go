@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -42,6 +43,18 @@ type Server struct {
 	content *contentCache
 	fetches singleflight.Group
 	handler http.Handler
+	// serving is set once the listener is bound: after the caches have synced, since
+	// the manager starts runnables only then.
+	serving atomic.Bool
+}
+
+// ReadyCheck fails until the server accepts connections, so a replica joins the link
+// Service only once it can answer from a synced cache.
+func (s *Server) ReadyCheck(*http.Request) error {
+	if !s.serving.Load() {
+		return errors.New("link server not serving yet")
+	}
+	return nil
 }
 
 // Start serves until ctx is done, then shuts down gracefully: in-flight downloads get a
@@ -58,6 +71,8 @@ func (s *Server) Start(ctx context.Context) error {
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 	s.log.Info("serving links", "address", ln.Addr().String())
+	s.serving.Store(true)
+	defer s.serving.Store(false)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

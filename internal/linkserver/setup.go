@@ -52,6 +52,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	if err := mgr.Add(s); err != nil {
 		return nil, err
 	}
+	if err := mgr.AddReadyzCheck("linkserver", s.ReadyCheck); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -55,6 +55,14 @@ func New() (*envtest.Environment, error) {
 	}, nil
 }
 
+// InstallWebhooks makes env register the webhook configurations from config/webhook,
+// pointed at a local webhook server with certificates envtest generates: start the
+// manager's webhook server on env.WebhookInstallOptions' LocalServingHost,
+// LocalServingPort and LocalServingCertDir.
+func InstallWebhooks(env *envtest.Environment) {
+	env.WebhookInstallOptions.Paths = []string{filepath.Join(RepoRoot(), "config", "webhook")}
+}
+
 // GVK returns the GroupVersionKind of obj in Scheme; it panics for unknown kinds.
 func GVK(obj k8sruntime.Object) schema.GroupVersionKind {
 	gvks, _, err := Scheme.ObjectKinds(obj)

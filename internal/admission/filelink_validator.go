@@ -1,0 +1,92 @@
+// Package admission holds the validating webhook for FileLinks: the rules of SPEC §2 that
+// the CRD schema cannot express because they need the clock or another object.
+package admission
+
+import (
+	"context"
+	"fmt"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	cradmission "sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+)
+
+// +kubebuilder:webhook:path=/validate-filelink-dev-v1alpha1-filelink,mutating=false,failurePolicy=fail,sideEffects=None,groups=filelink.dev,resources=filelinks,verbs=create;update,versions=v1alpha1,name=vfilelink.filelink.dev,admissionReviewVersions=v1
+
+// FileLinkValidator refuses, at admission, what Stripe's API refuses when a file link is
+// created or updated:
+//
+//   - create: expiresAt must be in the future, and a File that already exists must have
+//     a linkable purpose (a File that does not exist yet is allowed: GitOps tools apply
+//     in any order, and the reconciler waits for it);
+//   - update: an expired link's spec can no longer change. Metadata (labels,
+//     annotations, finalizers) still can, so tools that label objects or clean up
+//     finalizers keep working. A past expiresAt on update is allowed: it expires the
+//     link at once, like Stripe's expires_at=now.
+//
+// The reconciler applies the same rules again, so nothing depends on the webhook being on.
+type FileLinkValidator struct {
+	// Files reads the referenced File; an uncached reader, so a File created just
+	// before the link is seen.
+	Files client.Reader
+	Clock clock.PassiveClock
+}
+
+var _ cradmission.Validator[*filelinkv1.FileLink] = &FileLinkValidator{}
+
+// SetupWithManager registers the webhook on the manager's webhook server.
+func (v *FileLinkValidator) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewWebhookManagedBy(mgr, &filelinkv1.FileLink{}).WithValidator(v).Complete()
+}
+
+// ValidateCreate refuses a link that would be born expired or that points at an existing
+// File whose purpose cannot be linked.
+func (v *FileLinkValidator) ValidateCreate(ctx context.Context, link *filelinkv1.FileLink) (cradmission.Warnings, error) {
+	var errs field.ErrorList
+	now := v.Clock.Now()
+	if at := link.Spec.ExpiresAt; at != nil && !at.After(now) {
+		errs = append(errs, field.Invalid(field.NewPath("spec", "expiresAt"), at.UTC().Format("2006-01-02T15:04:05Z"),
+			fmt.Sprintf("must be in the future when the link is created (now is %s)", now.UTC().Format("2006-01-02T15:04:05Z"))))
+	}
+	file := &filelinkv1.File{}
+	err := v.Files.Get(ctx, types.NamespacedName{Namespace: link.Namespace, Name: link.Spec.File}, file)
+	switch {
+	case apierrors.IsNotFound(err):
+		// Allowed: the File may be applied after the link.
+	case err != nil:
+		return nil, apierrors.NewInternalError(fmt.Errorf("reading File %q: %w", link.Spec.File, err))
+	case !file.Spec.Purpose.Linkable():
+		errs = append(errs, field.Invalid(field.NewPath("spec", "file"), link.Spec.File,
+			fmt.Sprintf("File %q has purpose %q, which cannot be linked; linkable purposes are: %s",
+				file.Name, file.Spec.Purpose, filelinkv1.LinkablePurposeList())))
+	}
+	return nil, invalid(link, errs)
+}
+
+// ValidateUpdate refuses any change to the spec of a link that has expired.
+func (v *FileLinkValidator) ValidateUpdate(_ context.Context, old, link *filelinkv1.FileLink) (cradmission.Warnings, error) {
+	if !old.ExpiredAt(v.Clock.Now()) || apiequality.Semantic.DeepEqual(old.Spec, link.Spec) {
+		return nil, nil
+	}
+	return nil, invalid(link, field.ErrorList{field.Forbidden(field.NewPath("spec"),
+		"the link has expired and can no longer be updated; create a new FileLink instead")})
+}
+
+// ValidateDelete allows every delete.
+func (v *FileLinkValidator) ValidateDelete(context.Context, *filelinkv1.FileLink) (cradmission.Warnings, error) {
+	return nil, nil
+}
+
+func invalid(link *filelinkv1.FileLink, errs field.ErrorList) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return apierrors.NewInvalid(filelinkv1.GroupVersion.WithKind("FileLink").GroupKind(), link.Name, errs)
+}

@@ -1,0 +1,162 @@
+package admission_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+)
+
+func link(ns, name, file string, expiresAt *time.Time) *v1.FileLink {
+	l := &v1.FileLink{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: v1.FileLinkSpec{File: file}}
+	if expiresAt != nil {
+		at := metav1.NewTime(*expiresAt)
+		l.Spec.ExpiresAt = &at
+	}
+	return l
+}
+
+func file(ns, name string, purpose v1.Purpose) *v1.File {
+	return &v1.File{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: v1.FileSpec{
+		Purpose: purpose, Source: v1.FileSource{Secret: &v1.KeySelector{Name: "docs", Key: "k"}}}}
+}
+
+func at(d time.Duration) *time.Time {
+	t := clk.Now().Add(d).Truncate(time.Second)
+	return &t
+}
+
+// wantRefused asserts the API server refused with Invalid and a message naming the field.
+func wantRefused(t *testing.T, err error, parts ...string) {
+	t.Helper()
+	if !apierrors.IsInvalid(err) {
+		t.Fatalf("want the webhook to refuse (Invalid) mentioning %q; got %v", parts, err)
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Errorf("error %q does not mention %q", err, p)
+		}
+	}
+}
+
+func TestCreate(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	for _, f := range []*v1.File{file(ns, "logo", v1.PurposeBusinessLogo), file(ns, "passport", v1.PurposeIdentityDocument)} {
+		if err := k8s.Create(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("expiresAt in the past is refused", func(t *testing.T) {
+		wantRefused(t, k8s.Create(ctx, link(ns, "past", "logo", at(-time.Minute))),
+			"spec.expiresAt", "must be in the future")
+	})
+	t.Run("expiresAt equal to now is refused", func(t *testing.T) {
+		now := clk.Now().Truncate(time.Second)
+		clk.SetTime(now)
+		wantRefused(t, k8s.Create(ctx, link(ns, "now", "logo", &now)), "spec.expiresAt")
+	})
+	t.Run("expiresAt in the future is allowed", func(t *testing.T) {
+		if err := k8s.Create(ctx, link(ns, "future", "logo", at(time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("no expiresAt is allowed", func(t *testing.T) {
+		if err := k8s.Create(ctx, link(ns, "forever", "logo", nil)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("existing File with unlinkable purpose is refused", func(t *testing.T) {
+		wantRefused(t, k8s.Create(ctx, link(ns, "passport", "passport", nil)),
+			"spec.file", `purpose "identity_document"`, "linkable purposes are: business_icon, business_logo")
+	})
+	t.Run("File that does not exist yet is allowed", func(t *testing.T) {
+		if err := k8s.Create(ctx, link(ns, "early", "later", nil)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("both problems are reported together", func(t *testing.T) {
+		wantRefused(t, k8s.Create(ctx, link(ns, "both", "passport", at(-time.Hour))), "spec.expiresAt", "spec.file")
+	})
+}
+
+func TestUpdate(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	if err := k8s.Create(ctx, file(ns, "logo", v1.PurposeBusinessLogo)); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("an active link may move its expiry, change metadata, or drop the expiry", func(t *testing.T) {
+		l := link(ns, "active", "logo", at(time.Hour))
+		if err := k8s.Create(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		l.Spec.ExpiresAt = &metav1.Time{Time: *at(2 * time.Hour)}
+		l.Spec.Metadata = map[string]string{"order": "42"}
+		if err := k8s.Update(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		l.Spec.ExpiresAt = nil
+		if err := k8s.Update(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("a past expiresAt on update is allowed: it expires the link at once", func(t *testing.T) {
+		l := link(ns, "expire-now", "logo", at(time.Hour))
+		if err := k8s.Create(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		l.Spec.ExpiresAt = &metav1.Time{Time: *at(-time.Minute)}
+		if err := k8s.Update(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		// ...and from then on the link is expired: its spec is frozen.
+		l.Spec.Metadata = map[string]string{"late": "edit"}
+		wantRefused(t, k8s.Update(ctx, l), "spec", "expired and can no longer be updated")
+	})
+
+	t.Run("a link expired by the clock refuses spec changes but not label changes", func(t *testing.T) {
+		l := link(ns, "clock-expired", "logo", at(time.Hour))
+		if err := k8s.Create(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		clk.Step(time.Hour)
+		defer clk.Step(-time.Hour)
+		l.Spec.ExpiresAt = &metav1.Time{Time: *at(time.Hour)}
+		wantRefused(t, k8s.Update(ctx, l), "expired and can no longer be updated")
+		l.Spec.ExpiresAt = nil
+		wantRefused(t, k8s.Update(ctx, l), "expired and can no longer be updated")
+
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(l), l); err != nil {
+			t.Fatal(err)
+		}
+		l.Labels = map[string]string{"team": "disputes"}
+		if err := k8s.Update(ctx, l); err != nil {
+			t.Fatalf("label change on an expired link refused: %v", err)
+		}
+		if err := k8s.Delete(ctx, l); err != nil {
+			t.Fatalf("delete of an expired link refused: %v", err)
+		}
+	})
+
+	t.Run("a link marked expired in status refuses spec changes even without expiresAt", func(t *testing.T) {
+		l := link(ns, "status-expired", "logo", nil)
+		if err := k8s.Create(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		l.Status.Expired = true
+		if err := k8s.Status().Update(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		l.Spec.Metadata = map[string]string{"a": "b"}
+		wantRefused(t, k8s.Update(ctx, l), "expired and can no longer be updated")
+	})
+}

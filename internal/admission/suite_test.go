@@ -1,0 +1,97 @@
+package admission_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/filelink-dev/filelink-operator/internal/admission"
+	"github.com/filelink-dev/filelink-operator/internal/testenv"
+)
+
+// The suite registers the real webhook configuration (config/webhook) with envtest's API
+// server, serves the validator over TLS with envtest's generated certificates, and
+// sends every request through the API server as kubectl would.
+
+var (
+	k8s client.Client
+	clk = clocktesting.NewFakeClock(time.Now())
+)
+
+func TestMain(m *testing.M) { os.Exit(runSuite(m)) }
+
+func runSuite(m *testing.M) int {
+	fail := func(err error) int { fmt.Fprintln(os.Stderr, err); return 1 }
+	env, err := testenv.New()
+	if err != nil {
+		return fail(err)
+	}
+	testenv.InstallWebhooks(env)
+	cfg, err := env.Start()
+	if err != nil {
+		return fail(err)
+	}
+	defer func() { _ = env.Stop() }()
+
+	wo := env.WebhookInstallOptions
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:  testenv.Scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		WebhookServer: webhook.NewServer(webhook.Options{
+			Host: wo.LocalServingHost, Port: wo.LocalServingPort, CertDir: wo.LocalServingCertDir,
+		}),
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if err := (&admission.FileLinkValidator{Files: mgr.GetAPIReader(), Clock: clk}).SetupWithManager(mgr); err != nil {
+		return fail(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "manager:", err)
+		}
+	}()
+	if err := waitForTLS(net.JoinHostPort(wo.LocalServingHost, strconv.Itoa(wo.LocalServingPort))); err != nil {
+		return fail(err)
+	}
+	if k8s, err = client.New(cfg, client.Options{Scheme: testenv.Scheme}); err != nil {
+		return fail(err)
+	}
+	return m.Run()
+}
+
+func waitForTLS(addr string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("webhook server at %s did not come up", addr)
+}
+
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "wh-"}}
+	if err := k8s.Create(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	return ns.Name
+}

@@ -1,0 +1,211 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/filelink-dev/filelink-operator/internal/testenv"
+)
+
+var sampleReceipt = "Receipt 2026-0042\nCustomer: Jenny Rosen\nAmount: 42.00 EUR\nDelivered: 2026-11-20, signed for at the door.\n"
+
+func get(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(body)
+}
+
+func linkURL(t *testing.T, ns, name string) string {
+	t.Helper()
+	url := mustKubectl(t, ns, "get", "filelink", name, "-o", "jsonpath={.status.url}")
+	if !regexp.MustCompile(`^http://127\.0\.0\.1:\d+/links/[A-Za-z0-9_-]{43}$`).MatchString(url) {
+		t.Fatalf("status.url %q has the wrong shape", url)
+	}
+	return url
+}
+
+func applySamples(t *testing.T, ns string) {
+	t.Helper()
+	mustKubectl(t, ns, "apply", "-k", "config/samples")
+	mustKubectl(t, ns, "wait", "--for=condition=Ready", "filelink/receipt-for-bank", "--timeout=30s")
+}
+
+func TestSamplesServeTheirFile(t *testing.T) {
+	ns := newNamespace(t, "samples")
+	applySamples(t, ns)
+
+	out := mustKubectl(t, ns, "get", "filelinks")
+	if !regexp.MustCompile(`receipt-for-bank\s+receipt\s+Active\s+2035-01-01T00:00:00Z`).MatchString(out) {
+		t.Errorf("kubectl get filelinks:\n%s", out)
+	}
+	out = mustKubectl(t, ns, "get", "files")
+	if !regexp.MustCompile(`receipt\s+dispute_evidence\s+105\s+Succeeded`).MatchString(out) {
+		t.Errorf("kubectl get files:\n%s", out)
+	}
+	if id := mustKubectl(t, ns, "get", "fl", "receipt-for-bank", "-o", "jsonpath={.status.id}"); !regexp.MustCompile(`^link_[0-9A-Za-z]{24}$`).MatchString(id) {
+		t.Errorf("status.id %q", id)
+	}
+	out = mustKubectl(t, ns, "get", "fl", "--field-selector", "spec.file=receipt", "-o", "name")
+	if strings.TrimSpace(out) != "filelink.filelink.dev/receipt-for-bank" {
+		t.Errorf("field selector listed %q", out)
+	}
+
+	resp, body := get(t, linkURL(t, ns, "receipt-for-bank"))
+	if resp.StatusCode != http.StatusOK || body != sampleReceipt {
+		t.Fatalf("download: %d %q", resp.StatusCode, body)
+	}
+	for k, v := range map[string]string{
+		"Content-Type":           "text/plain; charset=utf-8",
+		"Content-Disposition":    `attachment; filename="receipt-2026-0042.txt"; filename*=UTF-8''receipt-2026-0042.txt`,
+		"X-Content-Type-Options": "nosniff",
+		"Cache-Control":          "private, no-store",
+	} {
+		if got := resp.Header.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if etag := resp.Header.Get("ETag"); etag != `"`+mustKubectl(t, ns, "get", "file", "receipt", "-o", "jsonpath={.status.sha256}")+`"` {
+		t.Errorf("ETag %q is not the File's sha256", etag)
+	}
+}
+
+func TestBadManifestsAreRefused(t *testing.T) {
+	ns := newNamespace(t, "refusals")
+	applySamples(t, ns)
+
+	// 51 metadata keys, one over Stripe's limit.
+	var many strings.Builder
+	many.WriteString("apiVersion: filelink.dev/v1alpha1\nkind: FileLink\nmetadata:\n  name: chatty\nspec:\n  file: receipt\n  metadata:\n")
+	for i := range 51 {
+		fmt.Fprintf(&many, "    key%02d: v\n", i)
+	}
+	manyPath := filepath.Join(t.TempDir(), "many-keys.yaml")
+	if err := os.WriteFile(manyPath, []byte(many.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cases := []struct {
+		manifest string
+		want     []string
+	}{
+		{"test/e2e/testdata/past-expiry.yaml", []string{"spec.expiresAt", "must be in the future"}},
+		{"test/e2e/testdata/unlinkable-purpose.yaml", []string{"spec.file", `purpose "identity_document"`, "linkable purposes are"}},
+		{manyPath, []string{"spec.metadata", "50"}},
+		{"test/e2e/testdata/changed-file.yaml", []string{"spec.file", "file is immutable"}},
+	}
+	for _, c := range cases {
+		t.Run(filepath.Base(c.manifest), func(t *testing.T) {
+			out, err := kubectl(t, ns, "apply", "-f", c.manifest)
+			if err == nil {
+				t.Fatalf("kubectl apply succeeded:\n%s", out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("kubectl output does not mention %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestExpiryByPatchAnswers410WithinASecond(t *testing.T) {
+	ns := newNamespace(t, "expiry")
+	applySamples(t, ns)
+	url := linkURL(t, ns, "receipt-for-bank")
+	if resp, _ := get(t, url); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before expiry: %d", resp.StatusCode)
+	}
+
+	past := time.Now().Add(-time.Second).UTC().Format(time.RFC3339)
+	mustKubectl(t, ns, "patch", "filelink", "receipt-for-bank", "--type=merge", "-p", `{"spec":{"expiresAt":"`+past+`"}}`)
+	patched := time.Now()
+	for {
+		resp, body := get(t, url)
+		if resp.StatusCode == http.StatusGone {
+			if strings.TrimSpace(body) != "expired" {
+				t.Errorf("410 body %q", body)
+			}
+			break
+		}
+		if time.Since(patched) > time.Second {
+			t.Fatalf("still %d one second after the patch", resp.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mustKubectl(t, ns, "wait", "--for=jsonpath={.status.conditions[?(@.type==\"Ready\")].reason}=Expired", "filelink/receipt-for-bank", "--timeout=10s")
+	if expired := mustKubectl(t, ns, "get", "fl", "receipt-for-bank", "-o", "jsonpath={.status.expired}"); expired != "true" {
+		t.Errorf("status.expired = %q", expired)
+	}
+	// An expired link's spec is frozen.
+	out, err := kubectl(t, ns, "patch", "filelink", "receipt-for-bank", "--type=merge", "-p", `{"spec":{"metadata":{"late":"edit"}}}`)
+	if err == nil || !strings.Contains(out, "expired and can no longer be updated") {
+		t.Errorf("patching an expired link: %v\n%s", err, out)
+	}
+}
+
+func TestRestartKeepsURLsServingAndDeleteAnswers404(t *testing.T) {
+	ns := newNamespace(t, "restart")
+	applySamples(t, ns)
+	url := linkURL(t, ns, "receipt-for-bank")
+
+	if err := manager.Stop(); err != nil {
+		t.Fatalf("stopping the manager: %v", err)
+	}
+	var err error
+	if manager, err = testenv.StartManagerProcess(context.Background(), managerCfg); err != nil {
+		t.Fatalf("restarting the manager: %v", err)
+	}
+	if after := linkURL(t, ns, "receipt-for-bank"); after != url {
+		t.Fatalf("URL changed across restart: %s -> %s", url, after)
+	}
+	if resp, body := get(t, url); resp.StatusCode != http.StatusOK || body != sampleReceipt {
+		t.Fatalf("after restart: %d %q", resp.StatusCode, body)
+	}
+
+	mustKubectl(t, ns, "delete", "filelink", "receipt-for-bank")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, body := get(t, url)
+		if resp.StatusCode == http.StatusNotFound {
+			if strings.TrimSpace(body) != "not found" {
+				t.Errorf("404 body %q", body)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d after the delete", resp.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestMetricsCountDownloads(t *testing.T) {
+	get(t, "http://"+managerCfg.LinkAddr+"/links/unknown")
+	resp, body := get(t, "http://"+managerCfg.MetricsAddr+"/metrics")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("metrics: %d", resp.StatusCode)
+	}
+	for _, series := range []string{`filelink_link_requests_total{code="404"}`, "filelink_link_request_duration_seconds_bucket", "controller_runtime_reconcile_total"} {
+		if !strings.Contains(body, series) {
+			t.Errorf("metrics lack %s", series)
+		}
+	}
+}
