@@ -38,9 +38,7 @@ func TestFileFromSecretDescribesItsContent(t *testing.T) {
 	if !fileIDShape.MatchString(st.ID) {
 		t.Errorf("id %q has the wrong shape", st.ID)
 	}
-	if s := kstatusOf(t, f); s != kstatus.CurrentStatus {
-		t.Errorf("kstatus = %s, want Current", s)
-	}
+	wantGitOpsHealth(t, f, kstatus.CurrentStatus)
 }
 
 func TestFileFromConfigMapDataAndBinaryData(t *testing.T) {
@@ -77,9 +75,7 @@ func TestFileWaitsForItsSourceAndFollowsIt(t *testing.T) {
 		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, v1.ReasonSourceNotFound)
 		g.Expect(conditionStatus(f.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
 	})
-	if s := kstatusOf(t, f); s != kstatus.InProgressStatus {
-		t.Errorf("kstatus = %s, want InProgress", s)
-	}
+	wantGitOpsHealth(t, f, kstatus.InProgressStatus)
 	if f.Status.ContentType != "application/octet-stream" {
 		t.Errorf("contentType %q for an unknown extension", f.Status.ContentType)
 	}

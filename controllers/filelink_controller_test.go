@@ -56,9 +56,7 @@ func TestActiveLinkIsIssuedOnce(t *testing.T) {
 			t.Errorf("%s is %s on an active link", typ, s)
 		}
 	}
-	if s := kstatusOf(t, l); s != kstatus.CurrentStatus {
-		t.Errorf("kstatus = %s, want Current", s)
-	}
+	wantGitOpsHealth(t, l, kstatus.CurrentStatus)
 
 	// More reconciles of an unchanged link issue nothing new.
 	touch(t, l)
@@ -79,9 +77,7 @@ func TestLinkWaitsForItsFileAndPicksItUpByWatch(t *testing.T) {
 		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
 		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("absent"))
 	})
-	if s := kstatusOf(t, l); s != kstatus.InProgressStatus {
-		t.Errorf("kstatus = %s, want InProgress", s)
-	}
+	wantGitOpsHealth(t, l, kstatus.InProgressStatus)
 	// The URL is derived, not granted, so it is known before the File exists.
 	if !urlShape.MatchString(l.Status.URL) {
 		t.Errorf("url %q has the wrong shape", l.Status.URL)
@@ -105,9 +101,7 @@ func TestLinkToFileThatIsNotReady(t *testing.T) {
 		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonFileNotReady)
 		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
 	})
-	if s := kstatusOf(t, l); s != kstatus.InProgressStatus {
-		t.Errorf("kstatus = %s, want InProgress", s)
-	}
+	wantGitOpsHealth(t, l, kstatus.InProgressStatus)
 	NewWithT(t).Eventually(func(g Gomega) {
 		g.Expect(eventReasons(g, ns, "share")).To(ContainElement("Warning/FileNotReady"))
 	}).WithTimeout(wait).Should(Succeed())
@@ -141,9 +135,7 @@ func TestLinkToUnlinkablePurposeIsStalled(t *testing.T) {
 		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("True"))
 		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("absent"))
 	})
-	if s := kstatusOf(t, l); s != kstatus.FailedStatus {
-		t.Errorf("kstatus = %s, want Failed", s)
-	}
+	wantGitOpsHealth(t, l, kstatus.FailedStatus)
 	c := l.Status.Conditions[0]
 	for _, c2 := range l.Status.Conditions {
 		if c2.Type == v1.ConditionReady {
@@ -180,9 +172,7 @@ func TestLinkExpiresWhenTheClockReachesExpiresAt(t *testing.T) {
 	if l.Status.URL != url {
 		t.Errorf("url changed on expiry: %q -> %q", url, l.Status.URL)
 	}
-	if s := kstatusOf(t, l); s != kstatus.CurrentStatus {
-		t.Errorf("kstatus of an expired link = %s, want Current", s)
-	}
+	wantGitOpsHealth(t, l, kstatus.CurrentStatus)
 	touch(t, l)
 	g := NewWithT(t)
 	g.Eventually(func(g Gomega) { g.Expect(eventReasons(g, ns, "share")).To(ContainElement("Normal/Expired")) }).WithTimeout(wait).Should(Succeed())

@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -109,4 +110,14 @@ func TestNonExpiringLinkIsNotRequeued(t *testing.T) {
 	beActive(g, get(g, l))
 	g.Expect(l.Status.Conditions).To(HaveLen(1), "only Ready")
 	g.Expect(l.Status.Conditions[0].LastTransitionTime).NotTo(Equal(metav1.Time{}))
+}
+
+// TestNeverReconciledObjectsAreInProgress: status.observedGeneration defaults to -1, so
+// before the first reconcile no GitOps tool reads a File or link as current.
+func TestNeverReconciledObjectsAreInProgress(t *testing.T) {
+	f := fileFromSecret(directNS, "fresh-file", v1.PurposeBusinessLogo, "fresh-docs", "logo.png")
+	l := link(directNS, "fresh-link", "fresh-file", nil)
+	create(t, f, l)
+	wantGitOpsHealth(t, f, kstatus.InProgressStatus)
+	wantGitOpsHealth(t, l, kstatus.InProgressStatus)
 }
