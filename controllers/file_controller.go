@@ -130,16 +130,7 @@ func (r *FileReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager)
 // filesReading maps a Secret or ConfigMap to the Files in its namespace that read it.
 func (r *FileReconciler) filesReading(kind string) handler.MapFunc {
 	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		files := &filelinkv1.FileList{}
-		if err := r.List(ctx, files, client.InNamespace(o.GetNamespace()),
-			client.MatchingFields{FileSourceIndex: filesource.IndexKey(kind, o.GetName())}); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "listing Files for source", "kind", kind, "name", o.GetName())
-			return nil
-		}
-		reqs := make([]reconcile.Request, len(files.Items))
-		for i := range files.Items {
-			reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&files.Items[i])}
-		}
-		return reqs
+		return requestsFor(ctx, r.Client, &filelinkv1.FileList{}, client.InNamespace(o.GetNamespace()),
+			client.MatchingFields{FileSourceIndex: filesource.IndexKey(kind, o.GetName())})
 	}
 }

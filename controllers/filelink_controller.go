@@ -155,15 +155,6 @@ func (r *FileLinkReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Mana
 
 // linksTo maps a File to the links in its namespace that name it.
 func (r *FileLinkReconciler) linksTo(ctx context.Context, o client.Object) []reconcile.Request {
-	links := &filelinkv1.FileLinkList{}
-	if err := r.List(ctx, links, client.InNamespace(o.GetNamespace()),
-		client.MatchingFields{FileLinkFileIndex: o.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing FileLinks for File", "file", o.GetName())
-		return nil
-	}
-	reqs := make([]reconcile.Request, len(links.Items))
-	for i := range links.Items {
-		reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&links.Items[i])}
-	}
-	return reqs
+	return requestsFor(ctx, r.Client, &filelinkv1.FileLinkList{}, client.InNamespace(o.GetNamespace()),
+		client.MatchingFields{FileLinkFileIndex: o.GetName()})
 }

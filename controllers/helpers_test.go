@@ -23,15 +23,7 @@ import (
 
 const wait = 15 * time.Second
 
-// newNamespace creates a namespace for one test, so tests share no objects or events.
-func newNamespace(t *testing.T) string {
-	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "t-"}}
-	if err := k8s.Create(context.Background(), ns); err != nil {
-		t.Fatal(err)
-	}
-	return ns.Name
-}
+func newNamespace(t *testing.T) string { return testenv.NewNamespace(t, k8s, "t-") }
 
 func create(t *testing.T, objs ...client.Object) {
 	t.Helper()

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
@@ -54,20 +52,14 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if restCfg, err = env.Start(); err != nil {
+	if restCfg, k8s, err = testenv.Start(env); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer func() { _ = env.Stop() }()
-	if k8s, err = client.NewWithWatch(restCfg, client.Options{Scheme: testenv.Scheme}); err != nil {
+	if err := testenv.CreateNamespaces(k8s, keyRef.Namespace, directNS); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
-	}
-	for _, ns := range []string{keyRef.Namespace, directNS} {
-		if err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
 	}
 	if running, err = startManager(); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,17 +27,15 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	cfg, err := env.Start()
+	_, c, err := testenv.Start(env)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	k8s, err = client.New(cfg, client.Options{Scheme: testenv.Scheme})
+	k8s = c
 	code := 1
-	if err == nil {
-		if err = k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err == nil {
-			code = m.Run()
-		}
+	if err = testenv.CreateNamespaces(k8s, ns); err == nil {
+		code = m.Run()
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -39,11 +37,12 @@ func runSuite(m *testing.M) int {
 		return fail(err)
 	}
 	testenv.InstallWebhooks(env)
-	cfg, err := env.Start()
+	cfg, c, err := testenv.Start(env)
 	if err != nil {
 		return fail(err)
 	}
 	defer func() { _ = env.Stop() }()
+	k8s = c
 
 	wo := env.WebhookInstallOptions
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
@@ -69,9 +68,6 @@ func runSuite(m *testing.M) int {
 	if err := waitForTLS(net.JoinHostPort(wo.LocalServingHost, strconv.Itoa(wo.LocalServingPort))); err != nil {
 		return fail(err)
 	}
-	if k8s, err = client.New(cfg, client.Options{Scheme: testenv.Scheme}); err != nil {
-		return fail(err)
-	}
 	return m.Run()
 }
 
@@ -87,11 +83,4 @@ func waitForTLS(addr string) error {
 	return fmt.Errorf("webhook server at %s did not come up", addr)
 }
 
-func newNamespace(t *testing.T) string {
-	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "wh-"}}
-	if err := k8s.Create(context.Background(), ns); err != nil {
-		t.Fatal(err)
-	}
-	return ns.Name
-}
+func newNamespace(t *testing.T) string { return testenv.NewNamespace(t, k8s, "wh-") }

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -45,14 +43,12 @@ func runSuite(m *testing.M) int {
 	if err != nil {
 		return fail(err)
 	}
-	cfg, err := env.Start()
+	cfg, c, err := testenv.Start(env)
 	if err != nil {
 		return fail(err)
 	}
 	defer func() { _ = env.Stop() }()
-	if k8s, err = client.New(cfg, client.Options{Scheme: testenv.Scheme}); err != nil {
-		return fail(err)
-	}
+	k8s = c
 	if signer, err = signing.NewSigner([]byte(strings.Repeat("k", 32))); err != nil {
 		return fail(err)
 	}
@@ -115,11 +111,4 @@ func waitForServer(base string) error {
 	return fmt.Errorf("link server at %s did not come up", base)
 }
 
-func newNamespace(t testing.TB) string {
-	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "ls-"}}
-	if err := k8s.Create(context.Background(), ns); err != nil {
-		t.Fatal(err)
-	}
-	return ns.Name
-}
+func newNamespace(t testing.TB) string { return testenv.NewNamespace(t, k8s, "ls-") }

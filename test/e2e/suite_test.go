@@ -16,9 +16,6 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/filelink-dev/filelink-operator/internal/testenv"
@@ -54,7 +51,7 @@ func runSuite(m *testing.M) int {
 		return fail(err)
 	}
 	testenv.InstallWebhooks(env)
-	cfg, err := env.Start()
+	_, c, err := testenv.Start(env)
 	if err != nil {
 		return fail(err)
 	}
@@ -63,11 +60,7 @@ func runSuite(m *testing.M) int {
 	if err := testenv.WriteKubeconfig(env, kubeconfig); err != nil {
 		return fail(err)
 	}
-	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme})
-	if err != nil {
-		return fail(err)
-	}
-	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "filelink-system"}}); err != nil {
+	if err := testenv.CreateNamespaces(c, "filelink-system"); err != nil {
 		return fail(err)
 	}
 
