@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 
@@ -86,6 +87,9 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("--signing-key-secret: %w", err)
 	}
+	if err := checkBaseURL(o.linkBaseURL); err != nil {
+		return fmt.Errorf("--link-base-url: %w", err)
+	}
 
 	cfg := ctrl.GetConfigOrDie()
 	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
@@ -150,4 +154,21 @@ func parseNamespacedName(s string) (types.NamespacedName, error) {
 		return types.NamespacedName{}, fmt.Errorf("%q is not NAMESPACE/NAME", s)
 	}
 	return types.NamespacedName{Namespace: ns, Name: name}, nil
+}
+
+// checkBaseURL refuses a base URL that would issue unusable links; the mistake would
+// otherwise surface only when someone opens one.
+func checkBaseURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return err
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%q: scheme must be http or https", s)
+	case u.Host == "":
+		return fmt.Errorf("%q: no host", s)
+	case u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("%q: no query or fragment allowed; links are <base>/links/<token>", s)
+	}
+	return nil
 }
