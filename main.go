@@ -100,6 +100,7 @@ func run(ctx context.Context, o options) error {
 		LeaderElection:         o.leaderElect,
 		LeaderElectionID:       "filelink-operator.filelink.dev",
 		Client:                 controllers.ClientOptions(),
+		Cache:                  controllers.CacheOptions(),
 		WebhookServer:          webhook.NewServer(webhook.Options{Port: o.webhookPort, CertDir: o.webhookCertDir}),
 	})
 	if err != nil {

@@ -7,8 +7,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/filelink-dev/filelink-operator/internal/lastmodified"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
@@ -27,6 +29,13 @@ func ClientOptions() client.Options {
 	return client.Options{Cache: &client.CacheOptions{
 		DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}},
 	}}
+}
+
+// CacheOptions keep the informer cache lean: managed fields, often the largest part of a
+// cached object and read by nothing here, shrink to the one timestamp the link server
+// uses for Last-Modified.
+func CacheOptions() cache.Options {
+	return cache.Options{DefaultTransform: lastmodified.Transform}
 }
 
 // Setup registers the File and FileLink reconcilers, with their indexes and watches.

@@ -83,9 +83,7 @@ func startManager() (*runningManager, error) {
 		Scheme:  testenv.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Client:  controllers.ClientOptions(),
-		Cache: cache.Options{
-			DefaultFieldSelector: fields.OneTermNotEqualSelector("metadata.namespace", directNS),
-		},
+		Cache:   suiteCacheOptions(),
 		// Restarts in one process register the same controller names again.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
@@ -137,4 +135,11 @@ func (c *offsetClock) Step(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.offset += d
+}
+
+// suiteCacheOptions are the manager's, minus the namespace the direct tests own.
+func suiteCacheOptions() cache.Options {
+	o := controllers.CacheOptions()
+	o.DefaultFieldSelector = fields.OneTermNotEqualSelector("metadata.namespace", directNS)
+	return o
 }

@@ -24,6 +24,7 @@ import (
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
+	"github.com/filelink-dev/filelink-operator/internal/lastmodified"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
@@ -194,7 +195,7 @@ func (s *Server) bodyOf(ctx context.Context, file *filelinkv1.File) (*blob, time
 		}
 		return nil, time.Time{}, err
 	}
-	modified := lastModified(meta)
+	modified := lastmodified.Of(meta)
 	key := contentKey{uid: string(meta.UID), resourceVersion: meta.ResourceVersion, entry: ref.Key}
 	if b, ok := s.content.get(key); ok {
 		return b, modified, nil
@@ -216,16 +217,4 @@ func (s *Server) bodyOf(ctx context.Context, file *filelinkv1.File) (*blob, time
 		return nil, time.Time{}, err
 	}
 	return v.(*blob), modified, nil
-}
-
-// lastModified is when the source object last changed: the newest of its managed-fields
-// timestamps and its creation. Every replica computes the same value.
-func lastModified(meta *metav1.PartialObjectMetadata) time.Time {
-	t := meta.CreationTimestamp.Time
-	for _, mf := range meta.ManagedFields {
-		if mf.Time != nil && mf.Time.After(t) {
-			t = mf.Time.Time
-		}
-	}
-	return t
 }

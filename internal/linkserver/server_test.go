@@ -18,6 +18,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/lastmodified"
 )
 
 var content = []byte("%PDF-1.7\nthe evidence, exactly these bytes\n")
@@ -130,9 +131,13 @@ func TestDownloadServesExactBytesAndHeaders(t *testing.T) {
 		}
 	}
 	wantSecurityHeaders(t, h)
-	lm, err := http.ParseTime(h.Get("Last-Modified"))
-	if err != nil || time.Since(lm) > time.Minute || time.Until(lm) > time.Second {
-		t.Errorf("Last-Modified %q is not the source's recent modification time (%v)", h.Get("Last-Modified"), err)
+	// Last-Modified is when the Secret last changed, as the API server recorded it.
+	stored := &corev1.Secret{}
+	if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(f.secret), stored); err != nil {
+		t.Fatal(err)
+	}
+	if want := lastmodified.Of(stored).UTC().Format(http.TimeFormat); h.Get("Last-Modified") != want {
+		t.Errorf("Last-Modified %q, want %q", h.Get("Last-Modified"), want)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/filelink-dev/filelink-operator/controllers"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 	"github.com/filelink-dev/filelink-operator/internal/testenv"
@@ -55,7 +56,9 @@ func runSuite(m *testing.M) int {
 
 	mgrCfg := rest.CopyConfig(cfg)
 	mgrCfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt} }
-	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{Scheme: testenv.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	// The manager's own cache options, so Last-Modified is tested through its transform.
+	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{Scheme: testenv.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+		Client: controllers.ClientOptions(), Cache: controllers.CacheOptions()})
 	if err != nil {
 		return fail(err)
 	}
