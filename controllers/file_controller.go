@@ -94,16 +94,20 @@ func (r *FileReconciler) observeContent(ctx context.Context, file *filelinkv1.Fi
 }
 
 // recordTransition emits an event when the Ready reason changes, and only then, so a
-// File that stays broken does not flood the namespace with identical events.
+// File that stays broken does not flood the namespace with identical events. A File
+// that reads fine the first time gets no event: that is the expected path, and an event
+// per File would double the API writes of applying a directory of them.
 func (r *FileReconciler) recordTransition(file *filelinkv1.File, previous string, v readiness) {
 	if r.Recorder == nil || previous == v.reason {
 		return
 	}
-	if v.ready {
-		r.Recorder.Eventf(file, nil, corev1.EventTypeNormal, v.reason, "Read", "%s", v.message)
+	if !v.ready {
+		r.Recorder.Eventf(file, nil, corev1.EventTypeWarning, v.reason, "Read", "%s", v.message)
 		return
 	}
-	r.Recorder.Eventf(file, nil, corev1.EventTypeWarning, v.reason, "Read", "%s", v.message)
+	if previous != "" {
+		r.Recorder.Eventf(file, nil, corev1.EventTypeNormal, v.reason, "Read", "%s (recovered from %s)", v.message, previous)
+	}
 }
 
 // SetupWithManager registers the source index and watches Files, and the metadata

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -64,21 +65,27 @@ func (r *FileLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 			return ctrl.Result{}, err
 		}
 	}
-	verdict.apply(&link.Status.Conditions, link.Generation, metav1.NewTime(now))
-	link.Status.ObservedGeneration = link.Generation
-	written, err := patchStatus(ctx, r.Client, before, link, before.Status, link.Status)
-	if err != nil {
-		return ctrl.Result{}, err
+	if !verdict.undecided {
+		verdict.apply(&link.Status.Conditions, link.Generation, metav1.NewTime(now))
+		link.Status.ObservedGeneration = link.Generation
+		written, err := patchStatus(ctx, r.Client, before, link, before.Status, link.Status)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if written {
+			r.recordTransition(link, readyReason(before.Status.Conditions), verdict)
+		}
 	}
-	if written {
-		r.recordTransition(link, readyReason(before.Status.Conditions), verdict)
-	}
+	return requeueAtExpiry(link, now), nil
+}
 
-	// A negative or zero wait is never returned: UntilExpiry is false once expired.
+// requeueAtExpiry schedules the next reconcile for the exact instant the link expires.
+// It never returns a negative or zero wait: UntilExpiry is false once expired.
+func requeueAtExpiry(link *filelinkv1.FileLink, now time.Time) ctrl.Result {
 	if wait, pending := link.UntilExpiry(now); pending {
-		return ctrl.Result{RequeueAfter: wait}, nil
+		return ctrl.Result{RequeueAfter: wait}
 	}
-	return ctrl.Result{}, nil
+	return ctrl.Result{}
 }
 
 // expire marks the link expired for good. An expired link has reached the state it
@@ -111,6 +118,13 @@ func (r *FileLinkReconciler) checkFile(ctx context.Context, link *filelinkv1.Fil
 		return readiness{reason: filelinkv1.ReasonPurposeNotLinkable, stalled: true,
 			message: fmt.Sprintf("File %q has purpose %q, which cannot be linked; linkable purposes are: %s",
 				file.Name, file.Spec.Purpose, filelinkv1.LinkablePurposeList())}, nil
+	}
+	if file.Status.ObservedGeneration != file.Generation {
+		// The File controller has not read this File yet: whether it will be ready is
+		// unknown for a few milliseconds. Publishing FileNotReady now would cost a
+		// write and a warning for every link applied together with its File; the
+		// File's status update wakes this link through the watch instead.
+		return readiness{undecided: true}, nil
 	}
 	if !file.ContentReady() {
 		link.Status.Size, link.Status.SHA256 = 0, ""

@@ -121,3 +121,26 @@ func TestNeverReconciledObjectsAreInProgress(t *testing.T) {
 	wantGitOpsHealth(t, f, kstatus.InProgressStatus)
 	wantGitOpsHealth(t, l, kstatus.InProgressStatus)
 }
+
+// TestLinkWaitsSilentlyForAFileNotYetRead: a File the File controller has not read yet
+// is neither ready nor broken. The link publishes nothing (no write, no warning) and is
+// woken by the File's status update; it still keeps its expiry timer.
+func TestLinkWaitsSilentlyForAFileNotYetRead(t *testing.T) {
+	g := NewWithT(t)
+	now := time.Now()
+	files, links, _ := directReconcilers(t, now)
+	f := fileFromSecret(directNS, "unread-file", v1.PurposeBusinessLogo, "unread-docs", "logo.png")
+	expires := now.Add(time.Hour).Truncate(time.Second)
+	l := link(directNS, "unread-link", "unread-file", &expires)
+	create(t, secret(directNS, "unread-docs", map[string][]byte{"logo.png": []byte("png")}), f, l)
+	rv := l.ResourceVersion
+
+	res := reconcile(t, links, l)
+	g.Expect(res.RequeueAfter).To(Equal(expires.Sub(now)), "the expiry timer is kept")
+	g.Expect(get(g, l).ResourceVersion).To(Equal(rv), "a link to an unread File wrote status")
+	g.Expect(l.Status.ObservedGeneration).To(BeEquivalentTo(-1))
+
+	reconcile(t, files, f)
+	reconcile(t, links, l)
+	beActive(g, get(g, l))
+}
