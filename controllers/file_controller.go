@@ -7,6 +7,7 @@ import (
 	"errors"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -31,8 +32,11 @@ type FileReconciler struct {
 	// SourceReader reads Secrets and ConfigMaps. It is uncached so the manager does
 	// not hold the data of every Secret in the cluster; only metadata is watched.
 	SourceReader client.Reader
-	Clock        clock.PassiveClock
-	Recorder     events.EventRecorder
+	// SourceMetadata reads the metadata-only cache of Secrets and ConfigMaps, which
+	// tells the current resourceVersion of a source without an API call.
+	SourceMetadata client.Reader
+	Clock          clock.PassiveClock
+	Recorder       events.EventRecorder
 	// MaxConcurrentReconciles bounds parallel reconciles; 0 means controller-runtime's default.
 	MaxConcurrentReconciles int
 }
@@ -51,8 +55,12 @@ func (r *FileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := file.DeepCopy()
+	ref := filesource.RefOf(file.Namespace, file.Spec.Source)
+	if r.upToDate(ctx, file, ref) {
+		return ctrl.Result{}, nil
+	}
 
-	verdict, err := r.observeContent(ctx, file)
+	verdict, err := r.observeContent(ctx, file, ref)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -68,15 +76,15 @@ func (r *FileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 // observeContent reads the source and fills the content fields of file's status. It
 // returns an error only when the source could not be read for a reason other than its
 // absence, so that the request is retried with backoff.
-func (r *FileReconciler) observeContent(ctx context.Context, file *filelinkv1.File) (readiness, error) {
+func (r *FileReconciler) observeContent(ctx context.Context, file *filelinkv1.File, ref filesource.Ref) (readiness, error) {
 	st := &file.Status
 	st.ID = stripeid.File(file.UID)
 	st.Filename = file.DownloadName()
 	st.Type = file.FileType()
 	st.ContentType = file.MediaType()
 
-	ref := filesource.RefOf(file.Namespace, file.Spec.Source)
 	content, err := filesource.Read(ctx, r.SourceReader, ref)
+	st.SourceResourceVersion = content.ResourceVersion
 	switch {
 	case errors.Is(err, filesource.ErrSourceNotFound):
 		st.Size, st.SHA256 = 0, ""
@@ -91,6 +99,23 @@ func (r *FileReconciler) observeContent(ctx context.Context, file *filelinkv1.Fi
 	st.Size = int64(len(content.Data))
 	st.SHA256 = hex.EncodeToString(sum[:])
 	return readiness{ready: true, reason: filelinkv1.ReasonSucceeded, message: "content read from " + ref.String()}, nil
+}
+
+// upToDate reports whether file's status already describes its current spec and the
+// current version of its source, as the metadata cache knows it: then there is nothing
+// to read. This spares an API read on every reconcile that the File's own status update,
+// a resync or a restart causes.
+func (r *FileReconciler) upToDate(ctx context.Context, file *filelinkv1.File, ref filesource.Ref) bool {
+	st := &file.Status
+	if st.ObservedGeneration != file.Generation || readyReason(st.Conditions) == "" {
+		return false
+	}
+	meta := ref.Metadata()
+	err := r.SourceMetadata.Get(ctx, ref.NamespacedName, meta)
+	if apierrors.IsNotFound(err) {
+		return st.SourceResourceVersion == "" && readyReason(st.Conditions) == filelinkv1.ReasonSourceNotFound
+	}
+	return err == nil && meta.ResourceVersion == st.SourceResourceVersion
 }
 
 // recordTransition emits an event when the Ready reason changes, and only then, so a

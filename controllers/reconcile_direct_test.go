@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +22,19 @@ import (
 // in a namespace the manager does not watch, to pin down exact results: the requeue
 // delay, and that a reconcile with nothing to change writes nothing.
 
+// sourceReads counts the Secret and ConfigMap reads of the direct File reconciler.
+var sourceReads countingReader
+
+type countingReader struct {
+	client.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	c.n.Add(1)
+	return c.Reader.Get(ctx, key, obj, opts...)
+}
+
 func directReconcilers(t *testing.T, now time.Time) (*controllers.FileReconciler, *controllers.FileLinkReconciler, *clocktesting.FakeClock) {
 	t.Helper()
 	fake := clocktesting.NewFakeClock(now)
@@ -28,7 +42,8 @@ func directReconcilers(t *testing.T, now time.Time) (*controllers.FileReconciler
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &controllers.FileReconciler{Client: k8s, SourceReader: k8s, Clock: fake},
+	sourceReads.Reader = k8s
+	return &controllers.FileReconciler{Client: k8s, SourceReader: &sourceReads, SourceMetadata: k8s, Clock: fake},
 		&controllers.FileLinkReconciler{Client: k8s, Clock: fake, Signer: signer, BaseURL: baseURL},
 		fake
 }
@@ -58,12 +73,15 @@ func TestRequeueIsTheExactTimeToExpiry(t *testing.T) {
 	g.Expect(res.RequeueAfter).To(Equal(expires.Sub(now)), "requeue lands exactly on expiresAt")
 	beActive(g, get(g, l))
 
-	// A reconcile that finds nothing to change writes nothing.
+	// A reconcile that finds nothing to change writes nothing, and a File whose source
+	// has not changed is not read again.
 	fileRV, linkRV := get(g, f).ResourceVersion, l.ResourceVersion
+	reads := sourceReads.n.Load()
 	reconcile(t, files, f)
 	res = reconcile(t, links, l)
 	g.Expect(get(g, f).ResourceVersion).To(Equal(fileRV), "second File reconcile wrote")
 	g.Expect(get(g, l).ResourceVersion).To(Equal(linkRV), "second FileLink reconcile wrote")
+	g.Expect(sourceReads.n.Load()).To(Equal(reads), "second File reconcile read the unchanged source")
 
 	// Halfway there, the requeue asks for the rest.
 	fake.Step(45 * time.Minute)

@@ -43,6 +43,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := (&FileReconciler{
 		Client:                  mgr.GetClient(),
 		SourceReader:            mgr.GetAPIReader(),
+		SourceMetadata:          mgr.GetCache(),
 		Clock:                   cfg.Clock,
 		Recorder:                mgr.GetEventRecorder("filelink-file"),
 		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,

@@ -112,6 +112,12 @@ type FileStatus struct {
 	// the one derived from the filename.
 	// +optional
 	ContentType string `json:"contentType,omitempty"`
+
+	// sourceResourceVersion is the resourceVersion of the Secret or ConfigMap this
+	// status was computed from; empty when it did not exist. The controller reads the
+	// source again only when its version moves on.
+	// +optional
+	SourceResourceVersion string `json:"sourceResourceVersion,omitempty"`
 }
 
 // File is a stored file with a Stripe purpose, whose bytes live in a Secret or a

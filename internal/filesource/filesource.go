@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -64,7 +65,9 @@ func (r Ref) IndexKey() string { return IndexKey(r.Kind, r.Name) }
 func IndexKey(kind, name string) string { return kind + "/" + name }
 
 // Read fetches the bytes ref points at. It returns an error wrapping ErrSourceNotFound or
-// ErrKeyNotFound when the data is absent, and the reader's error otherwise.
+// ErrKeyNotFound when the data is absent, and the reader's error otherwise. With
+// ErrKeyNotFound the Content still names the object's UID and resourceVersion, the
+// version in which the key was found missing.
 func Read(ctx context.Context, r client.Reader, ref Ref) (Content, error) {
 	switch ref.Kind {
 	case "Secret":
@@ -72,25 +75,38 @@ func Read(ctx context.Context, r client.Reader, ref Ref) (Content, error) {
 		if err := r.Get(ctx, ref.NamespacedName, s); err != nil {
 			return Content{}, notFound(err, ref)
 		}
+		c := Content{UID: s.UID, ResourceVersion: s.ResourceVersion}
 		data, ok := s.Data[ref.Key]
 		if !ok {
-			return Content{}, fmt.Errorf("%s: %w", ref, ErrKeyNotFound)
+			return c, fmt.Errorf("%s: %w", ref, ErrKeyNotFound)
 		}
-		return Content{Data: data, UID: s.UID, ResourceVersion: s.ResourceVersion}, nil
+		c.Data = data
+		return c, nil
 	case "ConfigMap":
 		cm := &corev1.ConfigMap{}
 		if err := r.Get(ctx, ref.NamespacedName, cm); err != nil {
 			return Content{}, notFound(err, ref)
 		}
+		c := Content{UID: cm.UID, ResourceVersion: cm.ResourceVersion}
 		if text, ok := cm.Data[ref.Key]; ok {
-			return Content{Data: []byte(text), UID: cm.UID, ResourceVersion: cm.ResourceVersion}, nil
+			c.Data = []byte(text)
+			return c, nil
 		}
 		if data, ok := cm.BinaryData[ref.Key]; ok {
-			return Content{Data: data, UID: cm.UID, ResourceVersion: cm.ResourceVersion}, nil
+			c.Data = data
+			return c, nil
 		}
-		return Content{}, fmt.Errorf("%s: %w", ref, ErrKeyNotFound)
+		return c, fmt.Errorf("%s: %w", ref, ErrKeyNotFound)
 	}
 	return Content{}, fmt.Errorf("file source names neither a Secret nor a ConfigMap: %w", ErrSourceNotFound)
+}
+
+// Metadata is an empty metadata-only object of ref's kind, for reading the source's
+// current resourceVersion from a metadata informer without fetching its data.
+func (r Ref) Metadata() *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(r.Kind))
+	return m
 }
 
 func notFound(err error, ref Ref) error {
