@@ -12,12 +12,6 @@ type contentKey struct {
 	uid, resourceVersion, entry string
 }
 
-// blob is a cached file body with the validators computed once from its bytes.
-type blob struct {
-	data []byte
-	etag string // quoted hex SHA-256 of data
-}
-
 // contentCache is a least-recently-used cache of file bodies bounded by their total size,
 // so the link server's memory stays under a fixed cap however many files are linked.
 type contentCache struct {
@@ -51,14 +45,16 @@ func (c *contentCache) get(k contentKey) (*blob, bool) {
 // add stores b under k, evicting the least recently used bodies to stay within the cap.
 // A body larger than the whole cap is not stored; it is served, just not kept.
 func (c *contentCache) add(k contentKey, b *blob) {
-	n := int64(len(b.data))
+	n := b.size
 	if n > c.maxBytes {
+		b.release()
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.entries[k]; ok {
 		c.order.MoveToFront(el)
+		b.release()
 		return
 	}
 	c.entries[k] = c.order.PushFront(&cacheEntry{key: k, blob: b})
@@ -68,7 +64,8 @@ func (c *contentCache) add(k contentKey, b *blob) {
 		e := oldest.Value.(*cacheEntry)
 		c.order.Remove(oldest)
 		delete(c.entries, e.key)
-		c.size -= int64(len(e.blob.data))
+		c.size -= e.blob.size
+		e.blob.release()
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func body(n int) *blob { return &blob{data: make([]byte, n)} }
+func body(n int) *blob { return &blob{size: int64(n)} }
 
 func TestContentCacheStaysWithinItsCap(t *testing.T) {
 	c := newContentCache(100)
@@ -52,11 +52,11 @@ func TestContentCacheSkipsBodiesLargerThanTheCap(t *testing.T) {
 
 func TestContentCacheKeysByVersion(t *testing.T) {
 	c := newContentCache(100)
-	c.add(contentKey{uid: "u", resourceVersion: "1", entry: "k"}, &blob{data: []byte("old")})
+	c.add(contentKey{uid: "u", resourceVersion: "1", entry: "k"}, &blob{size: 3})
 	if _, ok := c.get(contentKey{uid: "u", resourceVersion: "2", entry: "k"}); ok {
 		t.Fatal("a new resourceVersion hit the old body")
 	}
-	c.add(contentKey{uid: "u", resourceVersion: "1", entry: "k"}, &blob{data: []byte("old")})
+	c.add(contentKey{uid: "u", resourceVersion: "1", entry: "k"}, &blob{size: 3})
 	if size, items := c.usage(); size != 3 || items != 1 {
 		t.Fatalf("re-adding a key double-counted: %d bytes, %d items", size, items)
 	}

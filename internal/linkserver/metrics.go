@@ -2,6 +2,7 @@ package linkserver
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -87,5 +88,12 @@ func (w *recordingWriter) WriteHeader(code int) {
 func (w *recordingWriter) Write(b []byte) (int, error) {
 	n, err := w.ResponseWriter.Write(b)
 	w.written += int64(n)
+	return n, err
+}
+
+// ReadFrom counts what the inner writer's ReadFrom (sendfile, for a cached body) wrote.
+func (w *recordingWriter) ReadFrom(r io.Reader) (int64, error) {
+	n, err := readFrom(w.ResponseWriter, r)
+	w.written += n
 	return n, err
 }

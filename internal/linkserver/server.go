@@ -4,7 +4,6 @@
 package linkserver
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -140,10 +139,17 @@ func (s *Server) serveLink(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	content, release, err := body.open()
+	if err != nil {
+		s.log.Error(err, "opening cached body", "fileLink", types.NamespacedName{Namespace: link.Namespace, Name: link.Name})
+		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	defer release()
 	h.Set("Content-Type", file.MediaType())
 	h.Set("Content-Disposition", attachment(file.DownloadName()))
 	h.Set("ETag", body.etag)
-	http.ServeContent(w, r, "", modified, bytes.NewReader(body.data))
+	http.ServeContent(w, r, "", modified, content)
 }
 
 // linkFor finds the live FileLink whose token is the last path segment. The index lookup

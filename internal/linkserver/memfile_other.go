@@ -1,0 +1,12 @@
+//go:build !linux
+
+package linkserver
+
+import (
+	"errors"
+	"os"
+)
+
+func memfile([]byte) (*os.File, error) { return nil, errors.New("memfd is Linux-only") }
+
+func reopen(*os.File) (*os.File, error) { return nil, errors.New("memfd is Linux-only") }

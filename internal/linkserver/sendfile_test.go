@@ -1,0 +1,59 @@
+package linkserver_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"testing"
+)
+
+// readFromRecorder is a ResponseWriter that, like net/http's, can take a body through
+// ReadFrom, and remembers what it was handed.
+type readFromRecorder struct {
+	*httptest.ResponseRecorder
+	source io.Reader
+}
+
+func (w *readFromRecorder) ReadFrom(r io.Reader) (int64, error) {
+	w.source = r
+	return io.Copy(w.ResponseRecorder, r)
+}
+
+// TestBodiesReachTheSocketAsFiles guards the sendfile path: the innermost writer must be
+// handed the cached body as an *os.File (inside ServeContent's LimitedReader), which is
+// what lets net/http's TCP connection use sendfile. A wrapper without ReadFrom anywhere
+// in the chain would silently turn every download into a user-space copy.
+func TestBodiesReachTheSocketAsFiles(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("memfd bodies are Linux-only")
+	}
+	f := newFixture(t, nil)
+	eventuallyStatus(t, f.url(), http.StatusOK)
+	for _, rangeHeader := range []string{"", "bytes=3-9"} {
+		w := &readFromRecorder{ResponseRecorder: httptest.NewRecorder()}
+		req := httptest.NewRequest(http.MethodGet, f.url(), nil)
+		if rangeHeader != "" {
+			req.Header.Set("Range", rangeHeader)
+		}
+		server.Handler().ServeHTTP(w, req)
+		if w.Code != http.StatusOK && w.Code != http.StatusPartialContent {
+			t.Fatalf("status %d", w.Code)
+		}
+		src := w.source
+		if lr, ok := src.(*io.LimitedReader); ok {
+			src = lr.R
+		}
+		if _, ok := src.(*os.File); !ok {
+			t.Errorf("Range %q: body handed to the writer as %T, not *os.File", rangeHeader, w.source)
+		}
+		want := string(content)
+		if rangeHeader != "" {
+			want = want[3:10]
+		}
+		if w.Body.String() != want {
+			t.Errorf("Range %q: body %q, want %q", rangeHeader, w.Body.String(), want)
+		}
+	}
+}
