@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"os"
+	"sync"
 )
 
 // blob is a cached file body with its strong ETag. On Linux the bytes live in an
@@ -17,7 +19,17 @@ type blob struct {
 	etag string // quoted hex SHA-256 of the bytes
 	file *os.File
 	data []byte
+
+	// readers are spare descriptors of file, each with its own offset, kept so that a
+	// download does not pay for opening one. Guarded by mu with released.
+	mu       sync.Mutex
+	readers  []*os.File
+	released bool
 }
+
+// maxSpareReaders bounds the descriptors a blob keeps open between downloads: enough
+// for a burst of concurrent downloads of one file, few enough for many cached files.
+const maxSpareReaders = 8
 
 // newBlob computes the ETag once, when a body enters the cache.
 func newBlob(data []byte) *blob {
@@ -37,17 +49,55 @@ func (b *blob) open() (io.ReadSeeker, func(), error) {
 	if b.file == nil {
 		return bytes.NewReader(b.data), func() {}, nil
 	}
-	f, err := reopen(b.file)
-	if err != nil {
-		return nil, nil, err
+	b.mu.Lock()
+	if b.released {
+		b.mu.Unlock()
+		return nil, nil, errReleased
 	}
-	return f, func() { f.Close() }, nil
+	var f *os.File
+	if n := len(b.readers); n > 0 {
+		f, b.readers = b.readers[n-1], b.readers[:n-1]
+	}
+	b.mu.Unlock()
+	if f == nil {
+		var err error
+		if f, err = reopen(b.file); err != nil {
+			return nil, nil, err
+		}
+	}
+	return f, func() { b.putBack(f) }, nil
+}
+
+// putBack keeps f for the next download, rewound by ServeContent's own Seek, unless
+// enough are kept already or the body has left the cache.
+func (b *blob) putBack(f *os.File) {
+	b.mu.Lock()
+	if !b.released && len(b.readers) < maxSpareReaders {
+		b.readers = append(b.readers, f)
+		f = nil
+	}
+	b.mu.Unlock()
+	if f != nil {
+		f.Close()
+	}
 }
 
 // release frees the body once the cache has dropped it. Downloads still running hold
-// their own descriptors and finish unharmed.
+// their own descriptors, finish unharmed, and close them on the way out.
 func (b *blob) release() {
-	if b.file != nil {
-		b.file.Close()
+	if b.file == nil {
+		return
 	}
+	b.mu.Lock()
+	b.released = true
+	spare := b.readers
+	b.readers = nil
+	b.mu.Unlock()
+	for _, f := range spare {
+		f.Close()
+	}
+	b.file.Close()
 }
+
+// errReleased: the body left the cache between lookup and open; the caller reads again.
+var errReleased = errors.New("cached body released")

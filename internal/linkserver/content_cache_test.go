@@ -61,3 +61,28 @@ func TestContentCacheKeysByVersion(t *testing.T) {
 		t.Fatalf("re-adding a key double-counted: %d bytes, %d items", size, items)
 	}
 }
+
+func TestBlobReadersAreIndependentAndReleased(t *testing.T) {
+	b := newBlob([]byte("0123456789"))
+	r1, done1, err := b.open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, done2, err := b.open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 3)
+	if _, err := r1.Read(buf); err != nil || string(buf) != "012" {
+		t.Fatalf("first reader read %q, %v", buf, err)
+	}
+	if _, err := r2.Read(buf); err != nil || string(buf) != "012" {
+		t.Fatalf("second reader shares the first's offset: read %q, %v", buf, err)
+	}
+	done1()
+	done2()
+	b.release()
+	if _, _, err := b.open(); err == nil && b.file != nil {
+		t.Fatal("a released body still opens")
+	}
+}

@@ -140,6 +140,12 @@ func (s *Server) serveLink(rw http.ResponseWriter, r *http.Request) {
 	}
 
 	content, release, err := body.open()
+	if errors.Is(err, errReleased) {
+		// Evicted in the instant since the lookup: fetch it again, once.
+		if body, modified, err = s.bodyOf(r.Context(), file); err == nil {
+			content, release, err = body.open()
+		}
+	}
 	if err != nil {
 		s.log.Error(err, "opening cached body", "fileLink", types.NamespacedName{Namespace: link.Namespace, Name: link.Name})
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
