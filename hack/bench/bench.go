@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"k8s.io/client-go/rest"
+)
+
+// bench is the state the measurements share: one control plane, one manager process
+// (restarted by the restart row), and one watch on every FileLink.
+type bench struct {
+	cfg   config
+	rep   *report
+	start time.Time
+	tmp   string
+
+	restCfg      *rest.Config
+	kubeconfig   string
+	clients      clients
+	tracker      *linkTracker
+	mgr          *managerProc
+	apiserverPID int
+	etcdPID      int
+	// serverPIDs are the reference servers running now (nginx, the bare servers), so
+	// that a phase's CPU accounting names them instead of lumping them with the rest.
+	serverPIDs map[string]int
+
+	// Carried from one row to the next.
+	baseline       baselineResult
+	secondsPerLink float64 // end-to-end time per link with its File, from row 1
+}
+
+// newBench starts the control plane and the tracker and prepares (without starting)
+// the manager. Everything started is registered on cleanups.
+func newBench(ctx context.Context, cfg config, cleanups *cleanupStack, rep *report) (*bench, error) {
+	b := &bench{cfg: cfg, rep: rep, start: time.Now()}
+	tmp, err := os.MkdirTemp("", "filelink-bench-")
+	if err != nil {
+		return nil, err
+	}
+	cleanups.push(func() { os.RemoveAll(tmp) })
+	// nginx's workers run as an unprivileged user and must read the served file.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return nil, err
+	}
+	b.tmp = tmp
+
+	b.logf("starting the control plane")
+	env, restCfg, err := startControlPlane(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cleanups.push(func() {
+		b.logf("stopping the control plane")
+		if err := env.Stop(); err != nil {
+			b.logf("stopping the control plane: %v", err)
+		}
+	})
+	b.restCfg = unthrottled(restCfg)
+	children := childPIDs(os.Getpid())
+	b.apiserverPID, b.etcdPID = children["kube-apiserver"], children["etcd"]
+
+	if b.kubeconfig, err = writeKubeconfig(tmp, env.KubeConfig); err != nil {
+		return nil, err
+	}
+	if b.clients, err = newClients(b.restCfg); err != nil {
+		return nil, err
+	}
+	if err := createNamespaces(ctx, b.clients.ctrl, nsManager, nsBaseline, nsReconcile, nsEndToEnd, nsExtra, nsLoad, nsExpiry); err != nil {
+		return nil, err
+	}
+
+	trackerCtx, stopTracker := context.WithCancel(ctx)
+	cleanups.push(stopTracker)
+	if b.tracker, err = startTracker(trackerCtx, b.restCfg); err != nil {
+		return nil, err
+	}
+
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	b.mgr = newManagerProc(cfg.manager, b.kubeconfig, filepath.Join(tmp, "manager.log"), port,
+		splitArgs(cfg.managerArgs), splitArgs(cfg.managerEnv))
+	cleanups.push(func() {
+		if b.mgr.running() {
+			b.logf("stopping the manager")
+		}
+		if err := b.mgr.stop(10 * time.Second); err != nil {
+			b.logf("%v", err)
+		}
+	})
+	return b, nil
+}
+
+// ensureManager starts the manager unless it runs already.
+func (b *bench) ensureManager(ctx context.Context) error {
+	if b.mgr.running() {
+		return nil
+	}
+	return b.startManager(ctx)
+}
+
+// startManager starts the manager and waits for its link server to listen.
+func (b *bench) startManager(ctx context.Context) error {
+	if err := b.mgr.start(); err != nil {
+		return err
+	}
+	return b.mgr.waitListening(ctx, time.Minute)
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[%6.1fs] %s\n", time.Since(b.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// readyTimeout bounds a wait for n objects to become Ready: generous against a slow
+// machine, but finite.
+func readyTimeout(n int) time.Duration {
+	return 2*time.Minute + time.Duration(n)*20*time.Millisecond
+}

@@ -1,0 +1,215 @@
+// Command bench measures the targets of SPEC §9 on this machine: reconcile throughput
+// against a bare client, expiry lag, link server load against nginx and bare
+// http.ServeContent, manager memory, and restart time. It starts its own control plane
+// (envtest's kube-apiserver and etcd), runs the manager binary as a separate process,
+// and writes a table with the numbers, the targets and whether each is met.
+//
+// `make bench` runs it; `go run ./hack/bench -h` lists the sizes that can be changed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// config holds every size and knob of a run; the defaults are SPEC §9's sizes.
+type config struct {
+	manager     string
+	managerArgs string
+	managerEnv  string
+	results     string
+
+	n             int
+	memoryN       int
+	expiryN       int
+	restartSample int
+	workers       int
+
+	requests   int
+	conns      int
+	fileBytes  int
+	httpRounds int
+
+	rows map[string]bool // which rows of the table to measure
+
+	expiryLead          time.Duration
+	maxInflight         int
+	maxMutatingInflight int
+	timeout             time.Duration
+}
+
+// parseFlags uses its own flag set: controller-runtime registers --kubeconfig on the
+// global one, and the harness writes its own kubeconfig.
+func parseFlags() config {
+	var c config
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	fs.StringVar(&c.manager, "manager", "bin/manager", "The manager binary to run; make build writes bin/manager.")
+	fs.StringVar(&c.managerArgs, "manager-args", "", "Extra flags for the manager, space separated, e.g. \"--kube-api-qps=2000 --max-concurrent-reconciles=16\".")
+	fs.StringVar(&c.managerEnv, "manager-env", "", "Extra environment for the manager, space separated, e.g. \"GOMEMLIMIT=120MiB GOGC=50\".")
+	fs.StringVar(&c.results, "results", "bench/RESULTS.md", "Where to write the results table (Markdown).")
+	fs.IntVar(&c.n, "n", 5000, "Reconcile throughput: Files and FileLinks per measurement (SPEC: 5000).")
+	fs.IntVar(&c.memoryN, "memory-n", 10000, "Memory and restart: Files and FileLinks present, all Ready (SPEC: 10000); at least 2×n are present anyway.")
+	fs.IntVar(&c.expiryN, "expiry-n", 5000, "Expiry lag: links expiring within the same minute (SPEC: 5000).")
+	fs.IntVar(&c.restartSample, "restart-sample", 500, "Restart: links sampled at random that must all answer 200.")
+	fs.IntVar(&c.workers, "workers", 8, "Parallel client workers creating objects and making the baseline's patches.")
+	fs.IntVar(&c.requests, "requests", 200000, "Link server load: requests per server per round.")
+	fs.IntVar(&c.conns, "conns", 64, "Link server load: concurrent keep-alive connections.")
+	fs.IntVar(&c.fileBytes, "file-bytes", 64<<10, "Link server load: size of the file served.")
+	fs.IntVar(&c.httpRounds, "http-rounds", 3, "Link server load: rounds over all servers; the best round of each counts.")
+	fs.DurationVar(&c.expiryLead, "expiry-lead", 0, "Expiry lag: how far ahead the expiry minute starts; 0 estimates it from the measured creation rate.")
+	fs.IntVar(&c.maxInflight, "apiserver-max-requests-inflight", 1600, "kube-apiserver --max-requests-inflight; its own default of 400 can throttle a benchmark.")
+	fs.IntVar(&c.maxMutatingInflight, "apiserver-max-mutating-requests-inflight", 800, "kube-apiserver --max-mutating-requests-inflight; its own default is 200.")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "Give up and clean up after this long.")
+	rows := fs.String("rows", "1,2,3,4,5", "Rows to measure, comma separated: 1 throughput, 2 expiry, 3 link server, 4 memory, 5 restart.")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: KUBEBUILDER_ASSETS=DIR go run ./hack/bench [flags]\n\n"+
+			"Measures the SPEC §9 targets on a local control plane and writes a results table.\n"+
+			"nginx (Debian package nginx-light) must be on PATH for the link server comparison.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	_ = fs.Parse(os.Args[1:])
+	c.rows = map[string]bool{}
+	for _, r := range strings.Split(*rows, ",") {
+		c.rows[strings.TrimSpace(r)] = true
+	}
+	return c
+}
+
+func (c config) validate() error {
+	var errs []error
+	positive := map[string]int{"n": c.n, "expiry-n": c.expiryN, "restart-sample": c.restartSample, "workers": c.workers,
+		"requests": c.requests, "conns": c.conns, "file-bytes": c.fileBytes, "http-rounds": c.httpRounds}
+	for name, v := range positive {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("--%s must be positive", name))
+		}
+	}
+	if c.fileBytes > 900<<10 {
+		errs = append(errs, errors.New("--file-bytes must fit in a Secret (at most 900 KiB here)"))
+	}
+	for r := range c.rows {
+		if r < "1" || r > "5" || len(r) != 1 {
+			errs = append(errs, fmt.Errorf("--rows: no row %q", r))
+		}
+	}
+	if _, err := os.Stat(c.manager); err != nil {
+		errs = append(errs, fmt.Errorf("--manager: %w (run `make build`)", err))
+	}
+	return errors.Join(errs...)
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == serveSubcommand {
+		// The bare reference server runs in its own process, like nginx and the manager,
+		// so no server shares a Go runtime with the load generator.
+		os.Exit(serveMain(os.Args[2:]))
+	}
+	cfg := parseFlags()
+	// The harness uses controller-runtime's cache and client, which log nothing useful
+	// here but complain when no logger is set.
+	ctrllog.SetLogger(logr.Discard())
+	if err := cfg.validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	defer cancel()
+
+	if err := run(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// run measures every row in an order that lets later rows reuse earlier objects: the
+// baseline needs a quiet server, the reconcile-only row needs objects the manager has
+// never seen, memory and restart need all of them Ready, and the expiry minute comes
+// last so that its timers disturb nothing else.
+func run(ctx context.Context, cfg config) error {
+	var cleanups cleanupStack
+	defer cleanups.run()
+
+	rep := newReport(cfg)
+	b, err := newBench(ctx, cfg, &cleanups, rep)
+	if err != nil {
+		return err
+	}
+
+	steps := []struct {
+		name string
+		rows string // the step runs when any of these rows is selected
+		fn   func(context.Context) error
+	}{
+		{"baseline", "1", b.measureBaseline},
+		{"reconcile throughput", "1", b.measureThroughput},
+		{"objects for memory and restart", "45", b.populate},
+		{"memory", "4", b.measureMemory},
+		{"restart", "5", b.measureRestart},
+		{"link server", "3", b.measureLinkServer},
+		{"expiry lag", "2", b.measureExpiry},
+	}
+	for _, s := range steps {
+		if ctx.Err() != nil {
+			break
+		}
+		if !cfg.selected(s.rows) {
+			continue
+		}
+		if err := s.fn(ctx); err != nil && ctx.Err() == nil {
+			rep.failed(s.rows, err)
+			b.logf("%s failed: %v", s.name, err)
+			b.mgr.tailLog(os.Stderr, 20)
+		}
+	}
+	b.logf("done in %s", time.Since(b.start).Round(time.Second))
+	rep.finish()
+	fmt.Println()
+	fmt.Print(rep.markdown())
+	if ctx.Err() != nil {
+		// A cut-short run must not replace the results of a complete one.
+		return fmt.Errorf("interrupted (%w); %s not written", context.Cause(ctx), cfg.results)
+	}
+	if err := rep.write(cfg.results); err != nil {
+		return err
+	}
+	fmt.Printf("\nwritten to %s\n", cfg.results)
+	return nil
+}
+
+// cleanupStack runs what was started in reverse order, so the manager stops before the
+// control plane it talks to.
+type cleanupStack []func()
+
+func (s *cleanupStack) push(f func()) { *s = append(*s, f) }
+
+func (s *cleanupStack) run() {
+	for i := len(*s) - 1; i >= 0; i-- {
+		(*s)[i]()
+	}
+	*s = nil
+}
+
+// selected reports whether any of rows (one character each) was asked for.
+func (c config) selected(rows string) bool {
+	for _, r := range rows {
+		if c.rows[string(r)] {
+			return true
+		}
+	}
+	return false
+}
+
+// splitArgs splits --manager-args and --manager-env on whitespace; neither needs quoting.
+func splitArgs(s string) []string { return strings.Fields(s) }

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// serveSubcommand makes the harness binary run a bare reference server instead.
+const serveSubcommand = "__serve"
+
+// process is a reference server the harness started and must stop.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startProcess(name string, cmd *exec.Cmd) (*process, error) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	return p, nil
+}
+
+// stop sends SIGTERM (nginx's fast shutdown, which also stops its workers) and kills
+// the process if it lingers.
+func (p *process) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func (p *process) exited() error {
+	select {
+	case <-p.done:
+		return fmt.Errorf("%s exited", p.name)
+	default:
+		return nil
+	}
+}
+
+// nginxConfig serves root on 127.0.0.1:port the way nginx serves static files in
+// production: sendfile, no access log. keepalive_requests is raised because its default
+// (1000) would make nginx alone reconnect during the run. Every path nginx writes is in
+// dir.
+const nginxConfig = `daemon off;
+master_process on;
+worker_processes auto;
+pid {{dir}}/nginx.pid;
+error_log {{dir}}/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 10000000;
+    keepalive_timeout 75s;
+    client_body_temp_path {{dir}}/client_body;
+    proxy_temp_path {{dir}}/proxy;
+    fastcgi_temp_path {{dir}}/fastcgi;
+    uwsgi_temp_path {{dir}}/uwsgi;
+    scgi_temp_path {{dir}}/scgi;
+    default_type application/octet-stream;
+    server {
+        listen 127.0.0.1:{{port}};
+        root {{root}};
+    }
+}
+`
+
+// startNginx runs nginx with a generated configuration; it returns (nil, nil) when
+// nginx is not installed.
+func startNginx(dir, root string, port int) (*process, error) {
+	bin := nginxPath()
+	if bin == "" {
+		return nil, nil
+	}
+	conf := strings.NewReplacer("{{dir}}", dir, "{{root}}", root, "{{port}}", strconv.Itoa(port)).Replace(nginxConfig)
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	p, err := startProcess("nginx", cmd)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitListening(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), p.exited); err != nil {
+		p.stop()
+		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		return nil, fmt.Errorf("nginx: %w: %s%s", err, out.String(), log)
+	}
+	return p, nil
+}
+
+// nginxPath finds nginx on PATH, or where Debian installs it: /usr/sbin is not on
+// every user's PATH.
+func nginxPath() string {
+	if bin, err := exec.LookPath("nginx"); err == nil {
+		return bin
+	}
+	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
+		return "/usr/sbin/nginx"
+	}
+	return ""
+}
+
+func nginxVersion() string {
+	bin := nginxPath()
+	if bin == "" {
+		return ""
+	}
+	out, err := exec.Command(bin, "-v").CombinedOutput()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(strings.TrimPrefix(string(out), "nginx version: "))
+}
+
+// startBareServer runs this binary as a bare net/http server of file on port: "memory"
+// serves a []byte with http.ServeContent; "file" opens the file for each request, so
+// ServeContent's copy goes through sendfile.
+func startBareServer(mode, file string, port int) (*process, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cmd := exec.Command(self, serveSubcommand, "-mode", mode, "-file", file, "-addr", addr)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	p, err := startProcess("bare "+mode+" server", cmd)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitListening(addr, p.exited); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+func waitListening(addr string, exited func() error) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return nil
+		}
+		if err := exited(); err != nil {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("nothing listening on %s", addr)
+}
+
+// serveMain is the bare reference server's process. It exits when its parent does
+// (Pdeathsig) or on SIGTERM.
+func serveMain(args []string) int {
+	fs := flag.NewFlagSet(serveSubcommand, flag.ContinueOnError)
+	mode := fs.String("mode", "memory", "memory or file")
+	file := fs.String("file", "", "the file to serve")
+	addr := fs.String("addr", "127.0.0.1:0", "where to listen")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	h, err := bareHandler(*mode, *file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bare server:", err)
+		return 1
+	}
+	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Shutdown(context.Background())
+	}()
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintln(os.Stderr, "bare server:", err)
+		return 1
+	}
+	return 0
+}
+
+func bareHandler(mode, file string) (http.Handler, error) {
+	info, err := os.Stat(file)
+	if err != nil {
+		return nil, err
+	}
+	modified := info.ModTime()
+	switch mode {
+	case "memory":
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			http.ServeContent(w, r, "", modified, bytes.NewReader(data))
+		}), nil
+	case "file":
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			f, err := os.Open(file)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			defer f.Close()
+			w.Header().Set("Content-Type", "application/octet-stream")
+			http.ServeContent(w, r, "", modified, f)
+		}), nil
+	}
+	return nil, fmt.Errorf("unknown mode %q", mode)
+}
