@@ -47,6 +47,4 @@ const (
 	ReasonFileNotReady = "FileNotReady"
 	// ReasonPurposeNotLinkable: the File's purpose is not one Stripe allows links for.
 	ReasonPurposeNotLinkable = "PurposeNotLinkable"
-	// ReasonProgressing: the reconciler has not finished with this generation yet.
-	ReasonProgressing = "Progressing"
 )

@@ -14,9 +14,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"golang.org/x/sync/singleflight"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -199,8 +197,7 @@ func (s *Server) fileFor(ctx context.Context, link *filelinkv1.FileLink) (*filel
 // or, on a miss, from one API read shared by all requests waiting for it.
 func (s *Server) bodyOf(ctx context.Context, file *filelinkv1.File) (*blob, time.Time, error) {
 	ref := filesource.RefOf(file.Namespace, file.Spec.Source)
-	meta := &metav1.PartialObjectMetadata{}
-	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(ref.Kind))
+	meta := ref.Metadata()
 	if err := s.cache.Get(ctx, ref.NamespacedName, meta); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, time.Time{}, errNotServable

@@ -4,14 +4,13 @@ import (
 	"context"
 	"net/http"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
@@ -38,7 +37,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	}); err != nil {
 		return nil, err
 	}
-	for _, obj := range []client.Object{&filelinkv1.File{}, sourceMetadata("Secret"), sourceMetadata("ConfigMap")} {
+	for _, obj := range []client.Object{&filelinkv1.File{}, filesource.Ref{Kind: "Secret"}.Metadata(), filesource.Ref{Kind: "ConfigMap"}.Metadata()} {
 		if _, err := mgr.GetCache().GetInformer(ctx, obj); err != nil {
 			return nil, err
 		}
@@ -78,10 +77,4 @@ func New(cache, source client.Reader, o Options) *Server {
 	}
 	s.handler = http.HandlerFunc(s.serveLink)
 	return s
-}
-
-func sourceMetadata(kind string) *metav1.PartialObjectMetadata {
-	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(kind))
-	return m
 }
