@@ -23,8 +23,12 @@ type FileLinkSpec struct {
 	// must be in the future when the link is created. While the link has not
 	// expired it may be moved; a past value expires the link at once, and removing
 	// it makes the link never expire. Once expired, a link cannot be changed.
+	// Written as Go's time.RFC3339 reads it: upper-case "T" and "Z", e.g.
+	// "2030-01-01T00:00:00Z" or "2030-01-01T01:00:00.5+01:00".
 	// +optional
+	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Format=date-time
+	// +kubebuilder:validation:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$`
 	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
 
 	// metadata is a set of key-value pairs for your own use, with Stripe's limits:
