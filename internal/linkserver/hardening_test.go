@@ -93,14 +93,13 @@ func rawRequest(t testing.TB, base, req string) *http.Response {
 func getWithHeaderFields(base, path string, n int) string {
 	host := strings.TrimPrefix(base, "http://")
 	fields := "Host: " + host + "\r\n"
-	for len(fields) < n {
-		line := fmt.Sprintf("X-Pad-%d: ", len(fields))
-		value := min(n-len(fields)-len(line)-2, 4000)
-		if value < 1 { // too little room left for a line: widen an earlier one instead
-			fields = strings.Replace(fields, "Host: ", "Host:"+strings.Repeat(" ", n-len(fields)+1), 1)
-			break
+	for i := 0; len(fields) < n; i++ {
+		name := fmt.Sprintf("X-Pad-%d: ", i)
+		value := n - len(fields) - len(name) - 2 // fills n exactly
+		if value > 8000 {
+			value = 4000 // and leaves more than enough for the last line
 		}
-		fields += line + strings.Repeat("v", value) + "\r\n"
+		fields += name + strings.Repeat("v", value) + "\r\n"
 	}
 	return "GET " + path + " HTTP/1.1\r\n" + fields + "Connection: close\r\n\r\n"
 }
