@@ -331,6 +331,7 @@ func TestConnectionsAreCapped(t *testing.T) {
 	f := newFixture(t, nil)
 	srv := startServer(t, linkserver.Options{Limits: linkserver.Limits{MaxConnections: 2}})
 	eventuallyStatus(t, on(srv, f.url()), http.StatusOK)
+	http.DefaultClient.CloseIdleConnections() // its kept-alive connection would hold a slot
 	var held []net.Conn
 	for range 2 {
 		c, err := net.Dial("tcp", strings.TrimPrefix(srv, "http://"))
@@ -340,7 +341,7 @@ func TestConnectionsAreCapped(t *testing.T) {
 		defer c.Close()
 		held = append(held, c)
 	}
-	time.Sleep(100 * time.Millisecond) // both accepted
+	time.Sleep(200 * time.Millisecond) // both accepted, the idle one closed
 	fresh := func(timeout time.Duration) (*http.Response, error) {
 		client := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
 		return client.Get(on(srv, f.url()))

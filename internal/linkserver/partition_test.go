@@ -148,7 +148,9 @@ func testPartition(t *testing.T, partition func(*apiProxy)) {
 		defer close(stopped)
 		_ = m.Start(ctx)
 	}()
-	t.Cleanup(func() { cancel(); <-stopped })
+	// Closing the proxy's connections lets the manager's pending API requests fail, so
+	// it stops at once.
+	t.Cleanup(func() { cancel(); proxy.cut(); <-stopped })
 	srv := "http://" + addr
 	if err := waitForServer(srv); err != nil {
 		t.Fatal(err)
