@@ -50,6 +50,8 @@ type options struct {
 	burst                            int
 	concurrency                      int
 	contentCacheBytes                int64
+	maxLinkConnections               int
+	minLinkTransferRate              int64
 	webhookPort                      int
 	webhookCertDir                   string
 }
@@ -69,7 +71,9 @@ func main() {
 	flag.Float64Var(&o.qps, "kube-api-qps", 2000, "Client-side rate limit of requests to the API server, per second.")
 	flag.IntVar(&o.burst, "kube-api-burst", 4000, "Client-side burst of requests to the API server.")
 	flag.IntVar(&o.concurrency, "max-concurrent-reconciles", 8, "Reconciles run in parallel per controller.")
-	flag.Int64Var(&o.contentCacheBytes, "link-content-cache-bytes", linkserver.DefaultContentCacheBytes, "Memory cap, in bytes, for file bodies the link server keeps cached.")
+	flag.Int64Var(&o.contentCacheBytes, "link-content-cache-bytes", linkserver.DefaultContentCacheBytes, "Memory cap, in bytes, for file bodies the link server keeps cached; larger bodies are served too, read from their source per request.")
+	flag.IntVar(&o.maxLinkConnections, "link-max-connections", linkserver.DefaultMaxConnections, "Connections the link server keeps open at once; further clients wait in the accept queue.")
+	flag.Int64Var(&o.minLinkTransferRate, "link-min-transfer-rate", linkserver.DefaultMinTransferRate, "Slowest rate, in bytes per second, at which a client may take a download before the link server cuts it.")
 	flag.IntVar(&o.webhookPort, "webhook-port", 9443, "Port the admission webhook server listens on (when ENABLE_WEBHOOKS is not \"false\").")
 	flag.StringVar(&o.webhookCertDir, "webhook-cert-dir", "", "Directory holding tls.crt and tls.key for the webhook server; default controller-runtime's <tmp>/k8s-webhook-server/serving-certs.")
 	zapOpts := zap.Options{Development: false}
@@ -91,6 +95,9 @@ func run(ctx context.Context, o options) error {
 	}
 	if err := checkBaseURL(o.linkBaseURL); err != nil {
 		return fmt.Errorf("--link-base-url: %w", err)
+	}
+	if err := checkLinkLimits(o); err != nil {
+		return err
 	}
 
 	cfg := ctrl.GetConfigOrDie()
@@ -128,6 +135,7 @@ func run(ctx context.Context, o options) error {
 		Signer:            signer,
 		Clock:             clock.RealClock{},
 		ContentCacheBytes: o.contentCacheBytes,
+		Limits:            linkserver.Limits{MaxConnections: o.maxLinkConnections, MinTransferRate: o.minLinkTransferRate},
 	}); err != nil {
 		return fmt.Errorf("setting up link server: %w", err)
 	}
@@ -172,6 +180,20 @@ func checkBaseURL(s string) error {
 		return fmt.Errorf("%q: no host", s)
 	case u.RawQuery != "" || u.Fragment != "":
 		return fmt.Errorf("%q: no query or fragment allowed; links are <base>/links/<token>", s)
+	}
+	return nil
+}
+
+// checkLinkLimits refuses limits under which the link server could serve nothing. Zero is
+// refused too, rather than read as "the default": a value someone typed is a decision.
+func checkLinkLimits(o options) error {
+	switch {
+	case o.contentCacheBytes <= 0:
+		return fmt.Errorf("--link-content-cache-bytes=%d: must be a positive number of bytes (default %d); bodies larger than it are still served, just not kept", o.contentCacheBytes, linkserver.DefaultContentCacheBytes)
+	case o.maxLinkConnections <= 0:
+		return fmt.Errorf("--link-max-connections=%d: must be at least 1 (default %d)", o.maxLinkConnections, linkserver.DefaultMaxConnections)
+	case o.minLinkTransferRate <= 0:
+		return fmt.Errorf("--link-min-transfer-rate=%d: must be a positive number of bytes per second (default %d)", o.minLinkTransferRate, linkserver.DefaultMinTransferRate)
 	}
 	return nil
 }

@@ -1,6 +1,11 @@
 package main
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/filelink-dev/filelink-operator/internal/linkserver"
+)
 
 func TestFlagsAreChecked(t *testing.T) {
 	for _, s := range []string{"http://localhost:8082", "https://files.example.com", "https://example.com/prefix/"} {
@@ -19,6 +24,28 @@ func TestFlagsAreChecked(t *testing.T) {
 	for _, s := range []string{"key", "/key", "ns/", "a/b/c"} {
 		if _, err := parseNamespacedName(s); err == nil {
 			t.Errorf("parseNamespacedName(%q) accepted", s)
+		}
+	}
+}
+
+func TestLinkLimitsAreChecked(t *testing.T) {
+	valid := options{contentCacheBytes: linkserver.DefaultContentCacheBytes, maxLinkConnections: 1, minLinkTransferRate: 1}
+	if err := checkLinkLimits(valid); err != nil {
+		t.Fatalf("defaults refused: %v", err)
+	}
+	cases := map[string]func(*options){
+		"--link-content-cache-bytes=0":  func(o *options) { o.contentCacheBytes = 0 },
+		"--link-content-cache-bytes=-1": func(o *options) { o.contentCacheBytes = -1 },
+		"--link-max-connections=0":      func(o *options) { o.maxLinkConnections = 0 },
+		"--link-max-connections=-5":     func(o *options) { o.maxLinkConnections = -5 },
+		"--link-min-transfer-rate=0":    func(o *options) { o.minLinkTransferRate = 0 },
+	}
+	for flag, mutate := range cases {
+		o := valid
+		mutate(&o)
+		err := checkLinkLimits(o)
+		if err == nil || !strings.HasPrefix(err.Error(), flag+":") {
+			t.Errorf("%s: error %v, want one naming the flag and its value", flag, err)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io"
 	"os"
 	"sync"
@@ -14,27 +13,33 @@ import (
 // anonymous in-memory file (memfd), so each download can hand the kernel an *os.File and
 // let sendfile copy the body to the socket instead of copying it through user space.
 // Elsewhere, or if memfd is unavailable, the bytes stay in a slice.
+//
+// A blob counts its references: one for the content cache while it holds the blob, one
+// per download in progress. The memory file is closed only when the last one goes, so a
+// body evicted in the middle of a download finishes unharmed, and a descriptor number is
+// never reopened after it may have been reused for another file.
 type blob struct {
 	size int64
 	etag string // quoted hex SHA-256 of the bytes
 	file *os.File
 	data []byte
 
-	// readers are spare descriptors of file, each with its own offset, kept so that a
-	// download does not pay for opening one. Guarded by mu with released.
-	mu       sync.Mutex
-	readers  []*os.File
-	released bool
+	// Guarded by mu. readers are spare descriptors of file, each with its own offset, kept
+	// so that a download does not pay for opening one.
+	mu      sync.Mutex
+	refs    int
+	evicted bool
+	readers []*os.File
 }
 
 // maxSpareReaders bounds the descriptors a blob keeps open between downloads: enough
 // for a burst of concurrent downloads of one file, few enough for many cached files.
 const maxSpareReaders = 8
 
-// newBlob computes the ETag once, when a body enters the cache.
-func newBlob(data []byte) *blob {
-	sum := sha256.Sum256(data)
-	b := &blob{size: int64(len(data)), etag: `"` + hex.EncodeToString(sum[:]) + `"`}
+// newBlob computes nothing again: etag is the one computed when the bytes were read. The
+// blob starts with the one reference its creator (the cache) holds.
+func newBlob(data []byte, etag string) *blob {
+	b := &blob{size: int64(len(data)), etag: etag, refs: 1}
 	if f, err := memfile(data); err == nil {
 		b.file = f
 	} else {
@@ -43,17 +48,28 @@ func newBlob(data []byte) *blob {
 	return b
 }
 
+// etagOf is the strong validator of a body: its quoted SHA-256.
+func etagOf(data []byte) string {
+	sum := sha256.Sum256(data)
+	return `"` + hex.EncodeToString(sum[:]) + `"`
+}
+
+// retain adds a reference. The caller must already hold one, or hold the cache's lock
+// while the cache holds one; so a retained blob is never closed.
+func (b *blob) retain() {
+	b.mu.Lock()
+	b.refs++
+	b.mu.Unlock()
+}
+
 // open returns a reader positioned at the start, with its own offset so concurrent
-// downloads do not disturb each other, and a function to release it.
-func (b *blob) open() (io.ReadSeeker, func(), error) {
+// downloads do not disturb each other, and a function that gives back the reader and
+// the reference the caller held.
+func (b *blob) open() (io.ReadSeeker, func()) {
 	if b.file == nil {
-		return bytes.NewReader(b.data), func() {}, nil
+		return bytes.NewReader(b.data), b.drop
 	}
 	b.mu.Lock()
-	if b.released {
-		b.mu.Unlock()
-		return nil, nil, errReleased
-	}
 	var f *os.File
 	if n := len(b.readers); n > 0 {
 		f, b.readers = b.readers[n-1], b.readers[:n-1]
@@ -62,17 +78,19 @@ func (b *blob) open() (io.ReadSeeker, func(), error) {
 	if f == nil {
 		var err error
 		if f, err = reopen(b.file); err != nil {
-			return nil, nil, err
+			// Out of descriptors, say: read through the one the blob holds, by offset,
+			// without sendfile but without failing the download.
+			return io.NewSectionReader(b.file, 0, b.size), b.drop
 		}
 	}
-	return f, func() { b.putBack(f) }, nil
+	return f, func() { b.putBack(f) }
 }
 
 // putBack keeps f for the next download, rewound by ServeContent's own Seek, unless
-// enough are kept already or the body has left the cache.
+// enough are kept already or the body has left the cache, then drops the reference.
 func (b *blob) putBack(f *os.File) {
 	b.mu.Lock()
-	if !b.released && len(b.readers) < maxSpareReaders {
+	if !b.evicted && len(b.readers) < maxSpareReaders {
 		b.readers = append(b.readers, f)
 		f = nil
 	}
@@ -80,24 +98,30 @@ func (b *blob) putBack(f *os.File) {
 	if f != nil {
 		f.Close()
 	}
+	b.drop()
 }
 
-// release frees the body once the cache has dropped it. Downloads still running hold
-// their own descriptors, finish unharmed, and close them on the way out.
-func (b *blob) release() {
-	if b.file == nil {
-		return
-	}
+// evict is the cache letting go of the blob: no spare descriptors are kept any more, and
+// the cache's reference is dropped.
+func (b *blob) evict() {
 	b.mu.Lock()
-	b.released = true
+	b.evicted = true
 	spare := b.readers
 	b.readers = nil
 	b.mu.Unlock()
 	for _, f := range spare {
 		f.Close()
 	}
-	b.file.Close()
+	b.drop()
 }
 
-// errReleased: the body left the cache between lookup and open; the caller reads again.
-var errReleased = errors.New("cached body released")
+// drop releases one reference and frees the memory file with the last one.
+func (b *blob) drop() {
+	b.mu.Lock()
+	b.refs--
+	last := b.refs == 0
+	b.mu.Unlock()
+	if last && b.file != nil {
+		b.file.Close()
+	}
+}

@@ -2,15 +2,16 @@ package linkserver
 
 import (
 	"fmt"
+	"io"
 	"testing"
 )
 
-func body(n int) *blob { return &blob{size: int64(n)} }
+func bytesOf(n int) []byte { return make([]byte, n) }
 
 func TestContentCacheStaysWithinItsCap(t *testing.T) {
 	c := newContentCache(100)
 	for i := range 10 {
-		c.add(contentKey{uid: fmt.Sprint(i)}, body(30))
+		c.add(contentKey{uid: fmt.Sprint(i)}, bytesOf(30), "")
 		if size, _ := c.usage(); size > 100 {
 			t.Fatalf("after %d adds the cache holds %d bytes, cap 100", i+1, size)
 		}
@@ -29,11 +30,11 @@ func TestContentCacheStaysWithinItsCap(t *testing.T) {
 func TestContentCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	c := newContentCache(90)
 	a, b, d := contentKey{uid: "a"}, contentKey{uid: "b"}, contentKey{uid: "d"}
-	c.add(a, body(30))
-	c.add(b, body(30))
-	c.add(contentKey{uid: "c"}, body(30))
+	c.add(a, bytesOf(30), "")
+	c.add(b, bytesOf(30), "")
+	c.add(contentKey{uid: "c"}, bytesOf(30), "")
 	c.get(a) // a is now more recent than b and c
-	c.add(d, body(30))
+	c.add(d, bytesOf(30), "")
 	if _, ok := c.get(b); ok {
 		t.Error("b, the least recently used, survived")
 	}
@@ -44,7 +45,7 @@ func TestContentCacheEvictsLeastRecentlyUsed(t *testing.T) {
 
 func TestContentCacheSkipsBodiesLargerThanTheCap(t *testing.T) {
 	c := newContentCache(10)
-	c.add(contentKey{uid: "big"}, body(11))
+	c.add(contentKey{uid: "big"}, bytesOf(11), "")
 	if size, items := c.usage(); size != 0 || items != 0 {
 		t.Fatalf("oversized body cached: %d bytes, %d items", size, items)
 	}
@@ -52,26 +53,22 @@ func TestContentCacheSkipsBodiesLargerThanTheCap(t *testing.T) {
 
 func TestContentCacheKeysByVersion(t *testing.T) {
 	c := newContentCache(100)
-	c.add(contentKey{uid: "u", resourceVersion: "1", entry: "k"}, &blob{size: 3})
+	c.add(contentKey{uid: "u", resourceVersion: "1", entry: "k"}, bytesOf(3), "")
 	if _, ok := c.get(contentKey{uid: "u", resourceVersion: "2", entry: "k"}); ok {
 		t.Fatal("a new resourceVersion hit the old body")
 	}
-	c.add(contentKey{uid: "u", resourceVersion: "1", entry: "k"}, &blob{size: 3})
+	c.add(contentKey{uid: "u", resourceVersion: "1", entry: "k"}, bytesOf(3), "")
 	if size, items := c.usage(); size != 3 || items != 1 {
 		t.Fatalf("re-adding a key double-counted: %d bytes, %d items", size, items)
 	}
 }
 
-func TestBlobReadersAreIndependentAndReleased(t *testing.T) {
-	b := newBlob([]byte("0123456789"))
-	r1, done1, err := b.open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r2, done2, err := b.open()
-	if err != nil {
-		t.Fatal(err)
-	}
+func TestBlobReadersAreIndependent(t *testing.T) {
+	b := newBlob([]byte("0123456789"), "")
+	b.retain()
+	r1, done1 := b.open()
+	b.retain()
+	r2, done2 := b.open()
 	buf := make([]byte, 3)
 	if _, err := r1.Read(buf); err != nil || string(buf) != "012" {
 		t.Fatalf("first reader read %q, %v", buf, err)
@@ -81,8 +78,31 @@ func TestBlobReadersAreIndependentAndReleased(t *testing.T) {
 	}
 	done1()
 	done2()
-	b.release()
-	if _, _, err := b.open(); err == nil && b.file != nil {
-		t.Fatal("a released body still opens")
+}
+
+// TestAnEvictedBodyFinishesItsDownloads evicts a body while a download holds it: the
+// download reads on to the end, and only its end frees the memory file.
+func TestAnEvictedBodyFinishesItsDownloads(t *testing.T) {
+	c := newContentCache(10)
+	k := contentKey{uid: "a"}
+	c.add(k, []byte("0123456789"), "")
+	b, ok := c.get(k)
+	if !ok {
+		t.Fatal("body not cached")
+	}
+	r, done := b.open()
+	c.add(contentKey{uid: "b"}, bytesOf(10), "") // evicts a
+	if _, ok := c.get(k); ok {
+		t.Fatal("a survived")
+	}
+	got, err := io.ReadAll(r)
+	if err != nil || string(got) != "0123456789" {
+		t.Fatalf("download of an evicted body read %q, %v", got, err)
+	}
+	done()
+	if b.file != nil {
+		if _, err := b.file.Stat(); err == nil {
+			t.Error("the memory file outlived its last reference")
+		}
 	}
 }

@@ -3,7 +3,13 @@ package linkserver
 import (
 	"io"
 	"net/http"
+	"strings"
 )
+
+// contentSecurityPolicy keeps any body inert in the link server's origin: a File of type
+// text/html or image/svg+xml, opened in a browser, can run no script, load nothing and
+// is treated as a unique origin.
+const contentSecurityPolicy = "default-src 'none'; sandbox"
 
 // hardenedWriter stamps the headers every answer carries, success or error, at the moment
 // the status line is written. Setting them up front is not enough: http.ServeContent
@@ -21,6 +27,7 @@ func (w *hardenedWriter) WriteHeader(code int) {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "private, no-store")
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -42,6 +49,9 @@ func (w *hardenedWriter) ReadFrom(r io.Reader) (int64, error) {
 	return readFrom(w.ResponseWriter, r)
 }
 
+// Unwrap lets http.ResponseController reach the connection.
+func (w *hardenedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // readFrom copies r into w through w's own ReadFrom when it has one.
 func readFrom(w io.Writer, r io.Reader) (int64, error) {
 	if rf, ok := w.(io.ReaderFrom); ok {
@@ -52,3 +62,36 @@ func readFrom(w io.Writer, r io.Reader) (int64, error) {
 
 // writerOnly hides any ReadFrom of w, so io.Copy does not call back into it.
 type writerOnly struct{ io.Writer }
+
+// maxHeaderBytes caps a request's header fields. Real browsers send a few KiB; 16 KiB
+// leaves room for large cookies of a shared domain, and bounds what one connection costs.
+const maxHeaderBytes = 16 << 10
+
+// headerBytes is the size of r's header fields as sent (name, ": ", value, CRLF), Host
+// included; net/http parsed them already, so only the sum is left to check.
+func headerBytes(r *http.Request) int {
+	n := len("Host: \r\n") + len(r.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}
+
+// maxRanges is the most byte ranges one request gets as a multipart 206. A many-part
+// answer costs more in part headers than in bytes, and no download client needs more
+// than a handful; beyond it the whole body is sent, as RFC 9110 allows a server to.
+const maxRanges = 8
+
+// limitRanges drops a Range header asking for more than maxRanges ranges.
+func limitRanges(r *http.Request) {
+	if v := r.Header.Get("Range"); strings.Count(v, ",") >= maxRanges {
+		r.Header.Del("Range")
+	}
+}
+
+// requestHasBody reports whether the client sent, or announced, a request body.
+func requestHasBody(r *http.Request) bool {
+	return r.ContentLength != 0 || len(r.TransferEncoding) > 0
+}

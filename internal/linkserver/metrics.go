@@ -91,6 +91,9 @@ func (w *recordingWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// Unwrap lets http.ResponseController reach the connection.
+func (w *recordingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // ReadFrom counts what the inner writer's ReadFrom (sendfile, for a cached body) wrote.
 func (w *recordingWriter) ReadFrom(r io.Reader) (int64, error) {
 	n, err := readFrom(w.ResponseWriter, r)

@@ -20,8 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
-	"github.com/filelink-dev/filelink-operator/internal/filesource"
-	"github.com/filelink-dev/filelink-operator/internal/lastmodified"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
@@ -37,10 +35,15 @@ type Server struct {
 	signer *signing.Signer
 	clock  clock.PassiveClock
 	log    logr.Logger
+	limits Limits
+	// listen is net.ListenConfig's zero value outside tests, which shrink socket buffers
+	// to make a stalled reader show within a small body.
+	listen net.ListenConfig
 
-	content *contentCache
-	fetches singleflight.Group
-	handler http.Handler
+	sourceReadTimeout time.Duration
+	content           *contentCache
+	fetches           singleflight.Group
+	handler           http.Handler
 	// serving is set once the listener is bound: after the caches have synced, since
 	// the manager starts runnables only then.
 	serving atomic.Bool
@@ -58,21 +61,26 @@ func (s *Server) ReadyCheck(*http.Request) error {
 // Start serves until ctx is done, then shuts down gracefully: in-flight downloads get a
 // few seconds to finish.
 func (s *Server) Start(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.addr)
+	ln, err := s.listen.Listen(ctx, "tcp", s.addr)
 	if err != nil {
 		return fmt.Errorf("link server: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+		Handler: s.handler,
+		// net/http answers 431 itself beyond this plus its 4 KiB of slack; the handler
+		// answers 431 from maxHeaderBytes on, with the headers every answer carries.
+		MaxHeaderBytes:    maxHeaderBytes,
+		ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
+		IdleTimeout:       s.limits.IdleTimeout,
+		// No WriteTimeout: a fixed one would cut a slow reader of a large file. Each
+		// answer's writer holds the reader to MinTransferRate instead.
+		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
-	s.log.Info("serving links", "address", ln.Addr().String())
+	s.log.Info("serving links", "address", ln.Addr().String(), "maxConnections", s.limits.MaxConnections)
 	s.serving.Store(true)
 	defer s.serving.Store(false)
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	go func() { done <- srv.Serve(newLimitListener(ln, s.limits.MaxConnections)) }()
 	select {
 	case err := <-done:
 		return fmt.Errorf("link server: %w", err)
@@ -100,60 +108,64 @@ var errNotServable = errors.New("not servable")
 
 func (s *Server) serveLink(rw http.ResponseWriter, r *http.Request) {
 	now := s.clock.Now()
-	w := &hardenedWriter{ResponseWriter: rw}
+	w := &hardenedWriter{ResponseWriter: newPacedWriter(rw, s.limits.MinTransferRate, s.limits.TransferWindow)}
 	h := w.Header()
-
+	if requestHasBody(r) {
+		// Nothing here reads a body; waiting for one to trickle in before the next
+		// request would let a client hold a connection for ever.
+		h.Set("Connection", "close")
+		_ = http.NewResponseController(rw).SetReadDeadline(time.Now())
+	}
+	if headerBytes(r) > maxHeaderBytes {
+		http.Error(w, "request header fields too large", http.StatusRequestHeaderFieldsTooLarge)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
 	link, err := s.linkFor(r.Context(), r.URL.Path)
-	if err == nil && link.ExpiredAt(now) {
+	if err != nil {
+		s.fail(w, err, nil)
+		return
+	}
+	if link.ExpiredAt(now) {
 		http.Error(w, "expired", http.StatusGone)
 		return
 	}
-	var file *filelinkv1.File
-	var body *blob
-	var modified time.Time
-	if err == nil {
-		file, err = s.fileFor(r.Context(), link)
-	}
-	if err == nil {
-		body, modified, err = s.bodyOf(r.Context(), file)
-	}
+	file, err := s.fileFor(r.Context(), link)
 	if err != nil {
-		if !errors.Is(err, errNotServable) {
-			// The path holds the token, so it is never logged; the link's name is.
-			log := s.log
-			if link != nil {
-				log = log.WithValues("fileLink", types.NamespacedName{Namespace: link.Namespace, Name: link.Name})
-			}
-			log.Error(err, "serving link")
-			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
-			return
-		}
+		s.fail(w, err, link)
+		return
+	}
+	b, err := s.bodyOf(r.Context(), file)
+	if err != nil {
+		s.fail(w, err, link)
+		return
+	}
+	defer b.done()
+	h.Set("Content-Type", file.MediaType())
+	h.Set("Content-Disposition", attachment(file.DownloadName()))
+	h.Set("ETag", b.etag)
+	limitRanges(r)
+	http.ServeContent(w, r, "", b.modified, b.content)
+}
+
+// fail answers 404 for anything not servable, and 503 for a failure that may pass (the
+// API server unreachable for a body not cached yet), logged with the link's name: the
+// path holds the token, so it is never logged.
+func (s *Server) fail(w http.ResponseWriter, err error, link *filelinkv1.FileLink) {
+	if errors.Is(err, errNotServable) {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
-
-	content, release, err := body.open()
-	if errors.Is(err, errReleased) {
-		// Evicted in the instant since the lookup: fetch it again, once.
-		if body, modified, err = s.bodyOf(r.Context(), file); err == nil {
-			content, release, err = body.open()
-		}
+	log := s.log
+	if link != nil {
+		log = log.WithValues("fileLink", types.NamespacedName{Namespace: link.Namespace, Name: link.Name})
 	}
-	if err != nil {
-		s.log.Error(err, "opening cached body", "fileLink", types.NamespacedName{Namespace: link.Namespace, Name: link.Name})
-		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
-		return
-	}
-	defer release()
-	h.Set("Content-Type", file.MediaType())
-	h.Set("Content-Disposition", attachment(file.DownloadName()))
-	h.Set("ETag", body.etag)
-	http.ServeContent(w, r, "", modified, content)
+	log.Error(err, "serving link")
+	http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 }
 
 // linkFor finds the live FileLink whose token is the last path segment. The index lookup
@@ -190,40 +202,4 @@ func (s *Server) fileFor(ctx context.Context, link *filelinkv1.FileLink) (*filel
 		return nil, errNotServable
 	}
 	return file, nil
-}
-
-// bodyOf returns the File's bytes and their modification time. The source's current
-// resourceVersion comes from the metadata cache; the bytes come from the content cache,
-// or, on a miss, from one API read shared by all requests waiting for it.
-func (s *Server) bodyOf(ctx context.Context, file *filelinkv1.File) (*blob, time.Time, error) {
-	ref := filesource.RefOf(file.Namespace, file.Spec.Source)
-	meta := ref.Metadata()
-	if err := s.cache.Get(ctx, ref.NamespacedName, meta); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, time.Time{}, errNotServable
-		}
-		return nil, time.Time{}, err
-	}
-	modified := lastmodified.Of(meta)
-	key := contentKey{uid: string(meta.UID), resourceVersion: meta.ResourceVersion, entry: ref.Key}
-	if b, ok := s.content.get(key); ok {
-		return b, modified, nil
-	}
-	v, err, _ := s.fetches.Do(key.uid+"/"+key.resourceVersion+"/"+key.entry, func() (any, error) {
-		// Detached from this request: others may be waiting on the same read.
-		c, err := filesource.Read(context.WithoutCancel(ctx), s.source, ref)
-		if err != nil {
-			return nil, err
-		}
-		b := newBlob(c.Data)
-		s.content.add(contentKey{uid: string(c.UID), resourceVersion: c.ResourceVersion, entry: ref.Key}, b)
-		return b, nil
-	})
-	switch {
-	case errors.Is(err, filesource.ErrSourceNotFound), errors.Is(err, filesource.ErrKeyNotFound):
-		return nil, time.Time{}, errNotServable
-	case err != nil:
-		return nil, time.Time{}, err
-	}
-	return v.(*blob), modified, nil
 }

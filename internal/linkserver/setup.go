@@ -3,6 +3,7 @@ package linkserver
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -14,8 +15,19 @@ import (
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
-// DefaultContentCacheBytes caps the memory the content cache may hold.
-const DefaultContentCacheBytes = 64 << 20
+// Defaults of the options a zero value leaves unset.
+const (
+	// DefaultContentCacheBytes caps the memory the content cache may hold.
+	DefaultContentCacheBytes = 64 << 20
+	// DefaultMaxConnections bounds open connections, so a flood of idle or slow clients
+	// costs a fixed amount of memory and descriptors.
+	DefaultMaxConnections = 1024
+	// DefaultMinTransferRate, in bytes per second, is slower than any usable mobile link.
+	DefaultMinTransferRate = 4 << 10
+	// DefaultSourceReadTimeout bounds the one API read a request may need (a body not
+	// cached yet): while the API server is unreachable the answer is a quick 503.
+	DefaultSourceReadTimeout = 3 * time.Second
+)
 
 // Options configure the link server.
 type Options struct {
@@ -25,7 +37,44 @@ type Options struct {
 	// Clock decides expiry for each request; tests move a fake one.
 	Clock clock.PassiveClock
 	// ContentCacheBytes caps the cached file bodies; 0 means DefaultContentCacheBytes.
+	// Larger bodies are served too, each read from its source per request.
 	ContentCacheBytes int64
+	// SourceReadTimeout bounds an API read of a body; 0 means DefaultSourceReadTimeout.
+	SourceReadTimeout time.Duration
+	Limits            Limits
+}
+
+// Limits harden the server as a public endpoint. Zero fields take the defaults.
+type Limits struct {
+	// MaxConnections caps connections open at once (--link-max-connections).
+	MaxConnections int
+	// ReadHeaderTimeout cuts a client that trickles its request headers; default 10 s.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes a kept-alive connection with no request; default 60 s.
+	IdleTimeout time.Duration
+	// MinTransferRate, in bytes per second, averaged over TransferWindow (default 16 s),
+	// is the slowest a client may take an answer (--link-min-transfer-rate).
+	MinTransferRate int64
+	TransferWindow  time.Duration
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxConnections == 0 {
+		l.MaxConnections = DefaultMaxConnections
+	}
+	if l.ReadHeaderTimeout == 0 {
+		l.ReadHeaderTimeout = 10 * time.Second
+	}
+	if l.IdleTimeout == 0 {
+		l.IdleTimeout = 60 * time.Second
+	}
+	if l.MinTransferRate == 0 {
+		l.MinTransferRate = DefaultMinTransferRate
+	}
+	if l.TransferWindow == 0 {
+		l.TransferWindow = 16 * time.Second
+	}
+	return l
 }
 
 // Setup adds the link server to mgr, with the token index it looks links up by and the
@@ -66,14 +115,20 @@ func New(cache, source client.Reader, o Options) *Server {
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
+	if o.SourceReadTimeout == 0 {
+		o.SourceReadTimeout = DefaultSourceReadTimeout
+	}
 	s := &Server{
-		addr:    o.Addr,
-		cache:   cache,
-		source:  source,
-		signer:  o.Signer,
-		clock:   o.Clock,
-		log:     ctrl.Log.WithName("linkserver"),
-		content: newContentCache(o.ContentCacheBytes),
+		addr:   o.Addr,
+		cache:  cache,
+		source: source,
+		signer: o.Signer,
+		clock:  o.Clock,
+		log:    ctrl.Log.WithName("linkserver"),
+		limits: o.Limits.withDefaults(),
+
+		sourceReadTimeout: o.SourceReadTimeout,
+		content:           newContentCache(o.ContentCacheBytes),
 	}
 	s.handler = http.HandlerFunc(s.serveLink)
 	return s

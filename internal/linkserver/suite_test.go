@@ -33,6 +33,8 @@ var (
 	clk      *clocktesting.FakeClock
 	base     string
 	server   *linkserver.Server
+	mgr      ctrl.Manager
+	apiCfg   *rest.Config // envtest's API server, for managers of the tests' own
 	apiCalls atomic.Int64 // requests from the manager to the API server, watches excluded
 )
 
@@ -49,17 +51,14 @@ func runSuite(m *testing.M) int {
 		return fail(err)
 	}
 	defer func() { _ = env.Stop() }()
-	k8s = c
+	k8s, apiCfg = c, cfg
 	if signer, err = signing.NewSigner([]byte(strings.Repeat("k", 32))); err != nil {
 		return fail(err)
 	}
 
 	mgrCfg := rest.CopyConfig(cfg)
 	mgrCfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt} }
-	// The manager's own cache options, so Last-Modified is tested through its transform.
-	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{Scheme: testenv.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Client: controllers.ClientOptions(), Cache: controllers.CacheOptions()})
-	if err != nil {
+	if mgr, err = newManager(mgrCfg); err != nil {
 		return fail(err)
 	}
 	addr, err := freeAddr()
@@ -82,6 +81,45 @@ func runSuite(m *testing.M) int {
 		return fail(err)
 	}
 	return m.Run()
+}
+
+// newManager builds a manager with the options the binary gives it, so Last-Modified is
+// tested through its cache transform.
+func newManager(cfg *rest.Config) (ctrl.Manager, error) {
+	return ctrl.NewManager(cfg, ctrl.Options{Scheme: testenv.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+		Client: controllers.ClientOptions(), Cache: controllers.CacheOptions()})
+}
+
+// startServer runs one more link server on the suite's manager (whose cache already has
+// the token index), with options of its own, and returns its base URL.
+func startServer(t testing.TB, o linkserver.Options, tune ...func(*linkserver.Server)) string {
+	t.Helper()
+	addr, err := freeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Addr, o.Signer = addr, signer
+	if o.Clock == nil {
+		o.Clock = clk
+	}
+	s := linkserver.New(mgr.GetCache(), mgr.GetAPIReader(), o)
+	for _, f := range tune {
+		f(s)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	base := "http://" + addr
+	if err := waitForServer(base); err != nil {
+		t.Fatal(err)
+	}
+	return base
 }
 
 type countingTransport struct{ next http.RoundTripper }

@@ -1,0 +1,15 @@
+package linkserver
+
+import "syscall"
+
+// SetSendBuffer makes the sockets s accepts buffer at most about n bytes, so a test sees
+// a reader stall after a few KiB rather than after the megabytes loopback buffers hold.
+func SetSendBuffer(s *Server, n int) {
+	s.listen.Control = func(_, _ string, c syscall.RawConn) error {
+		var err error
+		if cerr := c.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, n) }); cerr != nil {
+			return cerr
+		}
+		return err
+	}
+}
