@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -56,9 +57,11 @@ func runSuite(m *testing.M) int {
 
 	mgrCfg := rest.CopyConfig(cfg)
 	mgrCfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt} }
-	// The manager's own cache options, so Last-Modified is tested through its transform.
+	// The manager's own client and cache options, so Last-Modified is tested through the
+	// transform the link server asks for.
 	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{Scheme: testenv.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Client: controllers.ClientOptions(), Cache: controllers.CacheOptions()})
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: controllers.UncachedObjects()}},
+		Cache:  cache.Options{DefaultTransform: linkserver.CacheTransform()}})
 	if err != nil {
 		return fail(err)
 	}
