@@ -38,12 +38,12 @@ func TestSPECBehaviourTable(t *testing.T) {
 		link:      fileLink(now.Add(time.Hour)),
 		want:      want{reason: filelinkv1.ReasonFileNotFound, reconciling: true},
 	}, {
-		situation: "File not Ready (source Secret/ConfigMap or key missing)",
+		situation: "File not Ready (source Secret/ConfigMap or key missing): source missing",
 		link:      fileLink(now.Add(time.Hour)),
 		file:      readFile(filelinkv1.PurposeBusinessLogo, notReady(filelinkv1.ReasonSourceNotFound, filelinkv1.ConditionReconciling), 0, ""),
 		want:      want{reason: filelinkv1.ReasonFileNotReady, reconciling: true},
 	}, {
-		situation: "File not Ready (key missing)",
+		situation: "File not Ready (source Secret/ConfigMap or key missing): key missing",
 		link:      fileLink(now.Add(time.Hour)),
 		file:      readFile(filelinkv1.PurposeBusinessLogo, notReady(filelinkv1.ReasonKeyNotFound, filelinkv1.ConditionReconciling), 0, ""),
 		want:      want{reason: filelinkv1.ReasonFileNotReady, reconciling: true},
@@ -58,20 +58,20 @@ func TestSPECBehaviourTable(t *testing.T) {
 		file:      readFile(filelinkv1.PurposeBusinessLogo, notReady(filelinkv1.ReasonSourceNotShareable, filelinkv1.ConditionStalled), 0, ""),
 		want:      want{reason: filelinkv1.ReasonFileNotReady, reconciling: true},
 	}, {
-		situation: "now ≥ expiresAt (at the instant itself)",
+		situation: "now ≥ expiresAt: at the instant itself",
 		link:      served(fileLink(now)),
 		file:      readFile(filelinkv1.PurposeBusinessLogo, ready(), 4, digest),
 		want:      want{reason: filelinkv1.ReasonExpired, ready: true, expired: true, size: 4, sha256: digest},
 	}, {
-		situation: "now ≥ expiresAt, whatever became of the File",
+		situation: "now ≥ expiresAt: whatever became of the File",
 		link:      served(fileLink(now.Add(-time.Hour))),
 		want:      want{reason: filelinkv1.ReasonExpired, ready: true, expired: true, size: 4, sha256: digest},
 	}, {
-		situation: "File deleted",
+		situation: "File deleted, or its content changed: deleted",
 		link:      served(fileLink(now.Add(time.Hour))),
 		want:      want{reason: filelinkv1.ReasonFileNotFound, reconciling: true},
 	}, {
-		situation: "File's content changed",
+		situation: "File deleted, or its content changed: changed",
 		link:      served(fileLink(now.Add(time.Hour))),
 		file:      readFile(filelinkv1.PurposeBusinessLogo, ready(), 7, "new-digest"),
 		want:      want{reason: filelinkv1.ReasonActive, ready: true, size: 7, sha256: "new-digest"},
