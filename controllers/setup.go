@@ -1,3 +1,6 @@
+// Package controllers holds the File and FileLink reconcilers: each reads its object and
+// what it depends on from the manager's cache, decides its status as a pure function
+// (the *_status.go files) and patches it.
 package controllers
 
 import (
