@@ -16,6 +16,8 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -23,9 +25,9 @@ import (
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/controllers"
-	"github.com/filelink-dev/filelink-operator/internal/admission"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
+	webhookv1alpha1 "github.com/filelink-dev/filelink-operator/internal/webhook/v1alpha1"
 )
 
 // The signing key Secret is created on first start; this is the only write the manager
@@ -108,9 +110,11 @@ func run(ctx context.Context, o options) error {
 		HealthProbeBindAddress: o.probeAddr,
 		LeaderElection:         o.leaderElect,
 		LeaderElectionID:       "filelink-operator.filelink.dev",
-		Client:                 controllers.ClientOptions(),
-		Cache:                  controllers.CacheOptions(),
-		WebhookServer:          webhook.NewServer(webhook.Options{Port: o.webhookPort, CertDir: o.webhookCertDir}),
+		// Each package states what it needs of the shared client and cache; the
+		// manager's options are assembled here, where every user of them is known.
+		Client:        client.Options{Cache: &client.CacheOptions{DisableFor: controllers.UncachedObjects()}},
+		Cache:         cache.Options{DefaultTransform: linkserver.CacheTransform()},
+		WebhookServer: webhook.NewServer(webhook.Options{Port: o.webhookPort, CertDir: o.webhookCertDir}),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
@@ -144,7 +148,7 @@ func run(ctx context.Context, o options) error {
 	// kubebuilder's convention: webhooks are on unless ENABLE_WEBHOOKS=false, for running
 	// the manager locally without certificates.
 	if os.Getenv("ENABLE_WEBHOOKS") != "false" {
-		if err := (&admission.FileLinkValidator{Files: mgr.GetAPIReader(), Clock: clock.RealClock{}}).SetupWithManager(mgr); err != nil {
+		if err := (&webhookv1alpha1.FileLinkValidator{Files: mgr.GetAPIReader(), Clock: clock.RealClock{}}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up FileLink webhook: %w", err)
 		}
 		ready = mgr.GetWebhookServer().StartedChecker()

@@ -18,9 +18,6 @@ type readiness struct {
 	waiting bool
 	// stalled: only a spec change can help (Stalled=True).
 	stalled bool
-	// undecided: the inputs are not known yet and are certain to arrive with an event
-	// that reconciles again; nothing is written until then.
-	undecided bool
 }
 
 // apply writes the verdict into conds for generation gen. Reconciling and Stalled are

@@ -2,9 +2,6 @@ package controllers
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -54,51 +51,34 @@ func (r *FileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	if err := r.Get(ctx, req.NamespacedName, file); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	before := file.DeepCopy()
 	ref := filesource.RefOf(file.Namespace, file.Spec.Source)
 	if r.upToDate(ctx, file, ref) {
 		return ctrl.Result{}, nil
 	}
-
-	verdict, err := r.observeContent(ctx, file, ref)
+	content, readErr := filesource.Read(ctx, r.SourceReader, ref)
+	verdict, err := decideFile(ref, content, readErr)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	verdict.apply(&file.Status.Conditions, file.Generation, metav1.NewTime(r.Clock.Now()))
-	file.Status.ObservedGeneration = file.Generation
-	written, err := patchStatus(ctx, r.Client, before, file, before.Status, file.Status)
-	if written {
-		r.recordTransition(file, readyReason(before.Status.Conditions), verdict)
-	}
-	return ctrl.Result{}, err
-}
 
-// observeContent reads the source and fills the content fields of file's status. It
-// returns an error only when the source could not be read for a reason other than its
-// absence, so that the request is retried with backoff.
-func (r *FileReconciler) observeContent(ctx context.Context, file *filelinkv1.File, ref filesource.Ref) (readiness, error) {
+	patch := newStatusPatch(file)
+	previous := readyReason(file.Status.Conditions)
 	st := &file.Status
 	st.ID = stripeid.File(file.UID)
 	st.Filename = file.DownloadName()
 	st.Type = file.FileType()
 	st.ContentType = file.MediaType()
-
-	content, err := filesource.Read(ctx, r.SourceReader, ref)
-	st.SourceResourceVersion = content.ResourceVersion
-	switch {
-	case errors.Is(err, filesource.ErrSourceNotFound):
-		st.Size, st.SHA256 = 0, ""
-		return readiness{reason: filelinkv1.ReasonSourceNotFound, message: ref.Kind + " " + ref.Name + " not found", waiting: true}, nil
-	case errors.Is(err, filesource.ErrKeyNotFound):
-		st.Size, st.SHA256 = 0, ""
-		return readiness{reason: filelinkv1.ReasonKeyNotFound, message: err.Error(), waiting: true}, nil
-	case err != nil:
-		return readiness{}, err
+	st.SourceResourceVersion = verdict.sourceResourceVersion
+	st.Size, st.SHA256 = verdict.size, verdict.sha256
+	verdict.apply(&st.Conditions, file.Generation, metav1.NewTime(r.Clock.Now()))
+	st.ObservedGeneration = file.Generation
+	res, err := patch.apply(ctx, r.Client, file)
+	if res == statusWritten {
+		r.recordTransition(file, previous, verdict.readiness)
 	}
-	sum := sha256.Sum256(content.Data)
-	st.Size = int64(len(content.Data))
-	st.SHA256 = hex.EncodeToString(sum[:])
-	return readiness{ready: true, reason: filelinkv1.ReasonSucceeded, message: "content read from " + ref.String()}, nil
+	// statusStale and statusGone need nothing more: a newer version's event is queued,
+	// or there is no File left.
+	return ctrl.Result{}, err
 }
 
 // upToDate reports whether file's status already describes its current spec and the

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -43,40 +42,56 @@ type FileLinkReconciler struct {
 // +kubebuilder:rbac:groups=filelink.dev,resources=filelinks/status,verbs=get;patch;update
 // +kubebuilder:rbac:groups=filelink.dev,resources=files,verbs=get;list;watch
 
-// Reconcile runs the rows of SPEC §3 for one link. It returns RequeueAfter set to the
-// exact time left until expiresAt, so expiry is one timer per link, never a poll.
+// Reconcile reads the link and its File, decides their row of SPEC §3 (decideLink),
+// and patches the link's status. It returns RequeueAfter set to the exact time left
+// until expiresAt, so expiry is one timer per link, never a poll.
 func (r *FileLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	link := &filelinkv1.FileLink{}
 	if err := r.Get(ctx, req.NamespacedName, link); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	before := link.DeepCopy()
+	file, err := r.fileOf(ctx, link)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	now := r.Clock.Now()
-
-	link.Status.ID = stripeid.Link(link.UID)
-	link.Status.URL = r.Signer.URL(r.BaseURL, link.UID)
-
-	var verdict readiness
-	if link.ExpiredAt(now) {
-		verdict = r.expire(link)
-	} else {
-		var err error
-		if verdict, err = r.checkFile(ctx, link); err != nil {
-			return ctrl.Result{}, err
-		}
+	verdict, decided := decideLink(link, file, now)
+	if !decided {
+		return requeueAtExpiry(link, now), nil
 	}
-	if !verdict.undecided {
-		verdict.apply(&link.Status.Conditions, link.Generation, metav1.NewTime(now))
-		link.Status.ObservedGeneration = link.Generation
-		written, err := patchStatus(ctx, r.Client, before, link, before.Status, link.Status)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if written {
-			r.recordTransition(link, readyReason(before.Status.Conditions), verdict)
-		}
+
+	patch := newStatusPatch(link)
+	previous := readyReason(link.Status.Conditions)
+	st := &link.Status
+	st.ID = stripeid.Link(link.UID)
+	st.URL = r.Signer.URL(r.BaseURL, link.UID)
+	st.Expired = st.Expired || verdict.expired
+	st.Size, st.SHA256 = verdict.size, verdict.sha256
+	verdict.apply(&st.Conditions, link.Generation, metav1.NewTime(now))
+	st.ObservedGeneration = link.Generation
+	switch res, err := patch.apply(ctx, r.Client, link); {
+	case err != nil:
+		return ctrl.Result{}, err
+	case res == statusGone:
+		return ctrl.Result{}, nil
+	case res == statusWritten:
+		r.recordTransition(link, previous, verdict.readiness)
 	}
+	// statusStale needs nothing more: the newer version's event is already queued.
 	return requeueAtExpiry(link, now), nil
+}
+
+// fileOf returns the link's File from the cache, or nil when there is none.
+func (r *FileLinkReconciler) fileOf(ctx context.Context, link *filelinkv1.FileLink) (*filelinkv1.File, error) {
+	file := &filelinkv1.File{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: link.Namespace, Name: link.Spec.File}, file)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return file, nil
 }
 
 // requeueAtExpiry schedules the next reconcile for the exact instant the link expires.
@@ -86,53 +101,6 @@ func requeueAtExpiry(link *filelinkv1.FileLink, now time.Time) ctrl.Result {
 		return ctrl.Result{RequeueAfter: wait}
 	}
 	return ctrl.Result{}
-}
-
-// expire marks the link expired for good. An expired link has reached the state it
-// declared, so it is Ready with reason Expired and neither Reconciling nor Stalled.
-func (r *FileLinkReconciler) expire(link *filelinkv1.FileLink) readiness {
-	link.Status.Expired = true
-	msg := "the link has expired"
-	if link.Spec.ExpiresAt != nil {
-		msg = "the link expired at " + link.Spec.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z07:00")
-	}
-	return readiness{ready: true, reason: filelinkv1.ReasonExpired, message: msg}
-}
-
-// checkFile decides readiness from the link's File: missing or not yet read means
-// waiting; a purpose Stripe does not link is stalled; otherwise the link is active and
-// mirrors the File's size and digest. It errs only when the cache read fails.
-func (r *FileLinkReconciler) checkFile(ctx context.Context, link *filelinkv1.FileLink) (readiness, error) {
-	file := &filelinkv1.File{}
-	err := r.Get(ctx, types.NamespacedName{Namespace: link.Namespace, Name: link.Spec.File}, file)
-	if apierrors.IsNotFound(err) {
-		link.Status.Size, link.Status.SHA256 = 0, ""
-		return readiness{reason: filelinkv1.ReasonFileNotFound, waiting: true,
-			message: fmt.Sprintf("File %q not found in namespace %q", link.Spec.File, link.Namespace)}, nil
-	}
-	if err != nil {
-		return readiness{}, err
-	}
-	if !file.Spec.Purpose.Linkable() {
-		link.Status.Size, link.Status.SHA256 = 0, ""
-		return readiness{reason: filelinkv1.ReasonPurposeNotLinkable, stalled: true,
-			message: fmt.Sprintf("File %q has purpose %q, which cannot be linked; linkable purposes are: %s",
-				file.Name, file.Spec.Purpose, filelinkv1.LinkablePurposeList())}, nil
-	}
-	if file.Status.ObservedGeneration != file.Generation {
-		// The File controller has not read this File yet: whether it will be ready is
-		// unknown for a few milliseconds. Publishing FileNotReady now would cost a
-		// write and a warning for every link applied together with its File; the
-		// File's status update wakes this link through the watch instead.
-		return readiness{undecided: true}, nil
-	}
-	if !file.ContentReady() {
-		link.Status.Size, link.Status.SHA256 = 0, ""
-		return readiness{reason: filelinkv1.ReasonFileNotReady, waiting: true,
-			message: fmt.Sprintf("File %q is not ready", file.Name)}, nil
-	}
-	link.Status.Size, link.Status.SHA256 = file.Status.Size, file.Status.SHA256
-	return readiness{ready: true, reason: filelinkv1.ReasonActive, message: "the link serves File " + file.Name}, nil
 }
 
 // recordTransition emits one event per change of the Ready reason: Issued when the link

@@ -68,16 +68,14 @@ func get[T client.Object](g Gomega, obj T) T {
 }
 
 // eventuallyLink waits until the link, read from the API server, passes check.
-func eventuallyLink(t *testing.T, l *v1.FileLink, check func(g Gomega, l *v1.FileLink)) *v1.FileLink {
+func eventuallyLink(t *testing.T, l *v1.FileLink, check func(g Gomega, l *v1.FileLink)) {
 	t.Helper()
 	NewWithT(t).Eventually(func(g Gomega) { check(g, get(g, l)) }).WithTimeout(wait).Should(Succeed())
-	return l
 }
 
-func eventuallyFile(t *testing.T, f *v1.File, check func(g Gomega, f *v1.File)) *v1.File {
+func eventuallyFile(t *testing.T, f *v1.File, check func(g Gomega, f *v1.File)) {
 	t.Helper()
 	NewWithT(t).Eventually(func(g Gomega) { check(g, get(g, f)) }).WithTimeout(wait).Should(Succeed())
-	return f
 }
 
 // haveReady asserts the Ready condition's status and reason, for the current generation.

@@ -1,3 +1,6 @@
+// Package controllers holds the File and FileLink reconcilers: each reads its object and
+// what it depends on from the manager's cache, decides its status as a pure function
+// (the *_status.go files) and patches it.
 package controllers
 
 import (
@@ -7,10 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/filelink-dev/filelink-operator/internal/lastmodified"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
@@ -22,20 +23,12 @@ type Config struct {
 	MaxConcurrentReconciles int
 }
 
-// ClientOptions keep Secret and ConfigMap data out of the manager's cache: reads of them
-// go to the API server and only their metadata is watched, so the manager's memory does
-// not grow with every Secret in the cluster.
-func ClientOptions() client.Options {
-	return client.Options{Cache: &client.CacheOptions{
-		DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}},
-	}}
-}
-
-// CacheOptions keep the informer cache lean: managed fields, often the largest part of a
-// cached object and read by nothing here, shrink to the one timestamp the link server
-// uses for Last-Modified.
-func CacheOptions() cache.Options {
-	return cache.Options{DefaultTransform: lastmodified.Transform}
+// UncachedObjects are the kinds the reconcilers read only through the API server, for
+// the manager's client.CacheOptions.DisableFor: Files read Secrets and ConfigMaps,
+// whose data must not sit in the manager's cache, where its memory would grow with
+// every Secret in the cluster. Only their metadata is watched.
+func UncachedObjects() []client.Object {
+	return []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}
 }
 
 // Setup registers the File and FileLink reconcilers, with their indexes and watches.

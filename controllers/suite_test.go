@@ -20,6 +20,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/filelink-dev/filelink-operator/controllers"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 	"github.com/filelink-dev/filelink-operator/internal/testenv"
 )
@@ -82,7 +83,7 @@ func startManager() (*runningManager, error) {
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:  testenv.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Client:  controllers.ClientOptions(),
+		Client:  client.Options{Cache: &client.CacheOptions{DisableFor: controllers.UncachedObjects()}},
 		Cache:   suiteCacheOptions(),
 		// Restarts in one process register the same controller names again.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
@@ -139,7 +140,8 @@ func (c *offsetClock) Step(d time.Duration) {
 
 // suiteCacheOptions are the manager's, minus the namespace the direct tests own.
 func suiteCacheOptions() cache.Options {
-	o := controllers.CacheOptions()
-	o.DefaultFieldSelector = fields.OneTermNotEqualSelector("metadata.namespace", directNS)
-	return o
+	return cache.Options{
+		DefaultTransform:     linkserver.CacheTransform(),
+		DefaultFieldSelector: fields.OneTermNotEqualSelector("metadata.namespace", directNS),
+	}
 }

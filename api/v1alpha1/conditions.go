@@ -33,6 +33,10 @@ const (
 	ReasonSourceNotFound = "SourceNotFound"
 	// ReasonKeyNotFound: the source exists but has no entry under the named key.
 	ReasonKeyNotFound = "KeyNotFound"
+	// ReasonSourceNotShareable: the source lacks the label filelink.dev/shareable=true
+	// that its owner sets to consent to sharing it (SPEC §2); Stalled, since only the
+	// owner's label can help.
+	ReasonSourceNotShareable = "SourceNotShareable"
 )
 
 // Reasons a FileLink's conditions carry. The STATUS printer column shows them.

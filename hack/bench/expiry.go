@@ -93,7 +93,7 @@ func (b *bench) waitFilesReady(ctx context.Context, ns string, n int) error {
 			continue
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("File %s/%s not Ready after a minute", ns, f.Name)
+			return fmt.Errorf("file %s/%s not Ready after a minute", ns, f.Name)
 		}
 		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
 			return err

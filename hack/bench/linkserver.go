@@ -35,7 +35,7 @@ func (t *loadTarget) measure(ctx context.Context, conns, requests int, data []by
 		return res, err
 	}
 	if res.failures > 0 {
-		return res, fmt.Errorf("%s: %d of %d requests failed, first: %v", t.name, res.failures, res.requests, res.firstErr)
+		return res, fmt.Errorf("%s: %d of %d requests failed, first: %w", t.name, res.failures, res.requests, res.firstErr)
 	}
 	if res.rps() > t.best.rps() {
 		t.best = res
@@ -60,7 +60,7 @@ func (b *bench) measureLinkServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := b.mgr.waitQuiet(ctx, 3*time.Minute); err != nil {
+	if err := b.mgr.waitQuiet(ctx, 3*time.Minute); err != nil {
 		return err
 	}
 	targets, stop, notes, err := b.startReferenceServers(data)

@@ -109,7 +109,7 @@ func (m *managerProc) exited() error {
 	if m.cmd == nil || m.running() {
 		return nil
 	}
-	return fmt.Errorf("manager exited: %v (log: %s)", m.err, m.logPath)
+	return fmt.Errorf("manager exited: %w (log: %s)", m.err, m.logPath)
 }
 
 // waitListening waits until the link server accepts connections.
@@ -134,27 +134,27 @@ func (m *managerProc) waitListening(ctx context.Context, timeout time.Duration) 
 }
 
 // waitQuiet waits until the manager uses less than a twentieth of a CPU over a second,
-// for at most limit, and returns how long that took: after a start it re-reconciles
-// every object, and a load test run meanwhile would measure that instead.
-func (m *managerProc) waitQuiet(ctx context.Context, limit time.Duration) (time.Duration, error) {
+// for at most limit: after a start it re-reconciles every object, and a load test run
+// meanwhile would measure that instead.
+func (m *managerProc) waitQuiet(ctx context.Context, limit time.Duration) error {
 	start := time.Now()
 	for time.Since(start) < limit {
 		before, err := cpuTime(m.pid())
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if err := sleepCtx(ctx, time.Second); err != nil {
-			return 0, err
+			return err
 		}
 		after, err := cpuTime(m.pid())
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if after-before < 50*time.Millisecond {
-			return time.Since(start), nil
+			return nil
 		}
 	}
-	return time.Since(start), fmt.Errorf("manager still busy after %s", limit)
+	return fmt.Errorf("manager still busy after %s", limit)
 }
 
 // tailLog copies the last n lines of the manager's log to w, to explain a failure.

@@ -19,7 +19,7 @@ func (b *bench) measureMemory(ctx context.Context) error {
 	if pid == 0 {
 		return errors.New("manager not running")
 	}
-	if _, err := b.mgr.waitQuiet(ctx, 3*time.Minute); err != nil {
+	if err := b.mgr.waitQuiet(ctx, 3*time.Minute); err != nil {
 		return err
 	}
 	b.logf("memory: letting the manager idle for %s", memorySettle)

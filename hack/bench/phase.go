@@ -29,8 +29,8 @@ func (b *bench) beginPhase(ctx context.Context, name string) *phase {
 	return p
 }
 
-// end adds the phase's summary to the report's notes and returns it.
-func (p *phase) end(ctx context.Context) string {
+// end adds the phase's summary to the report's notes.
+func (p *phase) end(ctx context.Context) {
 	wall := time.Since(p.start)
 	after := p.b.cpuTimes()
 	if p.b.mgr.pid() != p.managerPID {
@@ -55,7 +55,6 @@ func (p *phase) end(ctx context.Context) string {
 		s += fmt.Sprintf("; API requests: %s; APF %s", describeRequests(d, 50), describeAPF(d))
 	}
 	p.b.rep.note(s)
-	return s
 }
 
 // cpuTimes reads the CPU time of every process taking part. A process that was not

@@ -45,7 +45,7 @@ func (b *bench) measureRestart(ctx context.Context) error {
 	}
 	elapsed := p.last.Sub(start)
 	b.logf("restart: all %d answered 200 after %.2f s; waiting for the manager to go quiet", len(sample), elapsed.Seconds())
-	if _, err := b.mgr.waitQuiet(ctx, 3*time.Minute); err != nil {
+	if err := b.mgr.waitQuiet(ctx, 3*time.Minute); err != nil {
 		return err
 	}
 	busyFor := time.Since(start) - time.Second // less the quiet second that ended the wait

@@ -226,9 +226,3 @@ func (t *linkTracker) expiryLags(ns string) (lags []expiryLag, missing int) {
 	}
 	return lags, missing
 }
-
-func (t *linkTracker) expiredCount(ns string) int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.ns(ns).expiredAt)
-}

@@ -13,8 +13,8 @@ func TestTransformKeepsOnlyTheNewestTime(t *testing.T) {
 	obj := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
 		CreationTimestamp: metav1.NewTime(created),
 		ManagedFields: []metav1.ManagedFieldsEntry{
-			{Manager: "kubectl", Time: &newer, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:data":{}}`)}},
-			{Manager: "other", Time: &older, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{}}`)}},
+			{Manager: "kubectl", Time: &newer, FieldsV1: metav1.NewFieldsV1(`{"f:data":{}}`)},
+			{Manager: "other", Time: &older, FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{}}`)},
 		},
 	}}
 	if got := Of(obj); !got.Equal(newer.Time) {

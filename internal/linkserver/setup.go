@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -12,6 +13,7 @@ import (
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
+	"github.com/filelink-dev/filelink-operator/internal/lastmodified"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
@@ -77,9 +79,16 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
+// CacheTransform is the transform the manager's cache must apply to every object
+// (cache.Options.DefaultTransform): Last-Modified comes from lastmodified.Of, which
+// reads the one managed-fields timestamp this keeps, while the field sets (often the
+// largest part of a cached object, read by nothing in the manager) are dropped.
+func CacheTransform() toolscache.TransformFunc { return lastmodified.Transform }
+
 // Setup adds the link server to mgr, with the token index it looks links up by and the
 // informers it reads. Those informers would otherwise be started only by the
-// controllers, which run on the leader alone.
+// controllers, which run on the leader alone. Links and Files come from mgr's cache,
+// which must apply CacheTransform; file bodies from the API server.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &filelinkv1.FileLink{}, TokenIndex, func(obj client.Object) []string {
 		return o.Signer.Tokens(obj.GetUID())
@@ -95,7 +104,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := New(mgr.GetCache(), mgr.GetAPIReader(), o)
+	s := newServer(mgr.GetCache(), mgr.GetAPIReader(), o)
 	s.handler = m.observe(http.HandlerFunc(s.serveLink))
 	if err := mgr.Add(s); err != nil {
 		return nil, err
@@ -106,9 +115,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	return s, nil
 }
 
-// New returns a Server reading links and Files from cache and file bodies from source.
-// It serves without metrics; Setup adds them.
-func New(cache, source client.Reader, o Options) *Server {
+// newServer returns a Server reading links and Files from cache and file bodies from
+// source, without metrics; Setup is the one way in, tests reach it through export_test.go.
+func newServer(cache, source client.Reader, o Options) *Server {
 	if o.ContentCacheBytes == 0 {
 		o.ContentCacheBytes = DefaultContentCacheBytes
 	}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -87,7 +88,8 @@ func runSuite(m *testing.M) int {
 // tested through its cache transform.
 func newManager(cfg *rest.Config) (ctrl.Manager, error) {
 	return ctrl.NewManager(cfg, ctrl.Options{Scheme: testenv.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Client: controllers.ClientOptions(), Cache: controllers.CacheOptions()})
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: controllers.UncachedObjects()}},
+		Cache:  cache.Options{DefaultTransform: linkserver.CacheTransform()}})
 }
 
 // startServer runs one more link server on the suite's manager (whose cache already has
@@ -102,7 +104,7 @@ func startServer(t testing.TB, o linkserver.Options, tune ...func(*linkserver.Se
 	if o.Clock == nil {
 		o.Clock = clk
 	}
-	s := linkserver.New(mgr.GetCache(), mgr.GetAPIReader(), o)
+	s := linkserver.NewServer(mgr.GetCache(), mgr.GetAPIReader(), o)
 	for _, f := range tune {
 		f(s)
 	}

@@ -22,7 +22,7 @@ func TestIdentifiersHaveStripesShapeAndAreStable(t *testing.T) {
 			}
 			seen[id] = uid
 		}
-		if File(uid) != File(uid) || Link(uid) != Link(uid) {
+		if f1, f2, l1, l2 := File(uid), File(uid), Link(uid), Link(uid); f1 != f2 || l1 != l2 {
 			t.Errorf("ids for uid %q are not deterministic", uid)
 		}
 	}

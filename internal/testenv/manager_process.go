@@ -74,7 +74,7 @@ func (m *ManagerProcess) waitReady(ctx context.Context) error {
 		select {
 		case err := <-m.done:
 			m.done <- err
-			return fmt.Errorf("manager exited before it was ready: %v", err)
+			return fmt.Errorf("manager exited before it was ready: %w", err)
 		case <-ctx.Done():
 			return errors.New("manager not ready within 60s")
 		case <-time.After(50 * time.Millisecond):

@@ -33,9 +33,10 @@ func get(t *testing.T, url string) (*http.Response, string) {
 	return resp, string(body)
 }
 
-func linkURL(t *testing.T, ns, name string) string {
+// sampleLinkURL is the URL the sample link (config/samples) was issued.
+func sampleLinkURL(t *testing.T, ns string) string {
 	t.Helper()
-	url := mustKubectl(t, ns, "get", "filelink", name, "-o", "jsonpath={.status.url}")
+	url := mustKubectl(t, ns, "get", "filelink", "receipt-for-bank", "-o", "jsonpath={.status.url}")
 	if !regexp.MustCompile(`^http://127\.0\.0\.1:\d+/links/[A-Za-z0-9_-]{43}$`).MatchString(url) {
 		t.Fatalf("status.url %q has the wrong shape", url)
 	}
@@ -68,7 +69,7 @@ func TestSamplesServeTheirFile(t *testing.T) {
 		t.Errorf("field selector listed %q", out)
 	}
 
-	resp, body := get(t, linkURL(t, ns, "receipt-for-bank"))
+	resp, body := get(t, sampleLinkURL(t, ns))
 	if resp.StatusCode != http.StatusOK || body != sampleReceipt {
 		t.Fatalf("download: %d %q", resp.StatusCode, body)
 	}
@@ -129,7 +130,7 @@ func TestBadManifestsAreRefused(t *testing.T) {
 func TestExpiryByPatchAnswers410WithinASecond(t *testing.T) {
 	ns := newNamespace(t, "expiry")
 	applySamples(t, ns)
-	url := linkURL(t, ns, "receipt-for-bank")
+	url := sampleLinkURL(t, ns)
 	if resp, _ := get(t, url); resp.StatusCode != http.StatusOK {
 		t.Fatalf("before expiry: %d", resp.StatusCode)
 	}
@@ -164,7 +165,7 @@ func TestExpiryByPatchAnswers410WithinASecond(t *testing.T) {
 func TestRestartKeepsURLsServingAndDeleteAnswers404(t *testing.T) {
 	ns := newNamespace(t, "restart")
 	applySamples(t, ns)
-	url := linkURL(t, ns, "receipt-for-bank")
+	url := sampleLinkURL(t, ns)
 
 	if err := manager.Stop(); err != nil {
 		t.Fatalf("stopping the manager: %v", err)
@@ -173,7 +174,7 @@ func TestRestartKeepsURLsServingAndDeleteAnswers404(t *testing.T) {
 	if manager, err = testenv.StartManagerProcess(context.Background(), managerCfg); err != nil {
 		t.Fatalf("restarting the manager: %v", err)
 	}
-	if after := linkURL(t, ns, "receipt-for-bank"); after != url {
+	if after := sampleLinkURL(t, ns); after != url {
 		t.Fatalf("URL changed across restart: %s -> %s", url, after)
 	}
 	if resp, body := get(t, url); resp.StatusCode != http.StatusOK || body != sampleReceipt {

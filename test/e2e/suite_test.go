@@ -44,7 +44,7 @@ func runSuite(m *testing.M) int {
 	build := exec.Command("go", "build", "-trimpath", "-o", binary, ".")
 	build.Dir, build.Env = repo, append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
-		return fail(fmt.Errorf("building the manager: %v\n%s", err, out))
+		return fail(fmt.Errorf("building the manager: %w\n%s", err, out))
 	}
 
 	if env, err = testenv.New(); err != nil {

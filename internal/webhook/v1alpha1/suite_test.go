@@ -1,4 +1,4 @@
-package admission_test
+package v1alpha1_test
 
 import (
 	"context"
@@ -15,8 +15,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	"github.com/filelink-dev/filelink-operator/internal/admission"
 	"github.com/filelink-dev/filelink-operator/internal/testenv"
+	webhookv1alpha1 "github.com/filelink-dev/filelink-operator/internal/webhook/v1alpha1"
 )
 
 // The suite registers the real webhook configuration (config/webhook) with envtest's API
@@ -55,7 +55,7 @@ func runSuite(m *testing.M) int {
 	if err != nil {
 		return fail(err)
 	}
-	if err := (&admission.FileLinkValidator{Files: mgr.GetAPIReader(), Clock: clk}).SetupWithManager(mgr); err != nil {
+	if err := (&webhookv1alpha1.FileLinkValidator{Files: mgr.GetAPIReader(), Clock: clk}).SetupWithManager(mgr); err != nil {
 		return fail(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

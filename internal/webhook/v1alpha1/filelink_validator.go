@@ -1,6 +1,6 @@
-// Package admission holds the validating webhook for FileLinks: the rules of SPEC §2 that
+// Package v1alpha1 holds the validating webhook for FileLinks: the rules of SPEC §2 that
 // the CRD schema cannot express because they need the clock or another object.
-package admission
+package v1alpha1
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	cradmission "sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 )
@@ -39,7 +39,7 @@ type FileLinkValidator struct {
 	Clock clock.PassiveClock
 }
 
-var _ cradmission.Validator[*filelinkv1.FileLink] = &FileLinkValidator{}
+var _ admission.Validator[*filelinkv1.FileLink] = &FileLinkValidator{}
 
 // SetupWithManager registers the webhook on the manager's webhook server.
 func (v *FileLinkValidator) SetupWithManager(mgr ctrl.Manager) error {
@@ -48,7 +48,7 @@ func (v *FileLinkValidator) SetupWithManager(mgr ctrl.Manager) error {
 
 // ValidateCreate refuses a link that would be born expired or that points at an existing
 // File whose purpose cannot be linked.
-func (v *FileLinkValidator) ValidateCreate(ctx context.Context, link *filelinkv1.FileLink) (cradmission.Warnings, error) {
+func (v *FileLinkValidator) ValidateCreate(ctx context.Context, link *filelinkv1.FileLink) (admission.Warnings, error) {
 	var errs field.ErrorList
 	now := v.Clock.Now()
 	if at := link.Spec.ExpiresAt; at != nil && !at.After(now) {
@@ -71,7 +71,7 @@ func (v *FileLinkValidator) ValidateCreate(ctx context.Context, link *filelinkv1
 }
 
 // ValidateUpdate refuses any change to the spec of a link that has expired.
-func (v *FileLinkValidator) ValidateUpdate(_ context.Context, old, link *filelinkv1.FileLink) (cradmission.Warnings, error) {
+func (v *FileLinkValidator) ValidateUpdate(_ context.Context, old, link *filelinkv1.FileLink) (admission.Warnings, error) {
 	if !old.ExpiredAt(v.Clock.Now()) || apiequality.Semantic.DeepEqual(old.Spec, link.Spec) {
 		return nil, nil
 	}
@@ -80,7 +80,7 @@ func (v *FileLinkValidator) ValidateUpdate(_ context.Context, old, link *filelin
 }
 
 // ValidateDelete allows every delete.
-func (v *FileLinkValidator) ValidateDelete(context.Context, *filelinkv1.FileLink) (cradmission.Warnings, error) {
+func (v *FileLinkValidator) ValidateDelete(context.Context, *filelinkv1.FileLink) (admission.Warnings, error) {
 	return nil, nil
 }
 

@@ -1,4 +1,4 @@
-package admission_test
+package v1alpha1_test
 
 import (
 	"context"

@@ -1,0 +1,57 @@
+package controllers
+
+import (
+	"fmt"
+	"time"
+
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+)
+
+// linkVerdict is what SPEC §3 says a FileLink's status is, given its File and the time.
+type linkVerdict struct {
+	readiness
+	expired bool
+	// size and sha256 mirror the File's content while the link serves it.
+	size   int64
+	sha256 string
+}
+
+// decideLink is SPEC §3 for one link: a pure function of the link, its File (nil when
+// there is none) and now, so the whole table is tested without a cluster. decided is
+// false when there is nothing to write yet: the File's controller has not read the File
+// at its current generation, so whether it will be ready is unknown for a few
+// milliseconds. Publishing FileNotReady then would cost a write and a warning for every
+// link applied together with its File; the File's status update wakes the link instead.
+func decideLink(link *filelinkv1.FileLink, file *filelinkv1.File, now time.Time) (v linkVerdict, decided bool) {
+	switch {
+	case link.ExpiredAt(now):
+		// An expired link has reached the state it declared: Ready, neither Reconciling
+		// nor Stalled (SPEC §4). What it last served stays on record.
+		msg := "the link has expired"
+		if link.Spec.ExpiresAt != nil {
+			msg = "the link expired at " + link.Spec.ExpiresAt.UTC().Format(time.RFC3339)
+		}
+		return linkVerdict{
+			readiness: readiness{ready: true, reason: filelinkv1.ReasonExpired, message: msg},
+			expired:   true, size: link.Status.Size, sha256: link.Status.SHA256,
+		}, true
+	case file == nil:
+		return linkVerdict{readiness: readiness{reason: filelinkv1.ReasonFileNotFound, waiting: true,
+			message: fmt.Sprintf("File %q not found in namespace %q", link.Spec.File, link.Namespace)}}, true
+	case !file.Spec.Purpose.Linkable():
+		return linkVerdict{readiness: readiness{reason: filelinkv1.ReasonPurposeNotLinkable, stalled: true,
+			message: fmt.Sprintf("File %q has purpose %q, which cannot be linked; linkable purposes are: %s",
+				file.Name, file.Spec.Purpose, filelinkv1.LinkablePurposeList())}}, true
+	case file.Status.ObservedGeneration != file.Generation:
+		return linkVerdict{}, false
+	case !file.ContentReady():
+		// Whatever holds the File back (a missing source, an unlabelled one) is the
+		// File's to report; for the link it is something that will come by itself.
+		return linkVerdict{readiness: readiness{reason: filelinkv1.ReasonFileNotReady, waiting: true,
+			message: fmt.Sprintf("File %q is not ready", file.Name)}}, true
+	}
+	return linkVerdict{
+		readiness: readiness{ready: true, reason: filelinkv1.ReasonActive, message: "the link serves File " + file.Name},
+		size:      file.Status.Size, sha256: file.Status.SHA256,
+	}, true
+}
