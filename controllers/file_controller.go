@@ -98,7 +98,7 @@ func (r *FileReconciler) observeContent(ctx context.Context, file *filelinkv1.Fi
 	sum := sha256.Sum256(content.Data)
 	st.Size = int64(len(content.Data))
 	st.SHA256 = hex.EncodeToString(sum[:])
-	return readiness{ready: true, reason: filelinkv1.ReasonSucceeded, message: "content read from " + ref.String()}, nil
+	return readiness{ready: true, reason: filelinkv1.ReasonSucceeded, message: filelinkv1.SucceededMessage(ref.String())}, nil
 }
 
 // upToDate reports whether file's status already describes its current spec and the

@@ -132,7 +132,7 @@ func (r *FileLinkReconciler) checkFile(ctx context.Context, link *filelinkv1.Fil
 			message: fmt.Sprintf("File %q is not ready", file.Name)}, nil
 	}
 	link.Status.Size, link.Status.SHA256 = file.Status.Size, file.Status.SHA256
-	return readiness{ready: true, reason: filelinkv1.ReasonActive, message: "the link serves File " + file.Name}, nil
+	return readiness{ready: true, reason: filelinkv1.ReasonActive, message: filelinkv1.ActiveMessage(file.Name)}, nil
 }
 
 // recordTransition emits one event per change of the Ready reason: Issued when the link

@@ -20,7 +20,7 @@ import (
 	"github.com/filelink-dev/filelink-operator/controllers"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
-	"github.com/filelink-dev/filelink-operator/internal/testenv"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // The suite runs the link server alone in a real manager against envtest: no reconciler
@@ -40,11 +40,11 @@ func TestMain(m *testing.M) { os.Exit(runSuite(m)) }
 
 func runSuite(m *testing.M) int {
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, err); return 1 }
-	env, err := testenv.New()
+	env, err := framework.New()
 	if err != nil {
 		return fail(err)
 	}
-	cfg, c, err := testenv.Start(env)
+	cfg, c, err := framework.Start(env)
 	if err != nil {
 		return fail(err)
 	}
@@ -57,7 +57,7 @@ func runSuite(m *testing.M) int {
 	mgrCfg := rest.CopyConfig(cfg)
 	mgrCfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt} }
 	// The manager's own cache options, so Last-Modified is tested through its transform.
-	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{Scheme: testenv.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{Scheme: framework.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
 		Client: controllers.ClientOptions(), Cache: controllers.CacheOptions()})
 	if err != nil {
 		return fail(err)
@@ -114,4 +114,4 @@ func waitForServer(base string) error {
 	return fmt.Errorf("link server at %s did not come up", base)
 }
 
-func newNamespace(t testing.TB) string { return testenv.NewNamespace(t, k8s, "ls-") }
+func newNamespace(t testing.TB) string { return framework.NewNamespace(t, k8s, "ls-") }
