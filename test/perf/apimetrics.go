@@ -37,6 +37,11 @@ func scrapeAPIServer(ctx context.Context, k kubernetes.Interface) (metricSnapsho
 	if err != nil {
 		return nil, fmt.Errorf("reading the API server's metrics: %w", err)
 	}
+	return parseMetrics(raw)
+}
+
+// parseMetrics keeps the kept families' series from Prometheus's text format.
+func parseMetrics(raw []byte) (metricSnapshot, error) {
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(bytes.NewReader(raw))
 	if err != nil {
