@@ -1,34 +1,33 @@
 package main
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
-const metricsBefore = `# TYPE apiserver_request_total counter
-apiserver_request_total{code="201",resource="files",subresource="",verb="POST"} 10
-apiserver_request_total{code="200",resource="files",subresource="status",verb="PATCH"} 4
-# TYPE apiserver_flowcontrol_request_wait_duration_seconds histogram
-apiserver_flowcontrol_request_wait_duration_seconds_bucket{priority_level="workload-low",le="+Inf"} 3
-apiserver_flowcontrol_request_wait_duration_seconds_sum{priority_level="workload-low"} 0.5
-apiserver_flowcontrol_request_wait_duration_seconds_count{priority_level="workload-low"} 3
-# TYPE etcd_request_total counter
-etcd_request_total{operation="get"} 99
-`
-
-const metricsAfter = `# TYPE apiserver_request_total counter
-apiserver_request_total{code="201",resource="files",subresource="",verb="POST"} 25
-apiserver_request_total{code="409",resource="files",subresource="",verb="POST"} 2
+// exposition is what the API server's /metrics says after created Files, conflicts
+// refused creates, and waited seconds in the workload-low queue; etcd's counter is not
+// a kept family.
+func exposition(created, conflicts int, waited float64) string {
+	return fmt.Sprintf(`# TYPE apiserver_request_total counter
+apiserver_request_total{code="201",resource="files",subresource="",verb="POST"} %d
+apiserver_request_total{code="409",resource="files",subresource="",verb="POST"} %d
 apiserver_request_total{code="200",resource="files",subresource="status",verb="PATCH"} 4
 # TYPE apiserver_flowcontrol_request_wait_duration_seconds histogram
 apiserver_flowcontrol_request_wait_duration_seconds_bucket{priority_level="workload-low",le="+Inf"} 5
-apiserver_flowcontrol_request_wait_duration_seconds_sum{priority_level="workload-low"} 1.75
+apiserver_flowcontrol_request_wait_duration_seconds_sum{priority_level="workload-low"} %g
 apiserver_flowcontrol_request_wait_duration_seconds_count{priority_level="workload-low"} 5
-`
+# TYPE etcd_request_total counter
+etcd_request_total{operation="get"} 99
+`, created, conflicts, waited)
+}
 
 func TestMetricDeltasGroupByLabels(t *testing.T) {
-	before, err := parseMetrics([]byte(metricsBefore))
+	before, err := parseMetrics([]byte(exposition(10, 0, 0.5)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, err := parseMetrics([]byte(metricsAfter))
+	after, err := parseMetrics([]byte(exposition(25, 2, 1.75)))
 	if err != nil {
 		t.Fatal(err)
 	}
