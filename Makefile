@@ -47,7 +47,7 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml), also over the e2e-t
 .PHONY: vet
 vet: ## Run go vet, including the end-to-end tests.
 	go vet ./...
-	go vet -tags e2e ./test/e2e
+	go vet -tags e2e ./test/...
 
 .PHONY: verify-generated
 verify-generated: $(CONTROLLER_GEN) ## Fail when generated files differ from what the markers produce.
@@ -79,7 +79,7 @@ test-e2e: manifests ## Build the manager and drive it with kubectl and HTTP agai
 .PHONY: bench
 bench: build ## Measure the SPEC §9 targets on a local control plane; writes bench/RESULTS.md (not part of test).
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
-		go run ./hack/bench --manager bin/manager --results bench/RESULTS.md $(BENCH_ARGS)
+		go run ./test/perf --manager bin/manager --results bench/RESULTS.md $(BENCH_ARGS)
 
 .PHONY: fuzz
 fuzz: ## Fuzz the URL token parser and verifier for FUZZTIME (seed corpus in internal/signing/testdata).

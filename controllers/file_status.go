@@ -36,6 +36,6 @@ func decideFile(ref filesource.Ref, content filesource.Content, readErr error) (
 	}
 	sum := sha256.Sum256(content.Data)
 	v.size, v.sha256 = int64(len(content.Data)), hex.EncodeToString(sum[:])
-	v.readiness = readiness{ready: true, reason: filelinkv1.ReasonSucceeded, message: "content read from " + ref.String()}
+	v.readiness = readiness{ready: true, reason: filelinkv1.ReasonSucceeded, message: filelinkv1.SucceededMessage(ref.String())}
 	return v, nil
 }

@@ -51,7 +51,7 @@ func decideLink(link *filelinkv1.FileLink, file *filelinkv1.File, now time.Time)
 			message: fmt.Sprintf("File %q is not ready", file.Name)}}, true
 	}
 	return linkVerdict{
-		readiness: readiness{ready: true, reason: filelinkv1.ReasonActive, message: "the link serves File " + file.Name},
+		readiness: readiness{ready: true, reason: filelinkv1.ReasonActive, message: filelinkv1.ActiveMessage(file.Name)},
 		size:      file.Status.Size, sha256: file.Status.SHA256,
 	}, true
 }

@@ -10,7 +10,7 @@ import (
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/filelink-dev/filelink-operator/internal/testenv"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // argoHealthFor is what the Argo CD health check must say for each kstatus verdict, so
@@ -37,7 +37,7 @@ func wantGitOpsHealth(t *testing.T, obj client.Object, want kstatus.Status) {
 // of Argo CD's resource.customizations.health scripts, and returns hs.status.
 func argoHealthOf(t *testing.T, obj client.Object) string {
 	t.Helper()
-	script, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "argocd", "health.lua"))
+	script, err := os.ReadFile(filepath.Join(framework.RepoRoot(), "config", "argocd", "health.lua"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,12 +17,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
-	"github.com/filelink-dev/filelink-operator/internal/testenv"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 const wait = 15 * time.Second
 
-func newNamespace(t *testing.T) string { return testenv.NewNamespace(t, k8s, "t-") }
+func newNamespace(t *testing.T) string { return framework.NewNamespace(t, k8s, "t-") }
 
 func create(t *testing.T, objs ...client.Object) {
 	t.Helper()
@@ -34,28 +33,12 @@ func create(t *testing.T, objs ...client.Object) {
 	}
 }
 
-func secret(ns, name string, data map[string][]byte) *corev1.Secret {
-	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: data}
-}
-
-func fileFromSecret(ns, name string, purpose v1.Purpose, secretName, key string) *v1.File {
-	return &v1.File{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1.FileSpec{
-			Purpose: purpose,
-			Source:  v1.FileSource{Secret: &v1.KeySelector{Name: secretName, Key: key}},
-		},
-	}
-}
-
-func link(ns, name, file string, expiresAt *time.Time) *v1.FileLink {
-	l := &v1.FileLink{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: v1.FileLinkSpec{File: file}}
-	if expiresAt != nil {
-		t := metav1.NewTime(*expiresAt)
-		l.Spec.ExpiresAt = &t
-	}
-	return l
-}
+// The object builders are the framework's, shared with the other suites.
+var (
+	secret         = framework.Secret
+	fileFromSecret = framework.FileFromSecret
+	link           = framework.Link
+)
 
 func sha(b []byte) string {
 	s := sha256.Sum256(b)
@@ -102,7 +85,7 @@ func kstatusOf(t *testing.T, obj client.Object) kstatus.Status {
 		t.Fatal(err)
 	}
 	u := &unstructured.Unstructured{Object: m}
-	u.SetGroupVersionKind(testenv.GVK(obj))
+	u.SetGroupVersionKind(framework.GVK(obj))
 	res, err := kstatus.Compute(u)
 	if err != nil {
 		t.Fatal(err)

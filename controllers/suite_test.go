@@ -22,7 +22,7 @@ import (
 	"github.com/filelink-dev/filelink-operator/controllers"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
-	"github.com/filelink-dev/filelink-operator/internal/testenv"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // The suite runs the real reconcilers in a real manager against envtest, and asserts
@@ -48,17 +48,17 @@ func TestMain(m *testing.M) {
 }
 
 func runSuite(m *testing.M) int {
-	env, err := testenv.New()
+	env, err := framework.New()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if restCfg, k8s, err = testenv.Start(env); err != nil {
+	if restCfg, k8s, err = framework.Start(env); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer func() { _ = env.Stop() }()
-	if err := testenv.CreateNamespaces(k8s, keyRef.Namespace, directNS); err != nil {
+	if err := framework.CreateNamespaces(k8s, keyRef.Namespace, directNS); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -81,7 +81,7 @@ type runningManager struct {
 func startManager() (*runningManager, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme:  testenv.Scheme,
+		Scheme:  framework.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Client:  client.Options{Cache: &client.CacheOptions{DisableFor: controllers.UncachedObjects()}},
 		Cache:   suiteCacheOptions(),

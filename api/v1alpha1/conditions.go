@@ -52,3 +52,14 @@ const (
 	// ReasonPurposeNotLinkable: the File's purpose is not one Stripe allows links for.
 	ReasonPurposeNotLinkable = "PurposeNotLinkable"
 )
+
+// The messages of a Ready=True condition. The reconcilers write them, and the benchmark
+// (test/perf) writes the same ones, so that its status patches cost the API server
+// exactly what the reconcilers' do.
+
+// SucceededMessage is a File's message once its source, named as
+// `Secret "docs" key "invoice.pdf"`, was read.
+func SucceededMessage(source string) string { return "content read from " + source }
+
+// ActiveMessage is a FileLink's message while it serves the File named file.
+func ActiveMessage(file string) string { return "the link serves File " + file }

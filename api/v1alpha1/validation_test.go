@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
-	"github.com/filelink-dev/filelink-operator/internal/testenv"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // These tests hold the CRD schema to SPEC §2: every rule that needs neither the clock nor
@@ -22,19 +22,19 @@ import (
 var k8s client.Client
 
 func TestMain(m *testing.M) {
-	env, err := testenv.New()
+	env, err := framework.New()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	_, c, err := testenv.Start(env)
+	_, c, err := framework.Start(env)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	k8s = c
 	code := 1
-	if err = testenv.CreateNamespaces(k8s, ns); err == nil {
+	if err = framework.CreateNamespaces(k8s, ns); err == nil {
 		code = m.Run()
 	}
 	if err != nil {

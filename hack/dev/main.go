@@ -10,17 +10,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
+	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager/signals"
 
-	"github.com/filelink-dev/filelink-operator/internal/testenv"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 func main() {
@@ -32,9 +28,7 @@ func main() {
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", "127.0.0.1:8081", "Where the manager's probes listen.")
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", "127.0.0.1:8080", "Where the manager's metrics listen.")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o); err != nil {
+	if err := run(signals.SetupSignalHandler(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "dev:", err)
 		os.Exit(1)
 	}
@@ -46,58 +40,43 @@ type options struct {
 }
 
 func run(ctx context.Context, o options) error {
-	env, err := testenv.New()
-	if err != nil {
-		return err
-	}
-	testenv.InstallWebhooks(env)
 	fmt.Println("starting the control plane...")
-	cfg, err := env.Start()
+	cluster, err := framework.StartCluster(framework.ClusterOptions{Kubeconfig: o.kubeconfig, Webhooks: true})
 	if err != nil {
 		return err
 	}
 	defer func() {
 		fmt.Println("stopping the control plane")
-		_ = env.Stop()
+		_ = cluster.Stop()
 	}()
-	kubeconfig, err := filepath.Abs(o.kubeconfig)
-	if err != nil {
-		return err
-	}
-	if err := testenv.WriteKubeconfig(env, kubeconfig); err != nil {
-		return err
-	}
-	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme})
-	if err != nil {
-		return err
-	}
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "filelink-system"}}); err != nil {
-		return err
-	}
 
-	logPath := filepath.Join(filepath.Dir(kubeconfig), "manager.log")
-	logFile, err := os.Create(logPath)
+	cfg, err := cluster.ManagerConfig(o.manager, filepath.Join(filepath.Dir(cluster.Kubeconfig), "manager.log"))
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
-	fmt.Println("starting the manager (log:", logPath+")...")
-	mgr, err := testenv.StartManagerProcess(ctx, testenv.ManagerProcessConfig{
-		Binary: o.manager, Kubeconfig: kubeconfig, Webhooks: &env.WebhookInstallOptions,
-		LinkAddr: o.linkAddr, ProbeAddr: o.probeAddr, MetricsAddr: o.metricsAddr,
-		Args:   []string{"--link-base-url=http://" + strings.Replace(o.linkAddr, "127.0.0.1", "localhost", 1)},
-		Output: logFile,
-	})
+	// Fixed, well-known ports, so the printed URLs stay valid from one run to the next.
+	cfg.LinkAddr, cfg.ProbeAddr, cfg.MetricsAddr = o.linkAddr, o.probeAddr, o.metricsAddr
+	cfg.LinkBaseURL = "http://" + strings.Replace(o.linkAddr, "127.0.0.1", "localhost", 1)
+	// A fresh log per run; the manager appends to it across restarts.
+	if err := os.Remove(cfg.LogPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	fmt.Println("starting the manager (log:", cfg.LogPath+")...")
+	mgr, err := framework.StartManager(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		fmt.Println("stopping the manager")
-		_ = mgr.Stop()
+		_ = mgr.Stop(20 * time.Second)
 	}()
 
 	if o.samples != "" {
-		if err := applySamples(ctx, kubeconfig, o.samples); err != nil {
+		samples, err := filepath.Abs(o.samples)
+		if err != nil {
+			return err
+		}
+		if err := applySamples(ctx, cluster, samples); err != nil {
 			return err
 		}
 	}
@@ -109,32 +88,23 @@ The operator is running. In another terminal:
 
 Metrics: http://%s/metrics   Links: http://%s/links/<token>
 Press Ctrl-C to stop and clean up.
-`, kubeconfig, o.metricsAddr, o.linkAddr)
+`, cluster.Kubeconfig, o.metricsAddr, o.linkAddr)
 	<-ctx.Done()
 	return nil
 }
 
 // applySamples applies the samples with kubectl, as a user would, waits for the links to
 // be Ready and prints a curl line for each.
-func applySamples(ctx context.Context, kubeconfig, samples string) error {
-	kubectl := func(args ...string) (string, error) {
-		cmd := exec.CommandContext(ctx, "kubectl", args...)
-		cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return "", fmt.Errorf("kubectl %s: %w\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out), nil
-	}
-	out, err := kubectl("apply", "-k", samples)
+func applySamples(ctx context.Context, cluster *framework.Cluster, samples string) error {
+	out, err := cluster.Kubectl(ctx, "apply", "-k", samples)
 	if err != nil {
 		return err
 	}
 	fmt.Print(out)
-	if _, err := kubectl("wait", "--for=condition=Ready", "filelinks", "--all", "--timeout=60s"); err != nil {
+	if _, err := cluster.Kubectl(ctx, "wait", "--for=condition=Ready", "filelinks", "--all", "--timeout=60s"); err != nil {
 		return err
 	}
-	lines, err := kubectl("get", "filelinks", "-o", `jsonpath={range .items[*]}{.metadata.name}{"\t"}{.status.url}{"\n"}{end}`)
+	lines, err := cluster.Kubectl(ctx, "get", "filelinks", "-o", `jsonpath={range .items[*]}{.metadata.name}{"\t"}{.status.url}{"\n"}{end}`)
 	if err != nil {
 		return err
 	}

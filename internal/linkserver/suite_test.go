@@ -21,7 +21,7 @@ import (
 	"github.com/filelink-dev/filelink-operator/controllers"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
-	"github.com/filelink-dev/filelink-operator/internal/testenv"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // The suite runs the link server alone in a real manager against envtest: no reconciler
@@ -43,11 +43,11 @@ func TestMain(m *testing.M) { os.Exit(runSuite(m)) }
 
 func runSuite(m *testing.M) int {
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, err); return 1 }
-	env, err := testenv.New()
+	env, err := framework.New()
 	if err != nil {
 		return fail(err)
 	}
-	cfg, c, err := testenv.Start(env)
+	cfg, c, err := framework.Start(env)
 	if err != nil {
 		return fail(err)
 	}
@@ -87,7 +87,7 @@ func runSuite(m *testing.M) int {
 // newManager builds a manager with the options the binary gives it, so Last-Modified is
 // tested through its cache transform.
 func newManager(cfg *rest.Config) (ctrl.Manager, error) {
-	return ctrl.NewManager(cfg, ctrl.Options{Scheme: testenv.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+	return ctrl.NewManager(cfg, ctrl.Options{Scheme: framework.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: controllers.UncachedObjects()}},
 		Cache:  cache.Options{DefaultTransform: linkserver.CacheTransform()}})
 }
@@ -154,4 +154,4 @@ func waitForServer(base string) error {
 	return fmt.Errorf("link server at %s did not come up", base)
 }
 
-func newNamespace(t testing.TB) string { return testenv.NewNamespace(t, k8s, "ls-") }
+func newNamespace(t testing.TB) string { return framework.NewNamespace(t, k8s, "ls-") }

@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,26 +13,32 @@ import (
 	"testing"
 	"time"
 
-	"github.com/filelink-dev/filelink-operator/internal/testenv"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 var sampleReceipt = "Receipt 2026-0042\nCustomer: Jenny Rosen\nAmount: 42.00 EUR\nDelivered: 2026-11-20, signed for at the door.\n"
 
 func get(t *testing.T, url string) (*http.Response, string) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	resp, body, err := framework.Get(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return resp, string(body)
 }
 
-// sampleLinkURL is the URL the sample link (config/samples) was issued.
+// waitForStatus fails the test unless url answers code within timeout, and returns
+// that answer's body.
+func waitForStatus(t *testing.T, url string, code int, timeout time.Duration) string {
+	t.Helper()
+	body, err := framework.WaitForStatus(context.Background(), url, code, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
+// sampleLinkURL is the issued URL of config/samples' link.
 func sampleLinkURL(t *testing.T, ns string) string {
 	t.Helper()
 	url := mustKubectl(t, ns, "get", "filelink", "receipt-for-bank", "-o", "jsonpath={.status.url}")
@@ -137,19 +142,8 @@ func TestExpiryByPatchAnswers410WithinASecond(t *testing.T) {
 
 	past := time.Now().Add(-time.Second).UTC().Format(time.RFC3339)
 	mustKubectl(t, ns, "patch", "filelink", "receipt-for-bank", "--type=merge", "-p", `{"spec":{"expiresAt":"`+past+`"}}`)
-	patched := time.Now()
-	for {
-		resp, body := get(t, url)
-		if resp.StatusCode == http.StatusGone {
-			if strings.TrimSpace(body) != "expired" {
-				t.Errorf("410 body %q", body)
-			}
-			break
-		}
-		if time.Since(patched) > time.Second {
-			t.Fatalf("still %d one second after the patch", resp.StatusCode)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if body := waitForStatus(t, url, http.StatusGone, time.Second); strings.TrimSpace(body) != "expired" {
+		t.Errorf("410 body %q", body)
 	}
 	mustKubectl(t, ns, "wait", "--for=jsonpath={.status.conditions[?(@.type==\"Ready\")].reason}=Expired", "filelink/receipt-for-bank", "--timeout=10s")
 	if expired := mustKubectl(t, ns, "get", "fl", "receipt-for-bank", "-o", "jsonpath={.status.expired}"); expired != "true" {
@@ -167,11 +161,10 @@ func TestRestartKeepsURLsServingAndDeleteAnswers404(t *testing.T) {
 	applySamples(t, ns)
 	url := sampleLinkURL(t, ns)
 
-	if err := manager.Stop(); err != nil {
+	if err := manager.Stop(20 * time.Second); err != nil {
 		t.Fatalf("stopping the manager: %v", err)
 	}
-	var err error
-	if manager, err = testenv.StartManagerProcess(context.Background(), managerCfg); err != nil {
+	if err := manager.Start(context.Background()); err != nil {
 		t.Fatalf("restarting the manager: %v", err)
 	}
 	if after := sampleLinkURL(t, ns); after != url {
@@ -182,25 +175,14 @@ func TestRestartKeepsURLsServingAndDeleteAnswers404(t *testing.T) {
 	}
 
 	mustKubectl(t, ns, "delete", "filelink", "receipt-for-bank")
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		resp, body := get(t, url)
-		if resp.StatusCode == http.StatusNotFound {
-			if strings.TrimSpace(body) != "not found" {
-				t.Errorf("404 body %q", body)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still %d after the delete", resp.StatusCode)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if body := waitForStatus(t, url, http.StatusNotFound, 5*time.Second); strings.TrimSpace(body) != "not found" {
+		t.Errorf("404 body %q", body)
 	}
 }
 
 func TestMetricsCountDownloads(t *testing.T) {
-	get(t, "http://"+managerCfg.LinkAddr+"/links/unknown")
-	resp, body := get(t, "http://"+managerCfg.MetricsAddr+"/metrics")
+	get(t, "http://"+manager.LinkAddr+"/links/unknown")
+	resp, body := get(t, "http://"+manager.MetricsAddr+"/metrics")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("metrics: %d", resp.StatusCode)
 	}

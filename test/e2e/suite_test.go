@@ -6,27 +6,20 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
+	"time"
 
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-
-	"github.com/filelink-dev/filelink-operator/internal/testenv"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 var (
-	env        *envtest.Environment
-	kubeconfig string
-	manager    *testenv.ManagerProcess
-	managerCfg testenv.ManagerProcessConfig
-	repo       = testenv.RepoRoot()
+	cluster *framework.Cluster
+	manager *framework.Manager
+	repo    = framework.RepoRoot()
 )
 
 func TestMain(m *testing.M) { os.Exit(runSuite(m)) }
@@ -39,96 +32,35 @@ func runSuite(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 
-	// The binary is built the way the Dockerfile builds it: static, no cgo.
 	binary := filepath.Join(tmp, "manager")
-	build := exec.Command("go", "build", "-trimpath", "-o", binary, ".")
-	build.Dir, build.Env = repo, append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fail(fmt.Errorf("building the manager: %w\n%s", err, out))
-	}
-
-	if env, err = testenv.New(); err != nil {
+	if err := framework.BuildManager(binary); err != nil {
 		return fail(err)
 	}
-	testenv.InstallWebhooks(env)
-	_, c, err := testenv.Start(env)
+	cluster, err = framework.StartCluster(framework.ClusterOptions{Kubeconfig: filepath.Join(tmp, "kubeconfig"), Webhooks: true})
 	if err != nil {
 		return fail(err)
 	}
-	defer func() { _ = env.Stop() }()
-	kubeconfig = filepath.Join(tmp, "kubeconfig")
-	if err := testenv.WriteKubeconfig(env, kubeconfig); err != nil {
-		return fail(err)
-	}
-	if err := testenv.CreateNamespaces(c, "filelink-system"); err != nil {
-		return fail(err)
-	}
-
-	addrs, err := freeAddrs(3)
+	defer func() { _ = cluster.Stop() }()
+	cfg, err := cluster.ManagerConfig(binary, filepath.Join(tmp, "manager.log"))
 	if err != nil {
 		return fail(err)
 	}
-	logFile, err := os.Create(filepath.Join(tmp, "manager.log"))
-	if err != nil {
-		return fail(err)
-	}
-	defer logFile.Close()
-	managerCfg = testenv.ManagerProcessConfig{
-		Binary: binary, Kubeconfig: kubeconfig, Webhooks: &env.WebhookInstallOptions,
-		LinkAddr: addrs[0], ProbeAddr: addrs[1], MetricsAddr: addrs[2],
-		Args:   []string{"--link-base-url=http://" + addrs[0]},
-		Output: logFile,
-	}
-	if manager, err = testenv.StartManagerProcess(context.Background(), managerCfg); err != nil {
+	if manager, err = framework.StartManager(context.Background(), cfg); err != nil {
 		return fail(err)
 	}
 	code := m.Run()
-	_ = manager.Stop()
 	if code != 0 {
-		log, _ := os.ReadFile(logFile.Name())
-		fmt.Fprintf(os.Stderr, "--- manager log ---\n%s\n", lastLines(string(log), 60))
+		manager.TailLog(os.Stderr, 60)
 	}
+	_ = manager.Stop(20 * time.Second)
 	return code
-}
-
-func freeAddrs(n int) ([]string, error) {
-	var out []string
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		lns = append(lns, ln)
-		out = append(out, ln.Addr().String())
-	}
-	return out, nil
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // kubectl runs kubectl against the test cluster in namespace ns and returns its combined
 // output and whether it succeeded.
 func kubectl(t *testing.T, ns string, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command("kubectl", append([]string{"--namespace", ns}, args...)...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	cmd.Dir = repo
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
+	return cluster.Kubectl(context.Background(), append([]string{"--namespace", ns}, args...)...)
 }
 
 // mustKubectl fails the test when kubectl fails.
@@ -136,7 +68,7 @@ func mustKubectl(t *testing.T, ns string, args ...string) string {
 	t.Helper()
 	out, err := kubectl(t, ns, args...)
 	if err != nil {
-		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatal(err)
 	}
 	return out
 }

@@ -11,16 +11,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
-func link(ns, name, file string, expiresAt *time.Time) *v1.FileLink {
-	l := &v1.FileLink{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: v1.FileLinkSpec{File: file}}
-	if expiresAt != nil {
-		at := metav1.NewTime(*expiresAt)
-		l.Spec.ExpiresAt = &at
-	}
-	return l
-}
+var link = framework.Link
 
 func file(ns, name string, purpose v1.Purpose) *v1.File {
 	return &v1.File{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: v1.FileSpec{

@@ -15,8 +15,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	"github.com/filelink-dev/filelink-operator/internal/testenv"
 	webhookv1alpha1 "github.com/filelink-dev/filelink-operator/internal/webhook/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // The suite registers the real webhook configuration (config/webhook) with envtest's API
@@ -32,12 +32,12 @@ func TestMain(m *testing.M) { os.Exit(runSuite(m)) }
 
 func runSuite(m *testing.M) int {
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, err); return 1 }
-	env, err := testenv.New()
+	env, err := framework.New()
 	if err != nil {
 		return fail(err)
 	}
-	testenv.InstallWebhooks(env)
-	cfg, c, err := testenv.Start(env)
+	framework.InstallWebhooks(env)
+	cfg, c, err := framework.Start(env)
 	if err != nil {
 		return fail(err)
 	}
@@ -46,7 +46,7 @@ func runSuite(m *testing.M) int {
 
 	wo := env.WebhookInstallOptions
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:  testenv.Scheme,
+		Scheme:  framework.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		WebhookServer: webhook.NewServer(webhook.Options{
 			Host: wo.LocalServingHost, Port: wo.LocalServingPort, CertDir: wo.LocalServingCertDir,
@@ -83,4 +83,4 @@ func waitForTLS(addr string) error {
 	return fmt.Errorf("webhook server at %s did not come up", addr)
 }
 
-func newNamespace(t *testing.T) string { return testenv.NewNamespace(t, k8s, "wh-") }
+func newNamespace(t *testing.T) string { return framework.NewNamespace(t, k8s, "wh-") }

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // bench is the state the measurements share: one control plane, one manager process
@@ -19,10 +22,9 @@ type bench struct {
 	tmp   string
 
 	restCfg      *rest.Config
-	kubeconfig   string
 	clients      clients
 	tracker      *linkTracker
-	mgr          *managerProc
+	mgr          *framework.Manager
 	apiserverPID int
 	etcdPID      int
 	// serverPIDs are the reference servers running now (nginx, the bare servers), so
@@ -50,27 +52,29 @@ func newBench(ctx context.Context, cfg config, cleanups *cleanupStack, rep *repo
 	b.tmp = tmp
 
 	b.logf("starting the control plane")
-	env, restCfg, err := startControlPlane(cfg)
+	// The in-flight limits are raised because their defaults can be what a benchmark
+	// measures instead of the server's real capacity.
+	cluster, err := framework.StartCluster(framework.ClusterOptions{
+		Kubeconfig: filepath.Join(tmp, "kubeconfig"),
+		APIServerFlags: map[string]string{
+			"max-requests-inflight":          strconv.Itoa(cfg.maxInflight),
+			"max-mutating-requests-inflight": strconv.Itoa(cfg.maxMutatingInflight),
+		},
+		Namespaces: []string{nsBaseline, nsReconcile, nsEndToEnd, nsExtra, nsLoad, nsExpiry},
+	})
 	if err != nil {
 		return nil, err
 	}
 	cleanups.push(func() {
 		b.logf("stopping the control plane")
-		if err := env.Stop(); err != nil {
+		if err := cluster.Stop(); err != nil {
 			b.logf("stopping the control plane: %v", err)
 		}
 	})
-	b.restCfg = unthrottled(restCfg)
+	b.restCfg = unthrottled(cluster.Config)
 	children := childPIDs(os.Getpid())
 	b.apiserverPID, b.etcdPID = children["kube-apiserver"], children["etcd"]
-
-	if b.kubeconfig, err = writeKubeconfig(tmp, env.KubeConfig); err != nil {
-		return nil, err
-	}
 	if b.clients, err = newClients(b.restCfg); err != nil {
-		return nil, err
-	}
-	if err := createNamespaces(ctx, b.clients.ctrl, nsManager, nsBaseline, nsReconcile, nsEndToEnd, nsExtra, nsLoad, nsExpiry); err != nil {
 		return nil, err
 	}
 
@@ -80,17 +84,19 @@ func newBench(ctx context.Context, cfg config, cleanups *cleanupStack, rep *repo
 		return nil, err
 	}
 
-	port, err := freePort()
+	mcfg, err := cluster.ManagerConfig(cfg.manager, filepath.Join(tmp, "manager.log"))
 	if err != nil {
 		return nil, err
 	}
-	b.mgr = newManagerProc(cfg.manager, b.kubeconfig, filepath.Join(tmp, "manager.log"), port,
-		splitArgs(cfg.managerArgs), splitArgs(cfg.managerEnv))
+	// Only the link server listens: probes and metrics would be load of their own.
+	mcfg.ProbeAddr, mcfg.MetricsAddr = "0", "0"
+	mcfg.Args, mcfg.Env = splitArgs(cfg.managerArgs), splitArgs(cfg.managerEnv)
+	b.mgr = framework.NewManager(mcfg)
 	cleanups.push(func() {
-		if b.mgr.running() {
+		if b.mgr.Running() {
 			b.logf("stopping the manager")
 		}
-		if err := b.mgr.stop(10 * time.Second); err != nil {
+		if err := b.mgr.Stop(10 * time.Second); err != nil {
 			b.logf("%v", err)
 		}
 	})
@@ -99,18 +105,15 @@ func newBench(ctx context.Context, cfg config, cleanups *cleanupStack, rep *repo
 
 // ensureManager starts the manager unless it runs already.
 func (b *bench) ensureManager(ctx context.Context) error {
-	if b.mgr.running() {
+	if b.mgr.Running() {
 		return nil
 	}
 	return b.startManager(ctx)
 }
 
-// startManager starts the manager and waits for its link server to listen.
+// startManager starts the manager and waits until its link server listens.
 func (b *bench) startManager(ctx context.Context) error {
-	if err := b.mgr.start(); err != nil {
-		return err
-	}
-	return b.mgr.waitListening(ctx, time.Minute)
+	return b.mgr.Start(ctx)
 }
 
 func (b *bench) logf(format string, args ...any) {

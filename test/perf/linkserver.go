@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // warmupRequests fill caches and open connections before each measured run.
@@ -60,7 +62,7 @@ func (b *bench) measureLinkServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := b.mgr.waitQuiet(ctx, 3*time.Minute); err != nil {
+	if _, err := b.mgr.WaitQuiet(ctx, 3*time.Minute); err != nil {
 		return err
 	}
 	targets, stop, notes, err := b.startReferenceServers(data)
@@ -68,7 +70,7 @@ func (b *bench) measureLinkServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	targets = append([]*loadTarget{{name: "link server", url: ours, pid: b.mgr.pid()}}, targets...)
+	targets = append([]*loadTarget{{name: "link server", url: ours, pid: b.mgr.PID()}}, targets...)
 	ph := b.beginPhase(ctx, "link server load (all rounds)")
 	defer ph.end(ctx)
 
@@ -101,7 +103,7 @@ func (b *bench) loadLinkURL(ctx context.Context, data []byte) (string, error) {
 	if err := create(ctx, c, newLink(ns, 0, 0, nil)); err != nil {
 		return "", err
 	}
-	if _, err := b.tracker.waitReady(ctx, ns, 1, time.Minute, b.mgr.exited); err != nil {
+	if _, err := b.tracker.waitReady(ctx, ns, 1, time.Minute, b.mgr.Exited); err != nil {
 		return "", err
 	}
 	return b.tracker.urls(ns)[0], nil
@@ -131,11 +133,11 @@ func (b *bench) startReferenceServers(data []byte) (targets []*loadTarget, stop 
 	if err := os.Mkdir(nginxDir, 0o755); err != nil {
 		return nil, stop, nil, err
 	}
-	port, err := freePort()
+	addrs, err := framework.FreeAddrs(3)
 	if err != nil {
 		return nil, stop, nil, err
 	}
-	nginx, err := startNginx(nginxDir, root, port)
+	nginx, err := startNginx(nginxDir, root, addrs[0])
 	switch {
 	case err != nil:
 		return nil, stop, nil, err
@@ -145,21 +147,18 @@ func (b *bench) startReferenceServers(data []byte) (targets []*loadTarget, stop 
 	default:
 		procs = append(procs, nginx)
 		b.serverPIDs["nginx"] = nginx.cmd.Process.Pid
-		targets = append(targets, &loadTarget{name: "nginx", url: fmt.Sprintf("http://127.0.0.1:%d/payload.bin", port), pid: nginx.cmd.Process.Pid})
+		targets = append(targets, &loadTarget{name: "nginx", url: "http://" + addrs[0] + "/payload.bin", pid: nginx.cmd.Process.Pid})
 	}
 
-	for _, mode := range []string{"memory", "file"} {
-		port, err := freePort()
-		if err != nil {
-			return nil, stop, nil, err
-		}
-		p, err := startBareServer(mode, file, port)
+	for i, mode := range []string{"memory", "file"} {
+		addr := addrs[1+i]
+		p, err := startBareServer(mode, file, addr)
 		if err != nil {
 			return nil, stop, nil, err
 		}
 		procs = append(procs, p)
 		b.serverPIDs["ServeContent "+mode] = p.cmd.Process.Pid
-		targets = append(targets, &loadTarget{name: "ServeContent " + mode, url: fmt.Sprintf("http://127.0.0.1:%d/payload.bin", port), pid: p.cmd.Process.Pid})
+		targets = append(targets, &loadTarget{name: "ServeContent " + mode, url: "http://" + addr + "/payload.bin", pid: p.cmd.Process.Pid})
 	}
 	return targets, stop, notes, nil
 }

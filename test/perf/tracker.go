@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -13,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
-	"github.com/filelink-dev/filelink-operator/internal/testenv"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // linkTracker watches every FileLink and records, per namespace, the moment each was
@@ -48,7 +49,7 @@ func (t *linkTracker) ns(name string) *nsLinks {
 // startTracker starts an informer on FileLinks with the tracker as its handler and
 // waits for it to sync. It stops with ctx.
 func startTracker(ctx context.Context, cfg *rest.Config) (*linkTracker, error) {
-	c, err := cache.New(cfg, cache.Options{Scheme: testenv.Scheme, DefaultTransform: cache.TransformStripManagedFields()})
+	c, err := cache.New(cfg, cache.Options{Scheme: framework.Scheme, DefaultTransform: cache.TransformStripManagedFields()})
 	if err != nil {
 		return nil, err
 	}
@@ -117,26 +118,17 @@ func (t *linkTracker) forget(obj any) {
 // waitFor polls until cond holds for namespace ns. cond runs under the lock; the
 // moments it compares were recorded by the handler, so polling adds no error to them.
 func (t *linkTracker) waitFor(ctx context.Context, ns string, timeout time.Duration, alive func() error, cond func(*nsLinks) bool) error {
-	deadline := time.Now().Add(timeout)
-	for {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := framework.Poll(ctx, 10*time.Millisecond, alive, func(context.Context) (bool, error) {
 		t.mu.Lock()
-		done := cond(t.ns(ns))
-		t.mu.Unlock()
-		if done {
-			return nil
-		}
-		if alive != nil {
-			if err := alive(); err != nil {
-				return err
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %s", timeout)
-		}
-		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
-			return err
-		}
+		defer t.mu.Unlock()
+		return cond(t.ns(ns)), nil
+	})
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("timed out after %s", timeout)
 	}
+	return err
 }
 
 // waitReady waits until n links of ns have been seen Ready and returns when the last

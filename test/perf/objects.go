@@ -10,10 +10,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // sourceKey is the Secret entry every benchmark File reads.
@@ -30,32 +30,15 @@ func smallContent(ns string, i int) []byte {
 }
 
 func newSecret(ns string, i int, data []byte) *corev1.Secret {
-	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: secretName(i)},
-		Data:       map[string][]byte{sourceKey: data},
-	}
+	return framework.Secret(ns, secretName(i), map[string][]byte{sourceKey: data})
 }
 
 func newFile(ns string, i, secret int) *filelinkv1.File {
-	return &filelinkv1.File{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fileName(i)},
-		Spec: filelinkv1.FileSpec{
-			Purpose: filelinkv1.PurposeDisputeEvidence,
-			Source:  filelinkv1.FileSource{Secret: &filelinkv1.KeySelector{Name: secretName(secret), Key: sourceKey}},
-		},
-	}
+	return framework.FileFromSecret(ns, fileName(i), filelinkv1.PurposeDisputeEvidence, secretName(secret), sourceKey)
 }
 
 func newLink(ns string, i, file int, expiresAt *time.Time) *filelinkv1.FileLink {
-	l := &filelinkv1.FileLink{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: linkName(i)},
-		Spec:       filelinkv1.FileLinkSpec{File: fileName(file)},
-	}
-	if expiresAt != nil {
-		t := metav1.NewTime(*expiresAt)
-		l.Spec.ExpiresAt = &t
-	}
-	return l
+	return framework.Link(ns, linkName(i), fileName(file), expiresAt)
 }
 
 // parallel runs fn(0..n-1) on workers goroutines and returns the first error; the
@@ -99,7 +82,7 @@ func create(ctx context.Context, c client.Client, obj client.Object) error {
 		if err == nil || !retriable(err) {
 			break
 		}
-		if err := sleepCtx(ctx, time.Duration(attempt+1)*100*time.Millisecond); err != nil {
+		if err := framework.Sleep(ctx, time.Duration(attempt+1)*100*time.Millisecond); err != nil {
 			return err
 		}
 	}

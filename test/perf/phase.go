@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // phase records where a measurement's time went: the CPU each process used and the
@@ -23,7 +25,7 @@ type phase struct {
 }
 
 func (b *bench) beginPhase(ctx context.Context, name string) *phase {
-	p := &phase{b: b, name: name, start: time.Now(), cpu: b.cpuTimes(), managerPID: b.mgr.pid()}
+	p := &phase{b: b, name: name, start: time.Now(), cpu: b.cpuTimes(), managerPID: b.mgr.PID()}
 	p.busy, p.steal = machineCPU()
 	p.api, _ = scrapeAPIServer(ctx, b.clients.kube)
 	return p
@@ -33,7 +35,7 @@ func (b *bench) beginPhase(ctx context.Context, name string) *phase {
 func (p *phase) end(ctx context.Context) {
 	wall := time.Since(p.start)
 	after := p.b.cpuTimes()
-	if p.b.mgr.pid() != p.managerPID {
+	if p.b.mgr.PID() != p.managerPID {
 		// Restarted during the phase: the old process's time is gone with it.
 		delete(p.cpu, "manager")
 	}
@@ -61,7 +63,7 @@ func (p *phase) end(ctx context.Context) {
 // running at the start of a phase counts from zero.
 func (b *bench) cpuTimes() map[string]time.Duration {
 	pids := map[string]int{"bench": os.Getpid(), "kube-apiserver": b.apiserverPID, "etcd": b.etcdPID}
-	if pid := b.mgr.pid(); pid != 0 {
+	if pid := b.mgr.PID(); pid != 0 {
 		pids["manager"] = pid
 	}
 	out := map[string]time.Duration{}
@@ -69,7 +71,7 @@ func (b *bench) cpuTimes() map[string]time.Duration {
 		if pid == 0 {
 			continue
 		}
-		if t, err := cpuTime(pid); err == nil {
+		if t, err := framework.CPUTime(pid); err == nil {
 			out[name] = t
 		}
 	}

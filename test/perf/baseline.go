@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 	"github.com/filelink-dev/filelink-operator/internal/stripeid"
 )
@@ -149,14 +150,13 @@ func newStatusPatcher() (*statusPatcher, error) {
 
 func (p *statusPatcher) patchFile(ctx context.Context, c client.Client, f *filelinkv1.File) error {
 	before := f.DeepCopy()
-	data := smallContent(f.Namespace, 0)
-	sum := sha256.Sum256(data)
+	size, digest := contentDigest(f.Namespace)
 	f.Status = filelinkv1.FileStatus{
 		ObservedGeneration: f.Generation,
-		Conditions:         []metav1.Condition{readyCondition(f.Generation, filelinkv1.ReasonSucceeded, `content read from Secret "`+f.Spec.Source.Secret.Name+`" key "`+sourceKey+`"`)},
+		Conditions:         []metav1.Condition{readyCondition(f.Generation, filelinkv1.ReasonSucceeded, filelinkv1.SucceededMessage(filesource.RefOf(f.Namespace, f.Spec.Source).String()))},
 		ID:                 stripeid.File(f.UID),
-		Size:               int64(len(data)),
-		SHA256:             hex.EncodeToString(sum[:]),
+		Size:               size,
+		SHA256:             digest,
 		Filename:           f.Name,
 		ContentType:        "application/octet-stream",
 	}
@@ -165,17 +165,24 @@ func (p *statusPatcher) patchFile(ctx context.Context, c client.Client, f *filel
 
 func (p *statusPatcher) patchLink(ctx context.Context, c client.Client, l *filelinkv1.FileLink) error {
 	before := l.DeepCopy()
-	data := smallContent(l.Namespace, 0)
-	sum := sha256.Sum256(data)
+	size, digest := contentDigest(l.Namespace)
 	l.Status = filelinkv1.FileLinkStatus{
 		ObservedGeneration: l.Generation,
-		Conditions:         []metav1.Condition{readyCondition(l.Generation, filelinkv1.ReasonActive, "the link serves File "+l.Spec.File)},
+		Conditions:         []metav1.Condition{readyCondition(l.Generation, filelinkv1.ReasonActive, filelinkv1.ActiveMessage(l.Spec.File))},
 		ID:                 stripeid.Link(l.UID),
 		URL:                p.signer.URL("http://127.0.0.1:8082", l.UID),
-		Size:               int64(len(data)),
-		SHA256:             hex.EncodeToString(sum[:]),
+		Size:               size,
+		SHA256:             digest,
 	}
 	return c.Status().Patch(ctx, l, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+}
+
+// contentDigest is the size and SHA-256 the manager reports for the first content of
+// namespace ns.
+func contentDigest(ns string) (int64, string) {
+	data := smallContent(ns, 0)
+	sum := sha256.Sum256(data)
+	return int64(len(data)), hex.EncodeToString(sum[:])
 }
 
 func readyCondition(gen int64, reason, msg string) metav1.Condition {

@@ -6,16 +6,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // serveSubcommand makes the harness binary run a bare reference server instead.
@@ -59,7 +59,7 @@ func (p *process) exited() error {
 	}
 }
 
-// nginxConfig serves root on 127.0.0.1:port the way nginx serves static files in
+// nginxConfig serves root on addr the way nginx serves static files in
 // production: sendfile, no access log. keepalive_requests is raised because its default
 // (1000) would make nginx alone reconnect during the run. Every path nginx writes is in
 // dir.
@@ -82,7 +82,7 @@ http {
     scgi_temp_path {{dir}}/scgi;
     default_type application/octet-stream;
     server {
-        listen 127.0.0.1:{{port}};
+        listen {{addr}};
         root {{root}};
     }
 }
@@ -90,12 +90,12 @@ http {
 
 // startNginx runs nginx with a generated configuration; it returns (nil, nil) when
 // nginx is not installed.
-func startNginx(dir, root string, port int) (*process, error) {
+func startNginx(dir, root, addr string) (*process, error) {
 	bin := nginxPath()
 	if bin == "" {
 		return nil, nil
 	}
-	conf := strings.NewReplacer("{{dir}}", dir, "{{root}}", root, "{{port}}", strconv.Itoa(port)).Replace(nginxConfig)
+	conf := strings.NewReplacer("{{dir}}", dir, "{{root}}", root, "{{addr}}", addr).Replace(nginxConfig)
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, err
@@ -107,7 +107,7 @@ func startNginx(dir, root string, port int) (*process, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := waitListening(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), p.exited); err != nil {
+	if err := waitListening(addr, p); err != nil {
 		p.stop()
 		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 		return nil, fmt.Errorf("nginx: %w: %s%s", err, out.String(), log)
@@ -139,41 +139,31 @@ func nginxVersion() string {
 	return strings.TrimSpace(strings.TrimPrefix(string(out), "nginx version: "))
 }
 
-// startBareServer runs this binary as a bare net/http server of file on port: "memory"
+// startBareServer runs this binary as a bare net/http server of file on addr: "memory"
 // serves a []byte with http.ServeContent; "file" opens the file for each request, so
 // ServeContent's copy goes through sendfile.
-func startBareServer(mode, file string, port int) (*process, error) {
+func startBareServer(mode, file, addr string) (*process, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	cmd := exec.Command(self, serveSubcommand, "-mode", mode, "-file", file, "-addr", addr)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	p, err := startProcess("bare "+mode+" server", cmd)
 	if err != nil {
 		return nil, err
 	}
-	if err := waitListening(addr, p.exited); err != nil {
+	if err := waitListening(addr, p); err != nil {
 		p.stop()
 		return nil, err
 	}
 	return p, nil
 }
 
-func waitListening(addr string, exited func() error) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return nil
-		}
-		if err := exited(); err != nil {
-			return err
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return fmt.Errorf("nothing listening on %s", addr)
+func waitListening(addr string, p *process) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return framework.WaitListening(ctx, addr, p.exited)
 }
 
 // serveMain is the bare reference server's process. It exits when its parent does

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/filelink-dev/filelink-operator/internal/testenv"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 type status int
@@ -105,11 +105,11 @@ func (r *report) markdown() string {
 	var s strings.Builder
 	m := r.machine
 	fmt.Fprintf(&s, "# Benchmark results\n\n")
-	fmt.Fprintf(&s, "Measured %s by `make bench` (`go run ./hack/bench`), in %s.\n\n",
+	fmt.Fprintf(&s, "Measured %s by `make bench` (`go run ./test/perf`), in %s.\n\n",
 		r.started.UTC().Format("2006-01-02 15:04 MST"), r.finished.Sub(r.started).Round(time.Second))
 	fmt.Fprintf(&s, "- machine: nproc %d (%s), memory %.1f GiB, Linux %s\n", m.cpus, m.cpuModel, mib(m.memTotal)/1024, m.kernel)
 	fmt.Fprintf(&s, "- %s; kube-apiserver and etcd of Kubernetes %s (envtest), one shared by all rows; nginx %s\n",
-		runtime.Version(), testenv.KubernetesVersion, orNone(r.nginx))
+		runtime.Version(), framework.KubernetesVersion, orNone(r.nginx))
 	fmt.Fprintf(&s, "- flags: %s\n", strings.Join(os.Args[1:], " "))
 	fmt.Fprintf(&s, "- the manager runs as its own process with its default flags%s%s, webhooks off (nothing on this control plane would call them); the control plane, the manager, nginx and the load generator share the machine\n\n",
 		extraNote(" plus ", r.cfg.managerArgs), extraNote(" and environment ", r.cfg.managerEnv))

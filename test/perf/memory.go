@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // memorySettle is how long the manager idles before its RSS is read: long enough for
@@ -15,29 +17,28 @@ const memorySettle = 10 * time.Second
 // measureMemory reads the manager's resident memory with every File and FileLink of the
 // earlier rows Ready (--memory-n of each by default).
 func (b *bench) measureMemory(ctx context.Context) error {
-	pid := b.mgr.pid()
+	pid := b.mgr.PID()
 	if pid == 0 {
 		return errors.New("manager not running")
 	}
-	if err := b.mgr.waitQuiet(ctx, 3*time.Minute); err != nil {
+	if _, err := b.mgr.WaitQuiet(ctx, 3*time.Minute); err != nil {
 		return err
 	}
 	b.logf("memory: letting the manager idle for %s", memorySettle)
 	var peakSample int64
 	deadline := time.Now().Add(memorySettle)
 	for time.Now().Before(deadline) {
-		if rss, err := statusBytes(pid, "VmRSS"); err == nil {
+		if rss, _, err := memoryBytes(pid); err == nil {
 			peakSample = max(peakSample, rss)
 		}
-		if err := sleepCtx(ctx, 500*time.Millisecond); err != nil {
+		if err := framework.Sleep(ctx, 500*time.Millisecond); err != nil {
 			return err
 		}
 	}
-	rss, err := statusBytes(pid, "VmRSS")
+	rss, hwm, err := memoryBytes(pid)
 	if err != nil {
 		return err
 	}
-	hwm, _ := statusBytes(pid, "VmHWM")
 	count := b.linkCount()
 	b.logf("memory: VmRSS %.1f MiB (peak %.1f MiB)", mib(rss), mib(hwm))
 	b.rep.note(fmt.Sprintf("memory: VmRSS %.1f MiB after the manager went quiet and idled %s (highest sample while idle %.1f MiB); VmHWM, the peak since this manager process started, %.1f MiB",

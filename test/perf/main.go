@@ -4,7 +4,7 @@
 // (envtest's kube-apiserver and etcd), runs the manager binary as a separate process,
 // and writes a table with the numbers, the targets and whether each is met.
 //
-// `make bench` runs it; `go run ./hack/bench -h` lists the sizes that can be changed.
+// `make bench` runs it; `go run ./test/perf -h` lists the sizes that can be changed.
 package main
 
 import (
@@ -72,7 +72,7 @@ func parseFlags() config {
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "Give up and clean up after this long.")
 	rows := fs.String("rows", "1,2,3,4,5", "Rows to measure, comma separated: 1 throughput, 2 expiry, 3 link server, 4 memory, 5 restart.")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: KUBEBUILDER_ASSETS=DIR go run ./hack/bench [flags]\n\n"+
+		fmt.Fprintf(fs.Output(), "Usage: KUBEBUILDER_ASSETS=DIR go run ./test/perf [flags]\n\n"+
 			"Measures the SPEC §9 targets on a local control plane and writes a results table.\n"+
 			"nginx (Debian package nginx-light) must be on PATH for the link server comparison.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -170,7 +170,7 @@ func run(ctx context.Context, cfg config) error {
 		if err := s.fn(ctx); err != nil && ctx.Err() == nil {
 			rep.failed(s.rows, err)
 			b.logf("%s failed: %v", s.name, err)
-			b.mgr.tailLog(os.Stderr, 20)
+			b.mgr.TailLog(os.Stderr, 20)
 		}
 	}
 	b.logf("done in %s", time.Since(b.start).Round(time.Second))

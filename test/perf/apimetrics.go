@@ -1,75 +1,91 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"k8s.io/client-go/kubernetes"
 )
 
 // The API server's own counters say what each phase cost it and whether API Priority
-// and Fairness queued or rejected anything; only these series are kept.
+// and Fairness queued or rejected anything; only these families are kept. Of the
+// histogram, only the sum counts: the total time requests waited in queues.
 var keptMetrics = []string{
 	"apiserver_request_total",
 	"apiserver_flowcontrol_dispatched_requests_total",
 	"apiserver_flowcontrol_rejected_requests_total",
-	"apiserver_flowcontrol_request_wait_duration_seconds_sum",
+	"apiserver_flowcontrol_request_wait_duration_seconds",
 }
 
-// series is one sample: a metric name and its labels.
-type series struct {
+// point is one series' value.
+type point struct {
 	name   string
 	labels map[string]string
+	value  float64
 }
 
-type metricSnapshot map[string]float64 // keyed by the sample's text before the value
+type metricSnapshot map[string]point // keyed by the series' name and labels
 
 func scrapeAPIServer(ctx context.Context, k kubernetes.Interface) (metricSnapshot, error) {
 	raw, err := k.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the API server's metrics: %w", err)
 	}
-	snap := metricSnapshot{}
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !keep(line) {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			continue
-		}
-		snap[line[:i]] = v
-	}
-	return snap, sc.Err()
+	return parseMetrics(raw)
 }
 
-func keep(line string) bool {
-	for _, m := range keptMetrics {
-		if strings.HasPrefix(line, m+"{") || strings.HasPrefix(line, m+" ") {
-			return true
+// parseMetrics keeps the kept families' series from Prometheus's text format.
+func parseMetrics(raw []byte) (metricSnapshot, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("parsing the API server's metrics: %w", err)
+	}
+	snap := metricSnapshot{}
+	for _, name := range keptMetrics {
+		f := families[name]
+		if f == nil {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			p := point{name: name, labels: map[string]string{}, value: value(m)}
+			key := name
+			for _, l := range m.GetLabel() {
+				p.labels[l.GetName()] = l.GetValue()
+				key += "," + l.GetName() + "=" + l.GetValue()
+			}
+			snap[key] = p
 		}
 	}
-	return false
+	return snap, nil
+}
+
+// value is a counter's count or a histogram's sum.
+func value(m *dto.Metric) float64 {
+	switch {
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Histogram != nil:
+		return m.Histogram.GetSampleSum()
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	}
+	return m.GetUntyped().GetValue()
 }
 
 // since is s minus an earlier snapshot.
 func (s metricSnapshot) since(prev metricSnapshot) metricSnapshot {
 	out := metricSnapshot{}
-	for k, v := range s {
-		if d := v - prev[k]; d != 0 {
-			out[k] = d
+	for k, p := range s {
+		if d := p.value - prev[k].value; d != 0 {
+			p.value = d
+			out[k] = p
 		}
 	}
 	return out
@@ -78,48 +94,19 @@ func (s metricSnapshot) since(prev metricSnapshot) metricSnapshot {
 // sumBy adds up metric name's samples grouped by the values of labels, joined by " ".
 func (s metricSnapshot) sumBy(name string, labels ...string) map[string]float64 {
 	out := map[string]float64{}
-	for k, v := range s {
-		ser, ok := parseSeries(k)
-		if !ok || ser.name != name {
+	for _, p := range s {
+		if p.name != name {
 			continue
 		}
 		var parts []string
 		for _, l := range labels {
-			if val := ser.labels[l]; val != "" {
+			if val := p.labels[l]; val != "" {
 				parts = append(parts, val)
 			}
 		}
-		out[strings.Join(parts, " ")] += v
+		out[strings.Join(parts, " ")] += p.value
 	}
 	return out
-}
-
-// parseSeries parses `name{a="x",b="y"}`. Label values of the kept metrics contain no
-// escaped quotes, but the parser honours backslashes anyway.
-func parseSeries(s string) (series, bool) {
-	name, rest, ok := strings.Cut(s, "{")
-	if !ok {
-		return series{name: s}, true
-	}
-	rest = strings.TrimSuffix(rest, "}")
-	labels := map[string]string{}
-	for rest != "" {
-		key, after, ok := strings.Cut(rest, `="`)
-		if !ok {
-			return series{}, false
-		}
-		var val strings.Builder
-		i := 0
-		for ; i < len(after) && after[i] != '"'; i++ {
-			if after[i] == '\\' && i+1 < len(after) {
-				i++
-			}
-			val.WriteByte(after[i])
-		}
-		labels[key] = val.String()
-		rest = strings.TrimPrefix(after[min(i+1, len(after)):], ",")
-	}
-	return series{name: name, labels: labels}, true
 }
 
 // describeRequests lists request counts by verb and resource, largest first, leaving
@@ -152,7 +139,7 @@ func describeRequests(delta metricSnapshot, minCount float64) string {
 func describeAPF(delta metricSnapshot) string {
 	levels := delta.sumBy("apiserver_flowcontrol_dispatched_requests_total", "priority_level")
 	rejected := total(delta.sumBy("apiserver_flowcontrol_rejected_requests_total"))
-	waits := delta.sumBy("apiserver_flowcontrol_request_wait_duration_seconds_sum", "priority_level")
+	waits := delta.sumBy("apiserver_flowcontrol_request_wait_duration_seconds", "priority_level")
 	var parts []string
 	keys := make([]string, 0, len(levels))
 	for k := range levels {

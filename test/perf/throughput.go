@@ -59,13 +59,10 @@ func (b *bench) measureReconcileOnly(ctx context.Context) error {
 	if err := b.startManager(ctx); err != nil {
 		return err
 	}
-	last, err := b.tracker.waitReady(ctx, ns, n, readyTimeout(2*n), b.mgr.exited)
+	elapsed, got, err := b.timeUntilReady(ctx, ph, ns, n, start)
 	if err != nil {
 		return err
 	}
-	ph.end(ctx)
-	elapsed := last.Sub(start)
-	got := rate(2*n, elapsed)
 	first := earliest(b.tracker.readyTimes(ns))
 	b.rep.note(fmt.Sprintf("reconcile only: manager start → first link Ready %.2f s, → last %.2f s; %.2f status writes per FileLink; against a bare client making 2 status patches, 1 Secret read and 1 event per File+link pair (%.0f objects/s) the ratio is %.2f",
 		first.Sub(start).Seconds(), elapsed.Seconds(), float64(b.tracker.writes(ns))/float64(n),
@@ -98,13 +95,10 @@ func (b *bench) measureEndToEnd(ctx context.Context) error {
 		return err
 	}
 	created := time.Since(start)
-	last, err := b.tracker.waitReady(ctx, ns, n, readyTimeout(2*n), b.mgr.exited)
+	elapsed, got, err := b.timeUntilReady(ctx, ph, ns, n, start)
 	if err != nil {
 		return err
 	}
-	ph.end(ctx)
-	elapsed := last.Sub(start)
-	got := rate(2*n, elapsed)
 	b.secondsPerLink = elapsed.Seconds() / float64(n)
 	b.logf("end to end: %d objects Ready in %.1f s (%.0f/s); creation alone took %.1f s", 2*n, elapsed.Seconds(), got, created.Seconds())
 
@@ -123,6 +117,19 @@ func (b *bench) measureEndToEnd(ctx context.Context) error {
 	return nil
 }
 
+// timeUntilReady waits until n links of ns are Ready, ends ph, and returns the time
+// from start to the last of them and the rate, in objects per second, of the n Files
+// and n links.
+func (b *bench) timeUntilReady(ctx context.Context, ph *phase, ns string, n int, start time.Time) (time.Duration, float64, error) {
+	last, err := b.tracker.waitReady(ctx, ns, n, readyTimeout(2*n), b.mgr.Exited)
+	if err != nil {
+		return 0, 0, err
+	}
+	ph.end(ctx)
+	elapsed := last.Sub(start)
+	return elapsed, rate(2*n, elapsed), nil
+}
+
 // addLinks adds extra Files and FileLinks, each with its Secret, for the memory and
 // restart rows, and waits until they are Ready.
 func (b *bench) addLinks(ctx context.Context, extra int) error {
@@ -136,7 +143,7 @@ func (b *bench) addLinks(ctx context.Context, extra int) error {
 	if err := createFilesAndLinks(ctx, b.clients.ctrl, b.cfg.workers, nsExtra, extra); err != nil {
 		return err
 	}
-	_, err := b.tracker.waitReady(ctx, nsExtra, extra, readyTimeout(2*extra), b.mgr.exited)
+	_, err := b.tracker.waitReady(ctx, nsExtra, extra, readyTimeout(2*extra), b.mgr.Exited)
 	return err
 }
 

@@ -1,7 +1,10 @@
-// Package testenv starts a real control plane (envtest's kube-apiserver and etcd) with
-// this project's CRDs installed, for the test suites of every package that talks to the
-// cluster.
-package testenv
+// Package framework is the one place this project's tests, benchmark and `make dev`
+// start control planes (envtest's kube-apiserver and etcd, with the CRDs and optionally
+// the admission webhook installed), write kubeconfigs, run the manager binary as its own
+// process, build objects and wait for them. The package suites use the environment
+// helpers directly; the end-to-end tests, test/perf and hack/dev start a Cluster and a
+// Manager. It is not test-only code: `make dev` runs it.
+package framework
 
 import (
 	"fmt"
@@ -13,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
@@ -61,6 +66,22 @@ func New() (*envtest.Environment, error) {
 // LocalServingPort and LocalServingCertDir.
 func InstallWebhooks(env *envtest.Environment) {
 	env.WebhookInstallOptions.Paths = []string{filepath.Join(RepoRoot(), "config", "webhook")}
+}
+
+// Start starts env and returns its config and a client that reads the API server
+// directly (no cache), for asserting what is really stored.
+func Start(env *envtest.Environment) (*rest.Config, client.WithWatch, error) {
+	cfg, err := env.Start()
+	if err != nil {
+		_ = env.Stop()
+		return nil, nil, fmt.Errorf("starting the control plane: %w", err)
+	}
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: Scheme})
+	if err != nil {
+		_ = env.Stop()
+		return nil, nil, err
+	}
+	return cfg, c, nil
 }
 
 // GVK returns the GroupVersionKind of obj in Scheme; it panics for unknown kinds.

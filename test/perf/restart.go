@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // restartPollers bounds the harness's polling, which shares the CPUs with the manager
@@ -29,23 +31,23 @@ func (b *bench) measureRestart(ctx context.Context) error {
 	ph := b.beginPhase(ctx, "restart (stop, start, serve the sample, go quiet)")
 	b.logf("restart: stopping the manager")
 	stopStart := time.Now()
-	if err := b.mgr.stop(30 * time.Second); err != nil {
+	if err := b.mgr.Stop(30 * time.Second); err != nil {
 		return err
 	}
 	stopped := time.Since(stopStart)
 
 	b.logf("restart: starting it and polling %d links until each answers 200", len(sample))
 	start := time.Now()
-	if err := b.mgr.start(); err != nil {
+	if err := b.mgr.Launch(); err != nil {
 		return err
 	}
 	p := newPoller(sample)
-	if err := p.run(ctx, 2*time.Minute, b.mgr.exited); err != nil {
+	if err := p.run(ctx, 2*time.Minute, b.mgr.Exited); err != nil {
 		return err
 	}
 	elapsed := p.last.Sub(start)
 	b.logf("restart: all %d answered 200 after %.2f s; waiting for the manager to go quiet", len(sample), elapsed.Seconds())
-	if err := b.mgr.waitQuiet(ctx, 3*time.Minute); err != nil {
+	if _, err := b.mgr.WaitQuiet(ctx, 3*time.Minute); err != nil {
 		return err
 	}
 	busyFor := time.Since(start) - time.Second // less the quiet second that ended the wait
@@ -115,7 +117,7 @@ func (p *poller) pollAll(ctx context.Context, urls []string, alive func() error)
 		}
 		urls = left
 		if len(urls) > 0 {
-			if alive() != nil || sleepCtx(ctx, 10*time.Millisecond) != nil {
+			if alive() != nil || framework.Sleep(ctx, 10*time.Millisecond) != nil {
 				return
 			}
 		}

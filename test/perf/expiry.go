@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // expiryFiles is how many Files the expiring links share; links must name a File in
@@ -57,7 +58,7 @@ func (b *bench) measureExpiry(ctx context.Context) error {
 	}
 
 	deadline := first.Add(expiryWindow*time.Second + time.Minute)
-	err = b.tracker.waitFor(ctx, ns, time.Until(deadline), b.mgr.exited, func(l *nsLinks) bool { return len(l.expiredAt) >= n })
+	err = b.tracker.waitFor(ctx, ns, time.Until(deadline), b.mgr.Exited, func(l *nsLinks) bool { return len(l.expiredAt) >= n })
 	ph.end(ctx)
 	lags, missing := b.tracker.expiryLags(ns)
 	if err != nil && len(lags) == 0 {
@@ -82,21 +83,16 @@ func (b *bench) expiryLead(n int) time.Duration {
 }
 
 func (b *bench) waitFilesReady(ctx context.Context, ns string, n int) error {
-	deadline := time.Now().Add(time.Minute)
-	for i := 0; i < n; {
-		f := &filelinkv1.File{}
-		if err := b.clients.ctrl.Get(ctx, types.NamespacedName{Namespace: ns, Name: fileName(i)}, f); err != nil {
-			return err
-		}
-		if f.ContentReady() {
-			i++
-			continue
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("file %s/%s not Ready after a minute", ns, f.Name)
-		}
-		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
-			return err
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	f := &filelinkv1.File{}
+	for i := range n {
+		err := framework.Poll(ctx, 50*time.Millisecond, nil, func(ctx context.Context) (bool, error) {
+			err := b.clients.ctrl.Get(ctx, types.NamespacedName{Namespace: ns, Name: fileName(i)}, f)
+			return err == nil && f.ContentReady(), err
+		})
+		if err != nil {
+			return fmt.Errorf("file %s/%s not Ready after a minute: %w", ns, fileName(i), err)
 		}
 	}
 	return nil

@@ -1,0 +1,110 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Sleep waits for d or until ctx ends.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Poll calls cond every interval until it reports done, returns an error, or ctx ends.
+// alive, when set, is asked between calls, so that a wait for a process that has died
+// fails at once instead of at its deadline.
+func Poll(ctx context.Context, interval time.Duration, alive func() error, cond func(context.Context) (bool, error)) error {
+	for {
+		done, err := cond(ctx)
+		if done || err != nil {
+			return err
+		}
+		if alive != nil {
+			if err := alive(); err != nil {
+				return err
+			}
+		}
+		if err := Sleep(ctx, interval); err != nil {
+			return err
+		}
+	}
+}
+
+// WaitListening waits until something accepts connections on addr.
+func WaitListening(ctx context.Context, addr string, alive func() error) error {
+	err := Poll(ctx, 5*time.Millisecond, alive, func(context.Context) (bool, error) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false, nil
+		}
+		return true, c.Close()
+	})
+	if err != nil {
+		return fmt.Errorf("nothing listening on %s: %w", addr, err)
+	}
+	return nil
+}
+
+// FreeAddrs asks the kernel for n unused loopback addresses (host:port). Another
+// process could take one before it is used; on a test machine that does not happen in
+// practice.
+func FreeAddrs(n int) ([]string, error) {
+	var out []string
+	for range n {
+		// Each listener stays open until all are chosen, so no port comes twice.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		out = append(out, l.Addr().String())
+	}
+	return out, nil
+}
+
+// Get fetches url and returns the response with its whole body.
+func Get(ctx context.Context, url string) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp, body, err
+}
+
+// WaitForStatus requests url until it answers code, for at most timeout, and returns
+// that answer's body.
+func WaitForStatus(ctx context.Context, url string, code int, timeout time.Duration) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last int
+	var body []byte
+	err := Poll(ctx, 20*time.Millisecond, nil, func(ctx context.Context) (bool, error) {
+		resp, b, err := Get(ctx, url)
+		if err != nil {
+			return false, nil
+		}
+		last, body = resp.StatusCode, b
+		return last == code, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s answered %d, not %d, for %s", url, last, code, timeout)
+	}
+	return body, nil
+}
