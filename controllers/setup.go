@@ -38,7 +38,7 @@ func CacheOptions() cache.Options {
 	return cache.Options{DefaultTransform: lastmodified.Transform}
 }
 
-// Setup registers the File and FileLink reconcilers, with their indexes and watches.
+// Setup registers the File, FileLink and FileStore reconcilers, with their indexes and watches.
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := (&FileReconciler{
 		Client:                  mgr.GetClient(),
@@ -59,6 +59,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("setting up FileLink controller: %w", err)
+	}
+	if err := setupFileStoreController(ctx, mgr, cfg); err != nil {
+		return err
 	}
 	return nil
 }
