@@ -2,7 +2,8 @@
 # Builds SeaweedFS's weed, the S3-compatible store the object-storage tests run on
 # loopback, from its Go module pinned in hack/tools/seaweedfs, because release downloads
 # are unavailable. The binary is cached outside the repository, keyed by the pinned
-# version, and built only when missing (several minutes on the first run). Logs go to
+# version (SEAWEEDFS_CACHE overrides the cache root), and built only when missing
+# (several minutes on the first run). Logs go to
 # stderr; the binary's path is printed on stdout so callers can run it.
 set -euo pipefail
 
