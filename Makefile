@@ -57,14 +57,21 @@ verify-generated: $(CONTROLLER_GEN) ## Fail when generated files differ from wha
 verify-mod: ## Fail when go.mod or go.sum are not tidy.
 	go mod tidy -diff
 	go -C hack/tools/envtest mod tidy -diff
+	go -C hack/tools/seaweedfs mod tidy -diff
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver and etcd for envtest (only when missing) and print their directory.
 	@hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)"
 
+.PHONY: seaweedfs
+seaweedfs: ## Build SeaweedFS's weed, the tests' S3 server, into a cache outside the repository (only when missing) and print its path.
+	@hack/seaweedfs.sh
+
 .PHONY: test
-test: verify-generated verify-mod fmt vet lint ## Check generated files, formatting and lints, then run every test against a real API server.
+test: verify-generated verify-mod fmt vet lint ## Check generated files, formatting and lints, then run every test against a real API server (and SeaweedFS).
+	@# The S3 server is built before the tests (minutes, once), not inside one under its timeout.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
+	SEAWEEDFS_BIN="$$(hack/seaweedfs.sh)" \
 		go test ./... -count=1 $(TEST_ARGS)
 	@# Each benchmark once, so they keep compiling and working.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \

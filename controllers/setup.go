@@ -31,7 +31,7 @@ func UncachedObjects() []client.Object {
 	return []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}
 }
 
-// Setup registers the File and FileLink reconcilers, with their indexes and watches.
+// Setup registers the File, FileLink and FileStore reconcilers, with their indexes and watches.
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := (&FileReconciler{
 		Client:                  mgr.GetClient(),
@@ -52,6 +52,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("setting up FileLink controller: %w", err)
+	}
+	if err := setupFileStoreController(ctx, mgr, cfg); err != nil {
+		return err
 	}
 	return nil
 }

@@ -36,13 +36,15 @@ type FileSpec struct {
 	ContentType string `json:"contentType,omitempty"`
 
 	// source says where the file's bytes are stored: one key of a Secret or of a
-	// ConfigMap in the File's namespace. Set exactly one of secret and configMap.
+	// ConfigMap, or one object in the bucket of a FileStore, in the File's namespace.
+	// Set exactly one of secret, configMap and store.
 	// +required
 	Source FileSource `json:"source"`
 }
 
-// FileSource names exactly one key of a Secret or ConfigMap in the File's namespace.
-// +kubebuilder:validation:XValidation:rule="has(self.secret) != has(self.configMap)",message="exactly one of source.secret or source.configMap must be set"
+// FileSource names exactly one key of a Secret or ConfigMap, or one object of a
+// FileStore, in the File's namespace.
+// +kubebuilder:validation:XValidation:rule="[has(self.secret), has(self.configMap), has(self.store)].filter(s, s).size() == 1",message="exactly one of source.secret, source.configMap or source.store must be set"
 type FileSource struct {
 	// secret names a key of a Secret's data holding the file's bytes.
 	// +optional
@@ -52,6 +54,35 @@ type FileSource struct {
 	// data (text) or binaryData (bytes).
 	// +optional
 	ConfigMap *KeySelector `json:"configMap,omitempty"`
+
+	// store names an object in the bucket of a FileStore, for files of any size.
+	// +optional
+	Store *StoreObjectSelector `json:"store,omitempty"`
+}
+
+// StoreObjectSelector names one object in the bucket of a FileStore in the same
+// namespace, optionally one version of it.
+type StoreObjectSelector struct {
+	// name is the name of the FileStore.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// key is the object's key in the bucket, such as "2026/11/receipt-0042.pdf": at
+	// most 1024 bytes, as S3 allows.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="size(bytes(self)) <= 1024",message="key must be at most 1024 bytes"
+	Key string `json:"key"`
+
+	// versionId pins one version of the object in a versioned bucket. Without it the
+	// File follows the object's latest version.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	VersionID string `json:"versionId,omitempty"`
 }
 
 // KeySelector names one key of a Secret or ConfigMap in the same namespace.
@@ -118,10 +149,33 @@ type FileStatus struct {
 	// source again only when its version moves on.
 	// +optional
 	SourceResourceVersion string `json:"sourceResourceVersion,omitempty"`
+
+	// storeObject is the version of the FileStore object that size and sha256
+	// describe; set only for a store source. The link server serves exactly this
+	// version, and the controller hashes the object again only when it changes.
+	// +optional
+	StoreObject *StoreObjectVersion `json:"storeObject,omitempty"`
 }
 
-// File is a stored file with a Stripe purpose, whose bytes live in a Secret or a
-// ConfigMap. FileLinks point at Files to share them by URL.
+// StoreObjectVersion identifies the version of an object that a File's status
+// describes, by whatever the object store offers.
+type StoreObjectVersion struct {
+	// versionId is the object's version in a versioned bucket; empty when the bucket
+	// is not versioned.
+	// +optional
+	VersionID string `json:"versionId,omitempty"`
+
+	// etag is the object's entity tag as the store reported it, without quotes.
+	// +optional
+	ETag string `json:"etag,omitempty"`
+
+	// lastModified is when the store last wrote the object.
+	// +optional
+	LastModified *metav1.Time `json:"lastModified,omitempty"`
+}
+
+// File is a stored file with a Stripe purpose, whose bytes live in a Secret, a
+// ConfigMap or an object of a FileStore. FileLinks point at Files to share them by URL.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status

@@ -94,10 +94,10 @@ func TestFileCreateValidation(t *testing.T) {
 	}{
 		{"unknown purpose", func(f *v1.File) { f.Spec.Purpose = "cat_pictures" }, []string{"spec.purpose", "Unsupported value"}},
 		{"empty purpose", func(f *v1.File) { f.Spec.Purpose = "" }, []string{"spec.purpose"}},
-		{"no source", func(f *v1.File) { f.Spec.Source = v1.FileSource{} }, []string{"spec.source", "exactly one of source.secret or source.configMap"}},
+		{"no source", func(f *v1.File) { f.Spec.Source = v1.FileSource{} }, []string{"spec.source", "exactly one of source.secret, source.configMap or source.store"}},
 		{"both sources", func(f *v1.File) {
 			f.Spec.Source.ConfigMap = &v1.KeySelector{Name: "docs", Key: "evidence.pdf"}
-		}, []string{"spec.source", "exactly one of source.secret or source.configMap"}},
+		}, []string{"spec.source", "exactly one of source.secret, source.configMap or source.store"}},
 		{"source without key", func(f *v1.File) { f.Spec.Source.Secret.Key = "" }, []string{"spec.source.secret.key"}},
 		{"source key with slash", func(f *v1.File) { f.Spec.Source.Secret.Key = "a/b" }, []string{"spec.source.secret.key"}},
 		{"filename with slash", func(f *v1.File) { f.Spec.Filename = "../etc/passwd" }, []string{"spec.filename", "must not contain '/'"}},

@@ -1,4 +1,4 @@
--- Argo CD health check for filelink.dev File and FileLink, mapping their kstatus
+-- Argo CD health check for filelink.dev File, FileLink and FileStore, mapping their kstatus
 -- conditions the way kstatus does: Ready=True is Healthy, also for an expired link
 -- (it reached the state its spec declared); Stalled=True is Degraded; anything else,
 -- including a status the controller has not caught up with, is Progressing.

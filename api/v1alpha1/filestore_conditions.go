@@ -1,0 +1,26 @@
+package v1alpha1
+
+// Reasons a FileStore's conditions carry (see conditions.go for what Ready, Reconciling
+// and Stalled mean). Ready=True carries ReasonSucceeded: the bucket answered a HEAD
+// signed with the credentials.
+const (
+	// ReasonCredentialsNotFound: the credentials Secret does not exist (yet). Reconciling.
+	ReasonCredentialsNotFound = "CredentialsNotFound"
+	// ReasonCredentialsNotShareable: the credentials Secret lacks the label
+	// filelink.dev/shareable=true, so the manager does not read it. Stalled until its
+	// owner labels it.
+	ReasonCredentialsNotShareable = "CredentialsNotShareable"
+	// ReasonCredentialsInvalid: the credentials Secret lacks accessKeyID or
+	// secretAccessKey. Stalled.
+	ReasonCredentialsInvalid = "CredentialsInvalid"
+	// ReasonBucketNotFound: the store has no such bucket. Stalled.
+	ReasonBucketNotFound = "BucketNotFound"
+	// ReasonAccessDenied: the store refused the credentials for this bucket. Stalled.
+	ReasonAccessDenied = "AccessDenied"
+	// ReasonUnreachable: the store did not answer, or answered with a server error.
+	// Reconciling: it is retried with backoff.
+	ReasonUnreachable = "Unreachable"
+	// ReasonInvalidEndpoint: no client can be built for spec.s3 (possible only when the
+	// schema was bypassed). Stalled.
+	ReasonInvalidEndpoint = "InvalidEndpoint"
+)

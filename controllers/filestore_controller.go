@@ -1,0 +1,203 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/objectstore"
+)
+
+// FileStoreCredentialsIndex indexes FileStores by the name of their credentials Secret,
+// so a change to a Secret finds its FileStores without a list.
+const FileStoreCredentialsIndex = "spec.s3.credentials.secretName"
+
+// bucketCheckTimeout bounds one check of the bucket, so an endpoint that accepts
+// connections and never answers does not hold a worker.
+const bucketCheckTimeout = 15 * time.Second
+
+// FileStoreReconciler checks that a FileStore's bucket is reachable with its credentials,
+// every spec.interval and whenever the FileStore or its credentials Secret changes.
+type FileStoreReconciler struct {
+	client.Client
+	// SecretReader reads credentials Secrets, uncached, and only once SecretMetadata
+	// shows the owner's consent label.
+	SecretReader client.Reader
+	// SecretMetadata reads the metadata-only cache of Secrets.
+	SecretMetadata client.Reader
+	Clock          clock.PassiveClock
+	Recorder       events.EventRecorder
+	// Store tunes the S3 clients; the zero value suits production.
+	Store objectstore.Options
+	// MaxConcurrentReconciles bounds parallel reconciles; 0 means controller-runtime's default.
+	MaxConcurrentReconciles int
+}
+
+// +kubebuilder:rbac:groups=filelink.dev,resources=filestores,verbs=get;list;watch
+// +kubebuilder:rbac:groups=filelink.dev,resources=filestores/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile reads the credentials (with consent), checks the bucket and records the
+// verdict. A store that may recover by itself (unreachable) is retried with backoff;
+// every other outcome is checked again after spec.interval.
+func (r *FileStoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	store := &filelinkv1.FileStore{}
+	if err := r.Get(ctx, req.NamespacedName, store); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	patch := newStatusPatch(store)
+	previous := readyReason(store.Status.Conditions)
+
+	verdict, err := r.checkBucket(ctx, store)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	verdict.apply(&store.Status.Conditions, store.Generation, metav1.NewTime(r.Clock.Now()))
+	store.Status.ObservedGeneration = store.Generation
+	res, err := patch.apply(ctx, r.Client, store)
+	if res == statusWritten {
+		r.recordTransition(store, previous, verdict)
+	}
+	if err != nil || res == statusStale || res == statusGone {
+		// A newer version's event is queued, or there is no store left to check.
+		return ctrl.Result{}, err
+	}
+	if verdict.reason == filelinkv1.ReasonUnreachable {
+		// An error, not RequeueAfter: the controller's rate limiter backs off
+		// exponentially while the store stays down.
+		return ctrl.Result{}, fmt.Errorf("FileStore %s: %s", req.NamespacedName, verdict.message)
+	}
+	return ctrl.Result{RequeueAfter: store.Spec.CheckInterval()}, nil
+}
+
+// checkBucket returns the verdict on store's bucket. It returns an error only when the
+// API server failed, so the request is retried.
+func (r *FileStoreReconciler) checkBucket(ctx context.Context, store *filelinkv1.FileStore) (readiness, error) {
+	creds, verdict, err := r.credentials(ctx, store)
+	if err != nil || verdict.reason != "" {
+		return verdict, err
+	}
+	bucket, err := objectstore.New(store.Spec.S3, creds, r.Store)
+	if err != nil {
+		return readiness{reason: filelinkv1.ReasonInvalidEndpoint, message: err.Error(), stalled: true}, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, bucketCheckTimeout)
+	defer cancel()
+	err = bucket.Check(ctx)
+	where := fmt.Sprintf("bucket %q at %s", store.Spec.S3.Bucket, store.Spec.S3.Endpoint)
+	switch {
+	case err == nil:
+		return readiness{ready: true, reason: filelinkv1.ReasonSucceeded, message: where + " is reachable with the credentials"}, nil
+	case errors.Is(err, objectstore.ErrBucketNotFound):
+		return readiness{reason: filelinkv1.ReasonBucketNotFound, message: where + " does not exist", stalled: true}, nil
+	case errors.Is(err, objectstore.ErrAccessDenied):
+		return readiness{reason: filelinkv1.ReasonAccessDenied, message: where + ": " + err.Error(), stalled: true}, nil
+	default:
+		return readiness{reason: filelinkv1.ReasonUnreachable, message: where + ": " + err.Error(), waiting: true}, nil
+	}
+}
+
+// credentials reads the credentials Secret, but only when its owner labelled it
+// shareable (SPEC §2): the label is checked on the cached metadata before any read, and
+// again on the Secret read, in case the cache lags behind a removal. A non-empty
+// verdict reason means there are no usable credentials.
+func (r *FileStoreReconciler) credentials(ctx context.Context, store *filelinkv1.FileStore) (objectstore.Credentials, readiness, error) {
+	key := types.NamespacedName{Namespace: store.Namespace, Name: store.Spec.S3.Credentials.SecretName}
+	notFound := readiness{reason: filelinkv1.ReasonCredentialsNotFound, message: fmt.Sprintf("Secret %q not found", key.Name), waiting: true}
+	notShareable := readiness{reason: filelinkv1.ReasonCredentialsNotShareable, stalled: true,
+		message: fmt.Sprintf("Secret %q is not labelled %s=%s by its owner", key.Name, filelinkv1.ShareableLabel, filelinkv1.ShareableLabelValue)}
+
+	meta := &metav1.PartialObjectMetadata{}
+	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	if err := r.SecretMetadata.Get(ctx, key, meta); apierrors.IsNotFound(err) {
+		return objectstore.Credentials{}, notFound, nil
+	} else if err != nil {
+		return objectstore.Credentials{}, readiness{}, err
+	}
+	if !shareable(meta) {
+		return objectstore.Credentials{}, notShareable, nil
+	}
+	secret := &corev1.Secret{}
+	if err := r.SecretReader.Get(ctx, key, secret); apierrors.IsNotFound(err) {
+		return objectstore.Credentials{}, notFound, nil
+	} else if err != nil {
+		return objectstore.Credentials{}, readiness{}, err
+	}
+	if !shareable(secret) {
+		return objectstore.Credentials{}, notShareable, nil
+	}
+	creds, err := objectstore.CredentialsFromData(secret.Data)
+	if err != nil {
+		return objectstore.Credentials{}, readiness{reason: filelinkv1.ReasonCredentialsInvalid, message: fmt.Sprintf("Secret %q: %v", key.Name, err), stalled: true}, nil
+	}
+	return creds, readiness{}, nil
+}
+
+// shareable reports whether the owner of o consented to the manager reading it.
+func shareable(o metav1.Object) bool {
+	return o.GetLabels()[filelinkv1.ShareableLabel] == filelinkv1.ShareableLabelValue
+}
+
+// recordTransition emits an event when the Ready reason changes, and only then.
+func (r *FileStoreReconciler) recordTransition(store *filelinkv1.FileStore, previous string, v readiness) {
+	if r.Recorder == nil || previous == v.reason {
+		return
+	}
+	if !v.ready {
+		r.Recorder.Eventf(store, nil, corev1.EventTypeWarning, v.reason, "Check", "%s", v.message)
+		return
+	}
+	r.Recorder.Eventf(store, nil, corev1.EventTypeNormal, v.reason, "Check", "%s", v.message)
+}
+
+// SetupWithManager registers the credentials index and watches FileStores and the
+// metadata (only) of the Secrets they name.
+func (r *FileStoreReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &filelinkv1.FileStore{}, FileStoreCredentialsIndex, func(o client.Object) []string {
+		return []string{o.(*filelinkv1.FileStore).Spec.S3.Credentials.SecretName}
+	}); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&filelinkv1.FileStore{}).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.storesUsing)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
+		Named("filestore").
+		Complete(r)
+}
+
+// storesUsing maps a Secret to the FileStores in its namespace that take credentials from it.
+func (r *FileStoreReconciler) storesUsing(ctx context.Context, o client.Object) []reconcile.Request {
+	return requestsFor(ctx, r.Client, &filelinkv1.FileStoreList{}, client.InNamespace(o.GetNamespace()),
+		client.MatchingFields{FileStoreCredentialsIndex: o.GetName()})
+}
+
+// setupFileStoreController wires a FileStoreReconciler into mgr the way Setup wires the others.
+func setupFileStoreController(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
+	if err := (&FileStoreReconciler{
+		Client:                  mgr.GetClient(),
+		SecretReader:            mgr.GetAPIReader(),
+		SecretMetadata:          mgr.GetCache(),
+		Clock:                   cfg.Clock,
+		Recorder:                mgr.GetEventRecorder("filelink-filestore"),
+		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
+	}).SetupWithManager(ctx, mgr); err != nil {
+		return fmt.Errorf("setting up FileStore controller: %w", err)
+	}
+	return nil
+}
