@@ -2,6 +2,7 @@ package install
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,14 +27,19 @@ func decode(t *testing.T, manifest []byte) objects {
 	objs := objects{}
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifest), 4096)
 	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); errors.Is(err, io.EOF) {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
 			t.Fatal(err)
 		}
-		if len(u.Object) == 0 {
+		if len(raw) == 0 || string(raw) == "null" {
 			continue
+		}
+		// The unstructured decoder keeps integers int64, as the API machinery does.
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(raw); err != nil {
+			t.Fatal(err)
 		}
 		key := u.GetKind() + "/" + u.GetName()
 		if objs[key] != nil {

@@ -21,7 +21,6 @@ type Report struct {
 	Configs map[string]*v1.ConfigFile // by platform
 	Files   map[string]map[string]*tar.Header
 	Docker  []DockerEntry // manifest.json
-	dir     string
 }
 
 // DockerEntry is one entry of manifest.json.
@@ -42,7 +41,7 @@ func Inspect(tarPath string) (*Report, error) {
 	if err := untar(tarPath, dir); err != nil {
 		return nil, err
 	}
-	r := &Report{Configs: map[string]*v1.ConfigFile{}, Files: map[string]map[string]*tar.Header{}, dir: dir}
+	r := &Report{Configs: map[string]*v1.ConfigFile{}, Files: map[string]map[string]*tar.Header{}}
 	top, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
 		return nil, fmt.Errorf("not an OCI layout: %w", err)
