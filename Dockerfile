@@ -6,7 +6,8 @@ WORKDIR /workspace
 # Modules first, so source edits do not invalidate the download layer.
 COPY go.mod go.sum ./
 RUN go mod download
-COPY main.go main.go
+# Every file of package main (main.go and its helpers).
+COPY *.go ./
 COPY api/ api/
 COPY controllers/ controllers/
 COPY internal/ internal/

@@ -4,6 +4,13 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 ENVTEST_K8S_VERSION ?= 1.37.2
 
 LOCALBIN ?= $(shell pwd)/bin
+
+# The image the installers deploy and `make image` names; dist/install.yaml in the
+# repository is rendered with this default.
+IMG ?= filelink-operator:latest
+IMAGE_TAR ?= $(LOCALBIN)/filelink-operator-image.tar
+# Labels of the image built by `make image`.
+IMAGE_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 # setup-envtest's store, so envtest finds the binaries where it would look anyway.
@@ -29,6 +36,8 @@ help: ## Show this help.
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate CRDs, RBAC and webhook manifests from markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./..." output:crd:artifacts:config=config/crd/bases
+	@# The Helm chart takes its CRDs, RBAC rules and webhooks from what was just generated.
+	go run ./hack/chartgen
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods from markers.
@@ -45,9 +54,11 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml), also over the e2e-t
 	$(GOLANGCI_LINT) run --build-tags e2e ./...
 
 .PHONY: vet
-vet: ## Run go vet, including the end-to-end tests.
+vet: ## Run go vet, including the end-to-end tests and the separate modules.
 	go vet ./...
 	go vet -tags e2e ./test/...
+	go -C hack/tools/image vet ./...
+	go -C test/install vet ./...
 
 .PHONY: verify-generated
 verify-generated: $(CONTROLLER_GEN) ## Fail when generated files differ from what the markers produce.
@@ -58,6 +69,8 @@ verify-mod: ## Fail when go.mod or go.sum are not tidy.
 	go mod tidy -diff
 	go -C hack/tools/envtest mod tidy -diff
 	go -C hack/tools/seaweedfs mod tidy -diff
+	go -C hack/tools/image mod tidy -diff
+	go -C test/install mod tidy -diff
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver and etcd for envtest (only when missing) and print their directory.
@@ -73,6 +86,11 @@ test: verify-generated verify-mod fmt vet lint ## Check generated files, formatt
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
 	SEAWEEDFS_BIN="$$(hack/seaweedfs.sh)" \
 		go test ./... -count=1 $(TEST_ARGS)
+	@# The installers (Helm chart, dist/install.yaml) and the image builder are modules of
+	@# their own, so the Helm SDK and go-containerregistry stay out of go.mod.
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
+		go -C test/install test ./... -count=1 $(TEST_ARGS)
+	go -C hack/tools/image test ./... -count=1 $(TEST_ARGS)
 	@# Each benchmark once, so they keep compiling and working.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
 		go test ./internal/... -count=1 -run '^$$' -bench . -benchtime 1x
@@ -106,6 +124,28 @@ run: manifests generate fmt vet ## Run the manager against the cluster of the cu
 dev: build ## Run everything locally: control plane, webhook, manager, samples (Ctrl-C stops it all).
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
 		go run ./hack/dev --manager bin/manager
+
+.PHONY: image
+image: ## Build the manager for linux/amd64 and linux/arm64 into an OCI image tarball, IMAGE_TAR, without Docker.
+	@for p in linux/amd64 linux/arm64; do \
+		echo "building bin/$${p%/*}_$${p#*/}/manager"; \
+		CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} go build -trimpath -ldflags='-s -w' -o $(LOCALBIN)/$${p%/*}_$${p#*/}/manager . || exit 1; \
+	done
+	go -C hack/tools/image run . --image "$(IMG)" --output "$(IMAGE_TAR)" \
+		--binary linux/amd64=$(LOCALBIN)/linux_amd64/manager --binary linux/arm64=$(LOCALBIN)/linux_arm64/manager \
+		$(if $(wildcard /etc/ssl/certs/ca-certificates.crt),--ca-bundle /etc/ssl/certs/ca-certificates.crt) \
+		--label org.opencontainers.image.title=filelink-operator \
+		--label org.opencontainers.image.source=https://github.com/filelink-dev/filelink-operator \
+		--label org.opencontainers.image.revision=$(IMAGE_REVISION)
+	go -C hack/tools/image run . verify "$(IMAGE_TAR)"
+
+.PHONY: docker-build
+docker-build: ## Build the image with a Docker daemon instead (the second way; make image needs none).
+	docker build -t "$(IMG)" .
+
+.PHONY: build-installer
+build-installer: manifests ## Render config/default with IMG into dist/install.yaml.
+	hack/build-installer.sh "$(IMG)" dist/install.yaml
 
 .PHONY: install
 install: manifests ## Install the CRDs into the cluster of the current kubeconfig.

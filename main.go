@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
@@ -46,6 +45,8 @@ func init() {
 type options struct {
 	metricsAddr, probeAddr, linkAddr string
 	leaderElect                      bool
+	leaderElectionNamespace          string
+	metricsSecure                    bool
 	linkBaseURL                      string
 	signingKeySecret                 string
 	qps                              float64
@@ -61,8 +62,10 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; 0 disables it.")
+	flag.BoolVar(&o.metricsSecure, "metrics-secure", false, "Serve metrics over HTTPS, only to callers authenticated and authorized by the API server (config/default sets it); plain HTTP otherwise.")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to.")
 	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles; every replica serves links.")
+	flag.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; default the pod's namespace, or out of a cluster the namespace of --signing-key-secret.")
 	flag.StringVar(&o.linkAddr, "link-bind-address", ":8082", "Address the link server binds to.")
 	flag.StringVar(&o.linkBaseURL, "link-base-url", "http://localhost:8082", "Public base URL of the link server; issued URLs are <base>/links/<token>.")
 	flag.StringVar(&o.signingKeySecret, "signing-key-secret", "filelink-system/filelink-signing-key", "NAMESPACE/NAME of the Secret holding the URL signing key; created with a random key if missing.")
@@ -106,10 +109,15 @@ func run(ctx context.Context, o options) error {
 	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
+		Metrics:                metricsOptions(o.metricsAddr, o.metricsSecure),
 		HealthProbeBindAddress: o.probeAddr,
 		LeaderElection:         o.leaderElect,
 		LeaderElectionID:       "filelink-operator.filelink.dev",
+		LeaderElectionNamespace: leaderElectionNamespace(
+			o.leaderElectionNamespace, serviceAccountNamespaceFile, keyRef.Namespace),
+		// A replica stopping gracefully hands over at once, so a rolling update leaves
+		// no gap without a reconciler (SPEC §6).
+		LeaderElectionReleaseOnCancel: true,
 		// Each package states what it needs of the shared client and cache; the
 		// manager's options are assembled here, where every user of them is known.
 		Client:        client.Options{Cache: &client.CacheOptions{DisableFor: controllers.UncachedObjects()}},

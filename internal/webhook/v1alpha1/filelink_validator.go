@@ -18,7 +18,9 @@ import (
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 )
 
-// +kubebuilder:webhook:path=/validate-filelink-dev-v1alpha1-filelink,mutating=false,failurePolicy=fail,sideEffects=None,groups=filelink.dev,resources=filelinks,verbs=create;update,versions=v1alpha1,name=vfilelink.filelink.dev,admissionReviewVersions=v1
+// A short timeout: with failurePolicy=fail, a hung replica must not hold every FileLink
+// write for the API server's default 10 s.
+// +kubebuilder:webhook:path=/validate-filelink-dev-v1alpha1-filelink,mutating=false,failurePolicy=fail,sideEffects=None,timeoutSeconds=5,groups=filelink.dev,resources=filelinks,verbs=create;update,versions=v1alpha1,name=vfilelink.filelink.dev,admissionReviewVersions=v1
 
 // FileLinkValidator refuses, at admission, what Stripe's API refuses when a file link is
 // created or updated:
