@@ -34,9 +34,12 @@ func create(t *testing.T, objs ...client.Object) {
 	}
 }
 
+// secret is a Secret its owner labelled shareable.
 func secret(ns, name string, data map[string][]byte) *corev1.Secret {
-	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: data}
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: shareable()}, Data: data}
 }
+
+func shareable() map[string]string { return map[string]string{v1.ShareableLabel: v1.ShareableValue} }
 
 func fileFromSecret(ns, name string, purpose v1.Purpose, secretName, key string) *v1.File {
 	return &v1.File{

@@ -13,6 +13,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -38,7 +39,7 @@ func newFixture(t testing.TB, mutate func(*fixture)) *fixture {
 	ns := newNamespace(t)
 	f := &fixture{
 		ns:     ns,
-		secret: &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "docs"}, Data: map[string][]byte{"evidence": content}},
+		secret: &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "docs", Labels: shareable()}, Data: map[string][]byte{"evidence": content}},
 		file: &v1.File{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evidence"},
 			Spec: v1.FileSpec{Purpose: v1.PurposeDisputeEvidence, Filename: "evidence.pdf",
@@ -56,8 +57,30 @@ func newFixture(t testing.TB, mutate func(*fixture)) *fixture {
 		if err := k8s.Create(context.Background(), o); err != nil {
 			t.Fatal(err)
 		}
+		if o == client.Object(f.file) {
+			markReady(t, f.file)
+		}
 	}
 	return f
+}
+
+func shareable() map[string]string { return map[string]string{v1.ShareableLabel: v1.ShareableValue} }
+
+// markReady writes what the File controller, which does not run here, writes once it
+// has read the File's source: Ready=True for the current generation.
+func markReady(t testing.TB, file *v1.File) {
+	t.Helper()
+	setReady(t, file, metav1.ConditionTrue, v1.ReasonSucceeded)
+}
+
+func setReady(t testing.TB, file *v1.File, status metav1.ConditionStatus, reason string) {
+	t.Helper()
+	file.Status.ObservedGeneration = file.Generation
+	meta.SetStatusCondition(&file.Status.Conditions, metav1.Condition{Type: v1.ConditionReady, Status: status,
+		Reason: reason, Message: "set by the test", ObservedGeneration: file.Generation})
+	if err := k8s.Status().Update(context.Background(), file); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func request(t testing.TB, method, url string, header map[string]string) (*http.Response, []byte) {
@@ -295,6 +318,7 @@ func TestNotFoundWhenTheFileCannotBeServed(t *testing.T) {
 		if err := k8s.Create(ctx, f.file); err != nil {
 			t.Fatal(err)
 		}
+		markReady(t, f.file)
 		eventuallyStatus(t, f.url(), http.StatusOK)
 	})
 	t.Run("purpose not linkable", func(t *testing.T) {
@@ -309,6 +333,7 @@ func TestNotFoundWhenTheFileCannotBeServed(t *testing.T) {
 		if err := k8s.Create(ctx, f.file); err != nil {
 			t.Fatal(err)
 		}
+		markReady(t, f.file)
 		eventuallyStatus(t, f.url(), http.StatusOK)
 	})
 	t.Run("no source Secret", func(t *testing.T) {
@@ -375,7 +400,7 @@ func TestFilenamesAreOfferedExactly(t *testing.T) {
 func TestConfigMapBinaryData(t *testing.T) {
 	png := []byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0}
 	ns := newNamespace(t)
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "assets"}, BinaryData: map[string][]byte{"logo": png}}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "assets", Labels: shareable()}, BinaryData: map[string][]byte{"logo": png}}
 	file := &v1.File{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "logo.png"},
 		Spec: v1.FileSpec{Purpose: v1.PurposeBusinessLogo, Source: v1.FileSource{ConfigMap: &v1.KeySelector{Name: "assets", Key: "logo"}}}}
 	link := &v1.FileLink{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "logo"}, Spec: v1.FileLinkSpec{File: "logo.png"}}
@@ -384,6 +409,7 @@ func TestConfigMapBinaryData(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	markReady(t, file)
 	url := signer.URL(base, link.UID)
 	eventuallyStatus(t, url, http.StatusOK)
 	resp, body := request(t, http.MethodGet, url, nil)
