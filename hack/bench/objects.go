@@ -31,7 +31,7 @@ func smallContent(ns string, i int) []byte {
 
 func newSecret(ns string, i int, data []byte) *corev1.Secret {
 	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: secretName(i)},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: secretName(i), Labels: map[string]string{filelinkv1.ShareableLabel: filelinkv1.ShareableValue}},
 		Data:       map[string][]byte{sourceKey: data},
 	}
 }
