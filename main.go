@@ -24,6 +24,7 @@ import (
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/controllers"
+	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 	webhookv1alpha1 "github.com/filelink-dev/filelink-operator/internal/webhook/v1alpha1"
@@ -120,8 +121,9 @@ func run(ctx context.Context, o options) error {
 		LeaderElectionReleaseOnCancel: true,
 		// Each package states what it needs of the shared client and cache; the
 		// manager's options are assembled here, where every user of them is known.
-		Client:        client.Options{Cache: &client.CacheOptions{DisableFor: controllers.UncachedObjects()}},
-		Cache:         cache.Options{DefaultTransform: linkserver.CacheTransform()},
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: controllers.UncachedObjects()}},
+		// Secrets and ConfigMaps are cached only when labelled shareable (SPEC §2).
+		Cache:         cache.Options{DefaultTransform: linkserver.CacheTransform(), ByObject: filesource.CacheByObject()},
 		WebhookServer: webhook.NewServer(webhook.Options{Port: o.webhookPort, CertDir: o.webhookCertDir}),
 	})
 	if err != nil {

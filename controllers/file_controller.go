@@ -26,11 +26,12 @@ const FileSourceIndex = "spec.source"
 // FileReconciler keeps a File's status in line with the bytes its source holds.
 type FileReconciler struct {
 	client.Client
-	// SourceReader reads Secrets and ConfigMaps. It is uncached so the manager does
-	// not hold the data of every Secret in the cluster; only metadata is watched.
+	// SourceReader reads Secrets and ConfigMaps from the API server. It is uncached so
+	// the manager holds the data of no Secret; only metadata is watched.
 	SourceReader client.Reader
 	// SourceMetadata reads the metadata-only cache of Secrets and ConfigMaps, which
-	// tells the current resourceVersion of a source without an API call.
+	// holds labelled (shareable) objects only and tells the current resourceVersion of
+	// a source without an API call.
 	SourceMetadata client.Reader
 	Clock          clock.PassiveClock
 	Recorder       events.EventRecorder
@@ -40,6 +41,10 @@ type FileReconciler struct {
 
 // +kubebuilder:rbac:groups=filelink.dev,resources=files,verbs=get;list;watch
 // +kubebuilder:rbac:groups=filelink.dev,resources=files/status,verbs=get;patch;update
+// RBAC cannot select by label, so the role grants reading every Secret and ConfigMap;
+// the manager itself reads only labelled ones (SPEC §2 "Consent"): its caches list and
+// watch with the label selector filelink.dev/shareable=true, and data is fetched only
+// after the label was seen, and checked again on the object fetched.
 // +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
@@ -55,7 +60,7 @@ func (r *FileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	if r.upToDate(ctx, file, ref) {
 		return ctrl.Result{}, nil
 	}
-	content, readErr := filesource.Read(ctx, r.SourceReader, ref)
+	content, readErr := r.readSource(ctx, ref)
 	verdict, err := decideFile(ref, content, readErr)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -93,9 +98,25 @@ func (r *FileReconciler) upToDate(ctx context.Context, file *filelinkv1.File, re
 	meta := ref.Metadata()
 	err := r.SourceMetadata.Get(ctx, ref.NamespacedName, meta)
 	if apierrors.IsNotFound(err) {
-		return st.SourceResourceVersion == "" && readyReason(st.Conditions) == filelinkv1.ReasonSourceNotFound
+		// The cache holds labelled sources only: this one is absent or unlabelled, and
+		// only an API read could tell which. A File that says either already has
+		// nothing to learn from its own status update or a resync; a source that
+		// gains the label enters the cache and wakes the File.
+		reason := readyReason(st.Conditions)
+		return st.SourceResourceVersion == "" &&
+			(reason == filelinkv1.ReasonSourceNotFound || reason == filelinkv1.ReasonSourceNotShareable)
 	}
 	return err == nil && meta.ResourceVersion == st.SourceResourceVersion
+}
+
+// readSource fetches the source's data only once its owner's label has been seen, in the
+// labelled cache or by a metadata-only read, so no byte of an unlabelled Secret reaches
+// the manager; filesource.Read checks the label again on the object it fetches.
+func (r *FileReconciler) readSource(ctx context.Context, ref filesource.Ref) (filesource.Content, error) {
+	if err := filesource.CheckConsent(ctx, r.SourceMetadata, r.SourceReader, ref); err != nil {
+		return filesource.Content{}, err
+	}
+	return filesource.Read(ctx, r.SourceReader, ref)
 }
 
 // recordTransition emits an event when the Ready reason changes, and only then, so a
@@ -116,7 +137,8 @@ func (r *FileReconciler) recordTransition(file *filelinkv1.File, previous string
 }
 
 // SetupWithManager registers the source index and watches Files, and the metadata
-// (only) of Secrets and ConfigMaps that Files read.
+// (only) of Secrets and ConfigMaps that Files read. With the manager's cache restricted
+// to labelled sources (filesource.CacheByObject), a label's removal arrives as a delete.
 func (r *FileReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &filelinkv1.File{}, FileSourceIndex, func(o client.Object) []string {
 		f := o.(*filelinkv1.File)

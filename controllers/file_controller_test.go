@@ -50,7 +50,7 @@ func TestFileFromConfigMapDataAndBinaryData(t *testing.T) {
 	logo.Spec.ContentType = "image/x-custom"
 	png := []byte{0x89, 'P', 'N', 'G', 0, 1, 2}
 	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "assets"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "assets", Labels: shareable()},
 		Data:       map[string]string{"terms": "be nice"},
 		BinaryData: map[string][]byte{"logo": png},
 	}

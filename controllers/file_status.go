@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"strings"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
@@ -27,6 +28,15 @@ func decideFile(ref filesource.Ref, content filesource.Content, readErr error) (
 	switch {
 	case errors.Is(readErr, filesource.ErrSourceNotFound):
 		v.readiness = readiness{reason: filelinkv1.ReasonSourceNotFound, message: ref.Kind + " " + ref.Name + " not found", waiting: true}
+		return v, nil
+	case errors.Is(readErr, filesource.ErrNotShareable):
+		// Nothing of the source is published, not even the version that was refused:
+		// a digest of a short password is an offline guessing oracle. Stalled, since
+		// only the source's owner can help; the label's arrival wakes the File.
+		v = fileVerdict{readiness: readiness{reason: filelinkv1.ReasonSourceNotShareable, stalled: true,
+			message: ref.Kind + " " + ref.Name + " is not labelled " + filelinkv1.ShareableLabel + "=" + filelinkv1.ShareableValue +
+				"; its owner consents to sharing it with: kubectl label " + strings.ToLower(ref.Kind) + " " + ref.Name + " " +
+				filelinkv1.ShareableLabel + "=" + filelinkv1.ShareableValue}}
 		return v, nil
 	case errors.Is(readErr, filesource.ErrKeyNotFound):
 		v.readiness = readiness{reason: filelinkv1.ReasonKeyNotFound, message: readErr.Error(), waiting: true}

@@ -29,6 +29,13 @@ func TestFileVerdicts(t *testing.T) {
 		err:       filesource.ErrSourceNotFound,
 		want:      fileVerdict{readiness: readiness{reason: filelinkv1.ReasonSourceNotFound, message: "Secret docs not found", waiting: true}},
 	}, {
+		// Whatever a reader hands back with the refusal, nothing of it is published.
+		situation: "source not labelled shareable",
+		content:   filesource.Content{Data: []byte("test"), ResourceVersion: "7"},
+		err:       fmt.Errorf("%w: Secret docs", filesource.ErrNotShareable),
+		want: fileVerdict{readiness: readiness{reason: filelinkv1.ReasonSourceNotShareable, stalled: true,
+			message: "Secret docs is not labelled filelink.dev/shareable=true; its owner consents to sharing it with: kubectl label secret docs filelink.dev/shareable=true"}},
+	}, {
 		situation: "key missing",
 		content:   filesource.Content{ResourceVersion: "7"},
 		err:       fmt.Errorf("%w: logo.png", filesource.ErrKeyNotFound),

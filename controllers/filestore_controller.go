@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 )
 
@@ -120,17 +121,17 @@ func (r *FileStoreReconciler) credentials(ctx context.Context, store *filelinkv1
 	key := types.NamespacedName{Namespace: store.Namespace, Name: store.Spec.S3.Credentials.SecretName}
 	notFound := readiness{reason: filelinkv1.ReasonCredentialsNotFound, message: fmt.Sprintf("Secret %q not found", key.Name), waiting: true}
 	notShareable := readiness{reason: filelinkv1.ReasonCredentialsNotShareable, stalled: true,
-		message: fmt.Sprintf("Secret %q is not labelled %s=%s by its owner", key.Name, filelinkv1.ShareableLabel, filelinkv1.ShareableLabelValue)}
+		message: fmt.Sprintf("Secret %q is not labelled %s=%s by its owner", key.Name, filelinkv1.ShareableLabel, filelinkv1.ShareableValue)}
 
-	meta := &metav1.PartialObjectMetadata{}
-	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	if err := r.SecretMetadata.Get(ctx, key, meta); apierrors.IsNotFound(err) {
+	// The metadata cache holds labelled Secrets only; CheckConsent tells an unlabelled
+	// Secret from a missing one with a metadata-only read, never fetching its data.
+	switch err := filesource.CheckConsent(ctx, r.SecretMetadata, r.SecretReader, filesource.Ref{Kind: "Secret", NamespacedName: key}); {
+	case errors.Is(err, filesource.ErrSourceNotFound):
 		return objectstore.Credentials{}, notFound, nil
-	} else if err != nil {
-		return objectstore.Credentials{}, readiness{}, err
-	}
-	if !shareable(meta) {
+	case errors.Is(err, filesource.ErrNotShareable):
 		return objectstore.Credentials{}, notShareable, nil
+	case err != nil:
+		return objectstore.Credentials{}, readiness{}, err
 	}
 	secret := &corev1.Secret{}
 	if err := r.SecretReader.Get(ctx, key, secret); apierrors.IsNotFound(err) {
@@ -138,7 +139,7 @@ func (r *FileStoreReconciler) credentials(ctx context.Context, store *filelinkv1
 	} else if err != nil {
 		return objectstore.Credentials{}, readiness{}, err
 	}
-	if !shareable(secret) {
+	if !filesource.Shareable(secret) {
 		return objectstore.Credentials{}, notShareable, nil
 	}
 	creds, err := objectstore.CredentialsFromData(secret.Data)
@@ -146,11 +147,6 @@ func (r *FileStoreReconciler) credentials(ctx context.Context, store *filelinkv1
 		return objectstore.Credentials{}, readiness{reason: filelinkv1.ReasonCredentialsInvalid, message: fmt.Sprintf("Secret %q: %v", key.Name, err), stalled: true}, nil
 	}
 	return creds, readiness{}, nil
-}
-
-// shareable reports whether the owner of o consented to the manager reading it.
-func shareable(o metav1.Object) bool {
-	return o.GetLabels()[filelinkv1.ShareableLabel] == filelinkv1.ShareableLabelValue
 }
 
 // recordTransition emits an event when the Ready reason changes, and only then.

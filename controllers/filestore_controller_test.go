@@ -47,7 +47,7 @@ func TestFileStore(t *testing.T) {
 	t.Run("reachable bucket is Ready", func(t *testing.T) {
 		ns := newNamespace(t)
 		s := store(ns, "evidence")
-		create(t, shareableSecret(ns, creds), s)
+		create(t, secret(ns, "s3-reader", creds), s)
 		eventuallyStore(t, s, func(g Gomega, s *v1.FileStore) {
 			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
 			g.Expect(s.Status.ObservedGeneration).To(Equal(s.Generation))
@@ -69,7 +69,7 @@ func TestFileStore(t *testing.T) {
 			g.Expect(conditionStatus(s.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
 		})
 		wantGitOpsHealth(t, s, kstatus.InProgressStatus)
-		create(t, shareableSecret(ns, creds))
+		create(t, secret(ns, "s3-reader", creds))
 		eventuallyStoreReady(t, s)
 	})
 
@@ -77,6 +77,7 @@ func TestFileStore(t *testing.T) {
 		ns := newNamespace(t)
 		s := store(ns, "evidence")
 		sec := secret(ns, "s3-reader", creds)
+		sec.Labels = nil
 		create(t, sec, s)
 		eventuallyStore(t, s, func(g Gomega, s *v1.FileStore) {
 			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, v1.ReasonCredentialsNotShareable)
@@ -84,7 +85,7 @@ func TestFileStore(t *testing.T) {
 		})
 		wantGitOpsHealth(t, s, kstatus.FailedStatus)
 
-		label(t, sec, v1.ShareableLabelValue)
+		label(t, sec, v1.ShareableValue)
 		eventuallyStoreReady(t, s)
 
 		label(t, sec, "false")
@@ -96,7 +97,7 @@ func TestFileStore(t *testing.T) {
 	t.Run("incomplete credentials", func(t *testing.T) {
 		ns := newNamespace(t)
 		s := store(ns, "evidence")
-		create(t, shareableSecret(ns, map[string][]byte{v1.CredentialsAccessKeyID: []byte(s3.AccessKeyID)}), s)
+		create(t, secret(ns, "s3-reader", map[string][]byte{v1.CredentialsAccessKeyID: []byte(s3.AccessKeyID)}), s)
 		eventuallyStore(t, s, func(g Gomega, s *v1.FileStore) {
 			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, v1.ReasonCredentialsInvalid)
 			g.Expect(conditionStatus(s.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("True"))
@@ -107,7 +108,7 @@ func TestFileStore(t *testing.T) {
 		ns := newNamespace(t)
 		s := store(ns, "evidence")
 		wrong := map[string][]byte{v1.CredentialsAccessKeyID: []byte(s3.AccessKeyID), v1.CredentialsSecretAccessKey: []byte("not-the-secret")}
-		create(t, shareableSecret(ns, wrong), s)
+		create(t, secret(ns, "s3-reader", wrong), s)
 		eventuallyStore(t, s, func(g Gomega, s *v1.FileStore) {
 			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, v1.ReasonAccessDenied)
 			g.Expect(conditionStatus(s.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("True"))
@@ -119,7 +120,7 @@ func TestFileStore(t *testing.T) {
 		ns := newNamespace(t)
 		s := store(ns, "late-"+ns)
 		s.Spec.Interval = &metav1.Duration{Duration: time.Second}
-		create(t, shareableSecret(ns, creds), s)
+		create(t, secret(ns, "s3-reader", creds), s)
 		eventuallyStore(t, s, func(g Gomega, s *v1.FileStore) {
 			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, v1.ReasonBucketNotFound)
 			g.Expect(conditionStatus(s.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("True"))
@@ -139,7 +140,7 @@ func TestFileStore(t *testing.T) {
 		}
 		s.Spec.S3.Endpoint = "http://" + l.Addr().String()
 		l.Close()
-		create(t, shareableSecret(ns, creds), s)
+		create(t, secret(ns, "s3-reader", creds), s)
 		eventuallyStore(t, s, func(g Gomega, s *v1.FileStore) {
 			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, v1.ReasonUnreachable)
 			g.Expect(conditionStatus(s.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
@@ -157,12 +158,6 @@ func TestFileStore(t *testing.T) {
 			g.Expect(eventReasons(g, ns, s.Name)).To(ContainElements("Warning/Unreachable", "Normal/Succeeded"))
 		}).WithTimeout(wait).Should(Succeed())
 	})
-}
-
-func shareableSecret(ns string, data map[string][]byte) *corev1.Secret {
-	s := secret(ns, "s3-reader", data)
-	s.Labels = map[string]string{v1.ShareableLabel: v1.ShareableLabelValue}
-	return s
 }
 
 // label sets the consent label of s to value, as the Secret's owner would.

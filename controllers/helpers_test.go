@@ -38,6 +38,7 @@ var (
 	secret         = framework.Secret
 	fileFromSecret = framework.FileFromSecret
 	link           = framework.Link
+	shareable      = framework.Shareable
 )
 
 func sha(b []byte) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/filelink-dev/filelink-operator/controllers"
+	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 	"github.com/filelink-dev/filelink-operator/test/framework"
@@ -41,6 +43,9 @@ var (
 	clk     = &offsetClock{}
 	keyRef  = types.NamespacedName{Namespace: "filelink-system", Name: "filelink-signing-key"}
 	running *runningManager
+	// linkAddr is where the suite's link server listens, the same across restarts; the
+	// issued URLs name baseURL, which tests swap for it (serverURL).
+	linkAddr string
 )
 
 func TestMain(m *testing.M) {
@@ -59,6 +64,10 @@ func runSuite(m *testing.M) int {
 	}
 	defer func() { _ = env.Stop() }()
 	if err := framework.CreateNamespaces(k8s, keyRef.Namespace, directNS); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if linkAddr, err = freeAddr(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -101,6 +110,11 @@ func startManager() (*runningManager, error) {
 		cancel()
 		return nil, err
 	}
+	// The link server too, as on every replica, so a test sees what a download answers.
+	if _, err := linkserver.Setup(ctx, mgr, linkserver.Options{Addr: linkAddr, Signer: signer, Clock: clk}); err != nil {
+		cancel()
+		return nil, err
+	}
 	r := &runningManager{cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- mgr.Start(ctx) }()
 	return r, nil
@@ -138,10 +152,20 @@ func (c *offsetClock) Step(d time.Duration) {
 	c.offset += d
 }
 
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
 // suiteCacheOptions are the manager's, minus the namespace the direct tests own.
 func suiteCacheOptions() cache.Options {
 	return cache.Options{
 		DefaultTransform:     linkserver.CacheTransform(),
+		ByObject:             filesource.CacheByObject(),
 		DefaultFieldSelector: fields.OneTermNotEqualSelector("metadata.namespace", directNS),
 	}
 }

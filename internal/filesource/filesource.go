@@ -1,7 +1,8 @@
 // Package filesource reads a File's bytes from the Secret or ConfigMap key its spec
-// names. It reads through whatever client.Reader it is given: the reconciler and the link
-// server pass an uncached reader so that the manager never caches the data of every
-// Secret in the cluster, only metadata.
+// names, and only from one its owner labelled shareable (SPEC §2 "Consent"). It reads
+// through whatever client.Reader it is given: the reconciler and the link server pass an
+// uncached reader so that the manager never caches the data of any Secret, and the
+// manager's metadata caches hold labelled sources only (CacheByObject).
 package filesource
 
 import (
@@ -23,7 +24,15 @@ var (
 	ErrSourceNotFound = errors.New("source not found")
 	// ErrKeyNotFound means the Secret or ConfigMap has no entry under the named key.
 	ErrKeyNotFound = errors.New("key not found in source")
+	// ErrNotShareable means the Secret or ConfigMap exists but its owner has not labelled
+	// it shareable, so nothing of it, not even a digest or a version, may be published.
+	ErrNotShareable = errors.New("source not labelled " + filelinkv1.ShareableLabel + "=" + filelinkv1.ShareableValue)
 )
+
+// Shareable reports whether obj carries its owner's consent to being shared.
+func Shareable(obj metav1.Object) bool {
+	return obj.GetLabels()[filelinkv1.ShareableLabel] == filelinkv1.ShareableValue
+}
 
 // Content is a File's bytes together with the identity of the object they came from, so
 // that callers can cache by (UID, resourceVersion).
@@ -65,15 +74,20 @@ func (r Ref) IndexKey() string { return IndexKey(r.Kind, r.Name) }
 func IndexKey(kind, name string) string { return kind + "/" + name }
 
 // Read fetches the bytes ref points at. It returns an error wrapping ErrSourceNotFound or
-// ErrKeyNotFound when the data is absent, and the reader's error otherwise. With
-// ErrKeyNotFound the Content still names the object's UID and resourceVersion, the
-// version in which the key was found missing.
+// ErrKeyNotFound when the data is absent, ErrNotShareable (and an empty Content) when the
+// object read lacks the label, and the reader's error otherwise. With ErrKeyNotFound the
+// Content still names the object's UID and resourceVersion, the version in which the key
+// was found missing. The label is checked on the very object read, so a label removed
+// after a caller's own check still keeps the data in.
 func Read(ctx context.Context, r client.Reader, ref Ref) (Content, error) {
 	switch ref.Kind {
 	case "Secret":
 		s := &corev1.Secret{}
 		if err := r.Get(ctx, ref.NamespacedName, s); err != nil {
 			return Content{}, notFound(err, ref)
+		}
+		if !Shareable(s) {
+			return Content{}, fmt.Errorf("%s: %w", ref, ErrNotShareable)
 		}
 		c := Content{UID: s.UID, ResourceVersion: s.ResourceVersion}
 		data, ok := s.Data[ref.Key]
@@ -86,6 +100,9 @@ func Read(ctx context.Context, r client.Reader, ref Ref) (Content, error) {
 		cm := &corev1.ConfigMap{}
 		if err := r.Get(ctx, ref.NamespacedName, cm); err != nil {
 			return Content{}, notFound(err, ref)
+		}
+		if !Shareable(cm) {
+			return Content{}, fmt.Errorf("%s: %w", ref, ErrNotShareable)
 		}
 		c := Content{UID: cm.UID, ResourceVersion: cm.ResourceVersion}
 		if text, ok := cm.Data[ref.Key]; ok {
@@ -107,6 +124,30 @@ func (r Ref) Metadata() *metav1.PartialObjectMetadata {
 	m := &metav1.PartialObjectMetadata{}
 	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(r.Kind))
 	return m
+}
+
+// CheckConsent tells, without fetching any data, whether ref's object exists and is
+// shareable: nil, or an error wrapping ErrSourceNotFound or ErrNotShareable, or the
+// reader's error. labelled reads the metadata cache, which holds labelled objects only
+// (CacheByObject); a miss there is either an unlabelled object or none at all, which a
+// metadata-only GET through api tells apart. So data is fetched only from an object
+// that was labelled a moment ago, and Read checks the label again on it.
+func CheckConsent(ctx context.Context, labelled, api client.Reader, ref Ref) error {
+	if ref.Kind == "" {
+		return fmt.Errorf("file source names neither a Secret nor a ConfigMap: %w", ErrSourceNotFound)
+	}
+	meta := ref.Metadata()
+	err := labelled.Get(ctx, ref.NamespacedName, meta)
+	if apierrors.IsNotFound(err) {
+		err = api.Get(ctx, ref.NamespacedName, meta)
+	}
+	switch {
+	case err != nil:
+		return notFound(err, ref)
+	case !Shareable(meta):
+		return fmt.Errorf("%s: %w", ref, ErrNotShareable)
+	}
+	return nil
 }
 
 func notFound(err error, ref Ref) error {

@@ -30,8 +30,9 @@ type fetched struct {
 	etag string
 }
 
-// bodyOf returns the File's bytes. The source's current resourceVersion comes from the
-// metadata cache; the bytes from the content cache, or, on a miss, from one API read
+// bodyOf returns the File's bytes, only from a source labelled shareable. The source's
+// current resourceVersion and label come from the metadata cache (a label change bumps
+// the resourceVersion, so a cached body is never served past its label's removal); the bytes from the content cache, or, on a miss, from one API read
 // shared by all requests waiting for it and bounded by sourceReadTimeout, so a request
 // that needs the API server while it is unreachable fails fast instead of hanging.
 func (s *Server) bodyOf(ctx context.Context, file *filelinkv1.File) (body, error) {
@@ -39,9 +40,16 @@ func (s *Server) bodyOf(ctx context.Context, file *filelinkv1.File) (body, error
 	meta := ref.Metadata()
 	if err := s.cache.Get(ctx, ref.NamespacedName, meta); err != nil {
 		if apierrors.IsNotFound(err) {
+			// Absent, or not labelled shareable: the cache holds labelled sources only,
+			// and a label's removal leaves it at once, whatever the File's status says.
 			return body{}, errNotServable
 		}
 		return body{}, err
+	}
+	if !filesource.Shareable(meta) {
+		// The cache should hold no such object; a cache built without the label
+		// selector must still never serve one.
+		return body{}, errNotServable
 	}
 	modified := lastmodified.Of(meta)
 	key := contentKey{uid: string(meta.UID), resourceVersion: meta.ResourceVersion, entry: ref.Key}
@@ -62,7 +70,7 @@ func (s *Server) bodyOf(ctx context.Context, file *filelinkv1.File) (body, error
 		return f, nil
 	})
 	switch {
-	case errors.Is(err, filesource.ErrSourceNotFound), errors.Is(err, filesource.ErrKeyNotFound):
+	case errors.Is(err, filesource.ErrSourceNotFound), errors.Is(err, filesource.ErrKeyNotFound), errors.Is(err, filesource.ErrNotShareable):
 		return body{}, errNotServable
 	case err != nil:
 		return body{}, err

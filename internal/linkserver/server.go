@@ -15,6 +15,7 @@ import (
 	"github.com/go-logr/logr"
 	"golang.org/x/sync/singleflight"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -188,7 +189,11 @@ func (s *Server) linkFor(ctx context.Context, path string) (*filelinkv1.FileLink
 	return nil, errNotServable
 }
 
-// fileFor returns the link's File when it exists and its purpose may be linked.
+// fileFor returns the link's File when it exists, its purpose may be linked and the File
+// controller found it Ready: a File it refused (an unlabelled source above all) serves
+// nothing, on every replica, even before that replica's cache sees the source change.
+// Ready for an older generation is enough; the body is read from the current spec's
+// source, whose label bodyOf checks itself.
 func (s *Server) fileFor(ctx context.Context, link *filelinkv1.FileLink) (*filelinkv1.File, error) {
 	file := &filelinkv1.File{}
 	err := s.cache.Get(ctx, types.NamespacedName{Namespace: link.Namespace, Name: link.Spec.File}, file)
@@ -198,7 +203,7 @@ func (s *Server) fileFor(ctx context.Context, link *filelinkv1.FileLink) (*filel
 	if err != nil {
 		return nil, err
 	}
-	if !file.Spec.Purpose.Linkable() || file.DeletionTimestamp != nil {
+	if !file.Spec.Purpose.Linkable() || file.DeletionTimestamp != nil || !meta.IsStatusConditionTrue(file.Status.Conditions, filelinkv1.ConditionReady) {
 		return nil, errNotServable
 	}
 	return file, nil

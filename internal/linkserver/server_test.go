@@ -13,12 +13,14 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/lastmodified"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 var content = []byte("%PDF-1.7\nthe evidence, exactly these bytes\n")
@@ -38,7 +40,7 @@ func newFixture(t testing.TB, mutate func(*fixture)) *fixture {
 	ns := newNamespace(t)
 	f := &fixture{
 		ns:     ns,
-		secret: &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "docs"}, Data: map[string][]byte{"evidence": content}},
+		secret: &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "docs", Labels: shareable()}, Data: map[string][]byte{"evidence": content}},
 		file: &v1.File{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evidence"},
 			Spec: v1.FileSpec{Purpose: v1.PurposeDisputeEvidence, Filename: "evidence.pdf",
@@ -56,8 +58,30 @@ func newFixture(t testing.TB, mutate func(*fixture)) *fixture {
 		if err := k8s.Create(context.Background(), o); err != nil {
 			t.Fatal(err)
 		}
+		if o == client.Object(f.file) {
+			markReady(t, f.file)
+		}
 	}
 	return f
+}
+
+var shareable = framework.Shareable
+
+// markReady writes what the File controller, which does not run here, writes once it
+// has read the File's source: Ready=True for the current generation.
+func markReady(t testing.TB, file *v1.File) {
+	t.Helper()
+	setReady(t, file, metav1.ConditionTrue, v1.ReasonSucceeded)
+}
+
+func setReady(t testing.TB, file *v1.File, status metav1.ConditionStatus, reason string) {
+	t.Helper()
+	file.Status.ObservedGeneration = file.Generation
+	meta.SetStatusCondition(&file.Status.Conditions, metav1.Condition{Type: v1.ConditionReady, Status: status,
+		Reason: reason, Message: "set by the test", ObservedGeneration: file.Generation})
+	if err := k8s.Status().Update(context.Background(), file); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func request(t testing.TB, method, url string, header map[string]string) (*http.Response, []byte) {
@@ -295,6 +319,7 @@ func TestNotFoundWhenTheFileCannotBeServed(t *testing.T) {
 		if err := k8s.Create(ctx, f.file); err != nil {
 			t.Fatal(err)
 		}
+		markReady(t, f.file)
 		eventuallyStatus(t, f.url(), http.StatusOK)
 	})
 	t.Run("purpose not linkable", func(t *testing.T) {
@@ -309,6 +334,7 @@ func TestNotFoundWhenTheFileCannotBeServed(t *testing.T) {
 		if err := k8s.Create(ctx, f.file); err != nil {
 			t.Fatal(err)
 		}
+		markReady(t, f.file)
 		eventuallyStatus(t, f.url(), http.StatusOK)
 	})
 	t.Run("no source Secret", func(t *testing.T) {
@@ -375,7 +401,7 @@ func TestFilenamesAreOfferedExactly(t *testing.T) {
 func TestConfigMapBinaryData(t *testing.T) {
 	png := []byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0}
 	ns := newNamespace(t)
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "assets"}, BinaryData: map[string][]byte{"logo": png}}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "assets", Labels: shareable()}, BinaryData: map[string][]byte{"logo": png}}
 	file := &v1.File{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "logo.png"},
 		Spec: v1.FileSpec{Purpose: v1.PurposeBusinessLogo, Source: v1.FileSource{ConfigMap: &v1.KeySelector{Name: "assets", Key: "logo"}}}}
 	link := &v1.FileLink{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "logo"}, Spec: v1.FileLinkSpec{File: "logo.png"}}
@@ -384,6 +410,7 @@ func TestConfigMapBinaryData(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	markReady(t, file)
 	url := signer.URL(base, link.UID)
 	eventuallyStatus(t, url, http.StatusOK)
 	resp, body := request(t, http.MethodGet, url, nil)

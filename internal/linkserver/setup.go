@@ -88,7 +88,8 @@ func CacheTransform() toolscache.TransformFunc { return lastmodified.Transform }
 // Setup adds the link server to mgr, with the token index it looks links up by and the
 // informers it reads. Those informers would otherwise be started only by the
 // controllers, which run on the leader alone. Links and Files come from mgr's cache,
-// which must apply CacheTransform; file bodies from the API server.
+// which must apply CacheTransform, and source metadata from its labelled-only part
+// (filesource.CacheByObject); file bodies from the API server.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &filelinkv1.FileLink{}, TokenIndex, func(obj client.Object) []string {
 		return o.Signer.Tokens(obj.GetUID())

@@ -19,14 +19,16 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/filelink-dev/filelink-operator/controllers"
+	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // The suite runs the link server alone in a real manager against envtest: no reconciler
-// runs, so every answer here comes from the server's own reading of spec and cache, and
-// "before the reconciler has run" holds throughout. Requests go over real HTTP.
+// runs, so every answer here comes from the server's own reading of spec and cache;
+// tests write the File's Ready condition themselves where the File controller would.
+// Requests go over real HTTP.
 
 var (
 	k8s      client.Client
@@ -89,7 +91,7 @@ func runSuite(m *testing.M) int {
 func newManager(cfg *rest.Config) (ctrl.Manager, error) {
 	return ctrl.NewManager(cfg, ctrl.Options{Scheme: framework.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: controllers.UncachedObjects()}},
-		Cache:  cache.Options{DefaultTransform: linkserver.CacheTransform()}})
+		Cache:  cache.Options{DefaultTransform: linkserver.CacheTransform(), ByObject: filesource.CacheByObject()}})
 }
 
 // startServer runs one more link server on the suite's manager (whose cache already has

@@ -9,9 +9,15 @@ import (
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 )
 
-// Secret is a Secret holding data, the usual source of a File.
+// Secret is a Secret holding data, the usual source of a File, labelled shareable by
+// its owner (SPEC §2 "Consent"); tests of the unlabelled case remove the label.
 func Secret(ns, name string, data map[string][]byte) *corev1.Secret {
-	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: data}
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: Shareable()}, Data: data}
+}
+
+// Shareable is the label set with which an owner consents to its object being served.
+func Shareable() map[string]string {
+	return map[string]string{filelinkv1.ShareableLabel: filelinkv1.ShareableValue}
 }
 
 // FileFromSecret is a File of the given purpose that reads key of Secret secretName.

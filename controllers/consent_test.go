@@ -1,0 +1,126 @@
+package controllers_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+)
+
+// setShareable adds or removes the consent label, as the source's owner would with
+// `kubectl label secret NAME filelink.dev/shareable=true` (or `filelink.dev/shareable-`).
+func setShareable(t *testing.T, obj client.Object, on bool) {
+	t.Helper()
+	value := `"` + v1.ShareableValue + `"`
+	if !on {
+		value = "null"
+	}
+	patch := []byte(`{"metadata":{"labels":{"` + v1.ShareableLabel + `":` + value + `}}}`)
+	if err := k8s.Patch(context.Background(), obj, client.RawPatch("application/merge-patch+json", patch)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// download fetches an issued URL from the suite's link server.
+func download(g Gomega, issued string) (int, string) {
+	url := "http://" + linkAddr + strings.TrimPrefix(issued, baseURL)
+	resp, err := http.Get(url)
+	g.ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	g.ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return resp.StatusCode, string(body)
+}
+
+// beNotShareable: nothing of the source is published, not even a digest or its version.
+func beNotShareable(g Gomega, f *v1.File) {
+	haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, v1.ReasonSourceNotShareable)
+	g.Expect(conditionStatus(f.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("True"))
+	g.Expect(conditionStatus(f.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("absent"))
+	g.Expect(f.Status.Size).To(BeZero(), "size of an unshareable source")
+	g.Expect(f.Status.SHA256).To(BeEmpty(), "digest of an unshareable source")
+	g.Expect(f.Status.SourceResourceVersion).To(BeEmpty(), "version of an unshareable source")
+}
+
+// TestConsentDecidesWhatIsPublished walks SPEC §2 "Consent" for each kind of source: an
+// unlabelled one publishes nothing and its link answers 404; the owner's label activates
+// the File and its link through a watch; removing the label revokes the link within
+// seconds and clears the digest again.
+func TestConsentDecidesWhatIsPublished(t *testing.T) {
+	body := "%PDF-1.7\nthe owner's bytes\n"
+	for _, kind := range []string{"Secret", "ConfigMap"} {
+		t.Run(kind, func(t *testing.T) {
+			g := NewWithT(t)
+			ns := newNamespace(t)
+			f := fileFromSecret(ns, "evidence", v1.PurposeDisputeEvidence, "docs", "evidence.pdf")
+			var source client.Object = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "docs"},
+				Data: map[string][]byte{"evidence.pdf": []byte(body)}}
+			if kind == "ConfigMap" {
+				source = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "docs"},
+					BinaryData: map[string][]byte{"evidence.pdf": []byte(body)}}
+				f.Spec.Source = v1.FileSource{ConfigMap: &v1.KeySelector{Name: "docs", Key: "evidence.pdf"}}
+			}
+			l := link(ns, "share", "evidence", nil)
+			create(t, source, f, l)
+
+			eventuallyFile(t, f, beNotShareable)
+			wantGitOpsHealth(t, f, kstatus.FailedStatus)
+			g.Expect(apimeta.FindStatusCondition(f.Status.Conditions, v1.ConditionReady).Message).To(ContainSubstring("kubectl label " + strings.ToLower(kind) + " docs filelink.dev/shareable=true"))
+			eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+				haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonFileNotReady)
+				g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
+				g.Expect(l.Status.SHA256).To(BeEmpty())
+			})
+			code, _ := download(g, l.Status.URL)
+			g.Expect(code).To(Equal(http.StatusNotFound))
+			// One warning, not one per reconcile: a change to the File reconciles it again.
+			g.Eventually(func(g Gomega) {
+				g.Expect(count(eventReasons(g, ns, "evidence"), "Warning/"+v1.ReasonSourceNotShareable)).To(Equal(1))
+			}).WithTimeout(wait).Should(Succeed())
+			touch(t, f)
+			g.Consistently(func(g Gomega) {
+				g.Expect(count(eventReasons(g, ns, "evidence"), "Warning/"+v1.ReasonSourceNotShareable)).To(Equal(1))
+			}).WithTimeout(time.Second).Should(Succeed())
+
+			setShareable(t, source, true)
+			eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+				beReadyFile(g, f)
+				g.Expect(f.Status.SHA256).To(Equal(sha([]byte(body))))
+				g.Expect(f.Status.SourceResourceVersion).NotTo(BeEmpty())
+			})
+			eventuallyLink(t, l, beActive)
+			g.Eventually(func(g Gomega) {
+				code, got := download(g, l.Status.URL)
+				g.Expect(code).To(Equal(http.StatusOK))
+				g.Expect(got).To(Equal(body))
+			}).WithTimeout(wait).Should(Succeed())
+
+			setShareable(t, source, false)
+			g.Eventually(func(g Gomega) int {
+				code, _ := download(g, l.Status.URL)
+				return code
+			}).WithTimeout(3 * time.Second).WithPolling(20 * time.Millisecond).Should(Equal(http.StatusNotFound))
+			// The source still exists: the label's removal reaches the labelled-only
+			// cache as a delete, yet the File says why, rather than SourceNotFound.
+			eventuallyFile(t, f, beNotShareable)
+			eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+				haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonFileNotReady)
+			})
+			g.Consistently(func(g Gomega) int {
+				code, _ := download(g, l.Status.URL)
+				return code
+			}).WithTimeout(500 * time.Millisecond).Should(Equal(http.StatusNotFound))
+		})
+	}
+}

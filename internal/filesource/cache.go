@@ -1,0 +1,33 @@
+package filesource
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/lastmodified"
+)
+
+// CacheByObject is this package's part of the manager's cache options
+// (cache.Options.ByObject): every informer of Secrets or ConfigMaps, typed or
+// metadata-only, lists and watches only objects labelled shareable, so the manager's
+// memory does not grow with the cluster's other Secrets, and keeps neither their
+// annotations (kubectl's last-applied-configuration of a Secret holds its data) nor
+// their managed fields beyond the one timestamp lastmodified reads. An object whose
+// label is removed leaves the cache as if deleted; its watchers see a delete event.
+func CacheByObject() map[client.Object]cache.ByObject {
+	shareable := labels.SelectorFromSet(labels.Set{filelinkv1.ShareableLabel: filelinkv1.ShareableValue})
+	by := cache.ByObject{Label: shareable, Transform: stripForCache}
+	return map[client.Object]cache.ByObject{&corev1.Secret{}: by, &corev1.ConfigMap{}: by}
+}
+
+// stripForCache drops what the manager never reads of a source's metadata.
+func stripForCache(in any) (any, error) {
+	if obj, err := meta.Accessor(in); err == nil {
+		obj.SetAnnotations(nil)
+	}
+	return lastmodified.Transform(in)
+}
