@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,6 +43,9 @@ var (
 	clk     = &offsetClock{}
 	keyRef  = types.NamespacedName{Namespace: "filelink-system", Name: "filelink-signing-key"}
 	running *runningManager
+	// linkAddr is where the suite manager's link server listens; URLs are issued under
+	// baseURL all the same, and local turns one into an address to fetch.
+	linkAddr string
 )
 
 func TestMain(m *testing.M) {
@@ -58,6 +63,10 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = env.Stop() }()
+	if linkAddr, err = freeAddr(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	if err := testenv.CreateNamespaces(k8s, keyRef.Namespace, directNS); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -76,8 +85,9 @@ type runningManager struct {
 	done   chan error
 }
 
-// startManager builds a manager like main.go does (signing key loaded or created from
-// the Secret, the same client options and reconcilers) and starts it.
+// startManager builds a manager like main.go does (the live signing key, loaded or
+// created from its Secret, the same client options, the reconcilers and the link
+// server) and starts it.
 func startManager() (*runningManager, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
@@ -92,12 +102,20 @@ func startManager() (*runningManager, error) {
 		cancel()
 		return nil, err
 	}
-	signer, err := signing.LoadOrCreate(ctx, mgr.GetAPIReader(), mgr.GetClient(), keyRef)
+	keys, err := signing.NewLiveKey(ctx, restCfg, keyRef)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	if err := controllers.Setup(ctx, mgr, controllers.Config{Clock: clk, Signer: signer, BaseURL: baseURL}); err != nil {
+	if err := mgr.Add(keys); err != nil {
+		cancel()
+		return nil, err
+	}
+	if err := controllers.Setup(ctx, mgr, controllers.Config{Clock: clk, Keys: keys, BaseURL: baseURL}); err != nil {
+		cancel()
+		return nil, err
+	}
+	if _, err := linkserver.Setup(ctx, mgr, linkserver.Options{Addr: linkAddr, Keys: keys, Clock: clk}); err != nil {
 		cancel()
 		return nil, err
 	}
@@ -115,6 +133,18 @@ func (r *runningManager) stop() error {
 		return errors.New("manager did not stop within 30s")
 	}
 }
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// local is the address at which the suite's link server answers an issued URL.
+func local(url string) string { return strings.Replace(url, baseURL, "http://"+linkAddr, 1) }
 
 // offsetClock is the wall clock plus an offset that tests move forward. Requeues still
 // fire in real time, and a test can jump hours ahead without sleeping.
