@@ -112,7 +112,12 @@ func TestDeletingTheKeySecretRevokesEveryURLAndReissuesUnderANewKey(t *testing.T
 	}
 	done := make(chan error, 1)
 	go func() { done <- replica.Start(ctx) }()
-	defer func() { cancel(); <-done }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
 
 	g := NewWithT(t)
 	g.Expect(k8s.Delete(context.Background(), keySecret(g))).To(Succeed())
