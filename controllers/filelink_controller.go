@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -133,6 +134,9 @@ func (r *FileLinkReconciler) recordTransition(link *filelinkv1.FileLink, previou
 // as its File appears, changes or goes, without polling; and it reconciles every link
 // when the signing keys change, so each URL is reissued under the new active key.
 func (r *FileLinkReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if r.Keys == nil {
+		return errors.New("FileLink controller: no signing keys (Keys)")
+	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &filelinkv1.FileLink{}, FileLinkFileIndex, func(o client.Object) []string {
 		return []string{o.(*filelinkv1.FileLink).Spec.File}
 	}); err != nil {

@@ -2,6 +2,7 @@ package linkserver
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -93,6 +94,9 @@ func CacheTransform() toolscache.TransformFunc { return lastmodified.Transform }
 // Files come from mgr's cache, which must apply CacheTransform; file bodies from the API
 // server.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
+	if o.Keys == nil {
+		return nil, errors.New("link server: no signing keys (Options.Keys)")
+	}
 	for _, obj := range []client.Object{&filelinkv1.FileLink{}, &filelinkv1.File{}, filesource.Ref{Kind: "Secret"}.Metadata(), filesource.Ref{Kind: "ConfigMap"}.Metadata()} {
 		if _, err := mgr.GetCache().GetInformer(ctx, obj); err != nil {
 			return nil, err

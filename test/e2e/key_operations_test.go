@@ -12,7 +12,7 @@ import (
 )
 
 // sh runs a command line from the README's "Key operations" as an operator would.
-func sh(t *testing.T, script string) string {
+func sh(t *testing.T, script string) {
 	t.Helper()
 	cmd := exec.Command("sh", "-ec", script)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
@@ -21,7 +21,6 @@ func sh(t *testing.T, script string) string {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("%s: %v\n%s", script, err, out.String())
 	}
-	return out.String()
 }
 
 // eventuallyAnswers waits until url answers code.
