@@ -135,3 +135,30 @@ func TestDeletingTheKeySecretRevokesEveryURLAndReissuesUnderANewKey(t *testing.T
 	g.Expect(statusOf(before)).To(Equal(http.StatusNotFound), "a URL under the deleted key still works")
 	g.Expect(keySecret(g).Data).To(HaveLen(1), "the recreated Secret carries an old key")
 }
+
+func TestAKeySecretWithoutAUsableKeyIssuesNothingUntilFixed(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	readyFileAndSecret(t, ns)
+	before := link(ns, "before", "evidence", nil)
+	create(t, before)
+	eventuallyLink(t, before, beActive)
+	eventuallyServes(t, before.Status.URL, http.StatusOK)
+
+	// Fail closed: with no active key nothing verifies, not even the retired one.
+	current := keySecret(g).Data[signing.ActiveKeyEntry]
+	setKeyData(t, map[string][]byte{"retired-2026-11": current})
+	eventuallyServes(t, before.Status.URL, http.StatusNotFound)
+	l := link(ns, "share", "evidence", nil)
+	create(t, l)
+	g.Consistently(func(g Gomega) { g.Expect(get(g, l).Status.URL).To(BeEmpty()) }).WithTimeout(2*time.Second).
+		Should(Succeed(), "a URL was issued without an active key")
+
+	fixed := randomKey(t)
+	setKeyData(t, map[string][]byte{"key": fixed})
+	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+		beActive(g, l)
+		g.Expect(l.Status.URL).To(Equal(urlUnder(g, fixed, l)))
+	})
+	eventuallyServes(t, l.Status.URL, http.StatusOK)
+}
