@@ -30,11 +30,6 @@ import (
 	webhookv1alpha1 "github.com/filelink-dev/filelink-operator/internal/webhook/v1alpha1"
 )
 
-// The signing key Secret is created on first start; this is the only write the manager
-// makes outside its own kinds, so it is granted in the manager's namespace only
-// ("system" here; config/default renames it).
-// +kubebuilder:rbac:groups="",namespace=system,resources=secrets,verbs=create
-
 var scheme = runtime.NewScheme()
 
 func init() {
@@ -69,7 +64,7 @@ func main() {
 	flag.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; default the pod's namespace, or out of a cluster the namespace of --signing-key-secret.")
 	flag.StringVar(&o.linkAddr, "link-bind-address", ":8082", "Address the link server binds to.")
 	flag.StringVar(&o.linkBaseURL, "link-base-url", "http://localhost:8082", "Public base URL of the link server; issued URLs are <base>/links/<token>.")
-	flag.StringVar(&o.signingKeySecret, "signing-key-secret", "filelink-system/filelink-signing-key", "NAMESPACE/NAME of the Secret holding the URL signing key; created with a random key if missing.")
+	flag.StringVar(&o.signingKeySecret, "signing-key-secret", "filelink-system/filelink-signing-key", "NAMESPACE/NAME of the Secret holding the URL signing keys (entry \"key\" issues, other entries still verify); watched, and created with a random key whenever missing.")
 	// client-go's default of 20 QPS would hold the reconcilers to a small fraction of
 	// what the API server can take. These defaults sit above what a small control plane
 	// serves (about 900 status patches/s on two cores), so the server's own priority and
@@ -130,14 +125,19 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 
-	signer, err := signing.LoadOrCreate(ctx, mgr.GetAPIReader(), mgr.GetClient(), keyRef)
+	// Every replica follows the key Secret, so a rotation reaches all of them without a
+	// restart; it is loaded (or created) here, before anything issues or verifies.
+	keys, err := signing.NewLiveKey(ctx, mgr.GetConfig(), keyRef)
 	if err != nil {
+		return err
+	}
+	if err := mgr.Add(keys); err != nil {
 		return err
 	}
 
 	if err := controllers.Setup(ctx, mgr, controllers.Config{
 		Clock:                   clock.RealClock{},
-		Signer:                  signer,
+		Keys:                    keys,
 		BaseURL:                 o.linkBaseURL,
 		MaxConcurrentReconciles: o.concurrency,
 	}); err != nil {
@@ -146,7 +146,7 @@ func run(ctx context.Context, o options) error {
 
 	if _, err := linkserver.Setup(ctx, mgr, linkserver.Options{
 		Addr:              o.linkAddr,
-		Signer:            signer,
+		Keys:              keys,
 		Clock:             clock.RealClock{},
 		ContentCacheBytes: o.contentCacheBytes,
 		Limits:            linkserver.Limits{MaxConnections: o.maxLinkConnections, MinTransferRate: o.minLinkTransferRate},

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -13,8 +14,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
@@ -32,7 +35,9 @@ type FileLinkReconciler struct {
 	// Clock is the reconciler's notion of now; tests move a fake one.
 	Clock    clock.PassiveClock
 	Recorder events.EventRecorder
-	Signer   *signing.Signer
+	// Keys issue the URL: the live key Secret in the manager. Every link is reconciled
+	// again when they change, so status.url follows a rotation.
+	Keys signing.Keys
 	// BaseURL is --link-base-url; URLs are BaseURL + "/links/" + token.
 	BaseURL                 string
 	MaxConcurrentReconciles int
@@ -59,12 +64,18 @@ func (r *FileLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if !decided {
 		return requeueAtExpiry(link, now), nil
 	}
+	signer := r.Keys.Current()
+	if signer == nil {
+		// The key Secret is being recreated or holds no usable key: write nothing
+		// rather than a URL nobody can verify. The key's return reconciles every link.
+		return requeueAtExpiry(link, now), nil
+	}
 
 	patch := newStatusPatch(link)
 	previous := readyReason(link.Status.Conditions)
 	st := &link.Status
 	st.ID = stripeid.Link(link.UID)
-	st.URL = r.Signer.URL(r.BaseURL, link.UID)
+	st.URL = signer.URL(r.BaseURL, link.UID)
 	st.Expired = st.Expired || verdict.expired
 	st.Size, st.SHA256 = verdict.size, verdict.sha256
 	verdict.apply(&st.Conditions, link.Generation, metav1.NewTime(now))
@@ -120,8 +131,12 @@ func (r *FileLinkReconciler) recordTransition(link *filelinkv1.FileLink, previou
 }
 
 // SetupWithManager indexes links by File and watches Files, so a link reacts as soon
-// as its File appears, changes or goes, without polling.
+// as its File appears, changes or goes, without polling; and it reconciles every link
+// when the signing keys change, so each URL is reissued under the new active key.
 func (r *FileLinkReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if r.Keys == nil {
+		return errors.New("FileLink controller: no signing keys (Keys)")
+	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &filelinkv1.FileLink{}, FileLinkFileIndex, func(o client.Object) []string {
 		return []string{o.(*filelinkv1.FileLink).Spec.File}
 	}); err != nil {
@@ -130,9 +145,30 @@ func (r *FileLinkReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Mana
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&filelinkv1.FileLink{}).
 		Watches(&filelinkv1.File{}, handler.EnqueueRequestsFromMapFunc(r.linksTo)).
+		WatchesRawSource(source.Channel(keyChanges(r.Keys), handler.EnqueueRequestsFromMapFunc(r.allLinks))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("filelink").
 		Complete(r)
+}
+
+// keyChanges turns key changes into events. One pending event stands for any number of
+// changes: it reconciles every link, and each reconcile reads the key current then.
+// Sends never block, so a replica that is not the leader (whose controller does not
+// read the channel) holds at most one.
+func keyChanges(keys signing.Keys) <-chan event.GenericEvent {
+	ch := make(chan event.GenericEvent, 1)
+	keys.Notify(func(*signing.Signer) {
+		select {
+		case ch <- event.GenericEvent{Object: &metav1.PartialObjectMetadata{}}:
+		default:
+		}
+	})
+	return ch
+}
+
+// allLinks maps a key change to every link the cache holds.
+func (r *FileLinkReconciler) allLinks(ctx context.Context, _ client.Object) []reconcile.Request {
+	return requestsFor(ctx, r.Client, &filelinkv1.FileLinkList{}, client.UnsafeDisableDeepCopy)
 }
 
 // linksTo maps a File to the links in its namespace that name it.

@@ -44,7 +44,7 @@ func directReconcilers(t *testing.T, now time.Time) (*controllers.FileReconciler
 	}
 	sourceReads.Reader = k8s
 	return &controllers.FileReconciler{Client: k8s, SourceReader: &sourceReads, SourceMetadata: k8s, Clock: fake},
-		&controllers.FileLinkReconciler{Client: k8s, Clock: fake, Signer: signer, BaseURL: baseURL},
+		&controllers.FileLinkReconciler{Client: k8s, Clock: fake, Keys: signing.Fixed(signer), BaseURL: baseURL},
 		fake
 }
 

@@ -17,8 +17,9 @@ import (
 
 // Config is what the reconcilers need from the manager binary's flags.
 type Config struct {
-	Clock                   clock.PassiveClock
-	Signer                  *signing.Signer
+	Clock clock.PassiveClock
+	// Keys issue link URLs: the live key Secret (signing.LiveKey).
+	Keys                    signing.Keys
 	BaseURL                 string
 	MaxConcurrentReconciles int
 }
@@ -47,7 +48,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 		Client:                  mgr.GetClient(),
 		Clock:                   cfg.Clock,
 		Recorder:                mgr.GetEventRecorder("filelink-filelink"),
-		Signer:                  cfg.Signer,
+		Keys:                    cfg.Keys,
 		BaseURL:                 cfg.BaseURL,
 		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
 	}).SetupWithManager(ctx, mgr); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,8 +44,8 @@ var (
 	clk     = &offsetClock{}
 	keyRef  = types.NamespacedName{Namespace: "filelink-system", Name: "filelink-signing-key"}
 	running *runningManager
-	// linkAddr is where the suite's link server listens, the same across restarts; the
-	// issued URLs name baseURL, which tests swap for it (serverURL).
+	// linkAddr is where the suite manager's link server listens; URLs are issued under
+	// baseURL all the same, and local turns one into an address to fetch.
 	linkAddr string
 )
 
@@ -63,11 +64,11 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = env.Stop() }()
-	if err := framework.CreateNamespaces(k8s, keyRef.Namespace, directNS); err != nil {
+	if linkAddr, err = freeAddr(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if linkAddr, err = freeAddr(); err != nil {
+	if err := framework.CreateNamespaces(k8s, keyRef.Namespace, directNS); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -85,8 +86,9 @@ type runningManager struct {
 	done   chan error
 }
 
-// startManager builds a manager like main.go does (signing key loaded or created from
-// the Secret, the same client options and reconcilers) and starts it.
+// startManager builds a manager like main.go does (the live signing key, loaded or
+// created from its Secret, the same client options, the reconcilers and the link
+// server) and starts it.
 func startManager() (*runningManager, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
@@ -101,17 +103,21 @@ func startManager() (*runningManager, error) {
 		cancel()
 		return nil, err
 	}
-	signer, err := signing.LoadOrCreate(ctx, mgr.GetAPIReader(), mgr.GetClient(), keyRef)
+	keys, err := signing.NewLiveKey(ctx, restCfg, keyRef)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	if err := controllers.Setup(ctx, mgr, controllers.Config{Clock: clk, Signer: signer, BaseURL: baseURL}); err != nil {
+	if err := mgr.Add(keys); err != nil {
+		cancel()
+		return nil, err
+	}
+	if err := controllers.Setup(ctx, mgr, controllers.Config{Clock: clk, Keys: keys, BaseURL: baseURL}); err != nil {
 		cancel()
 		return nil, err
 	}
 	// The link server too, as on every replica, so a test sees what a download answers.
-	if _, err := linkserver.Setup(ctx, mgr, linkserver.Options{Addr: linkAddr, Signer: signer, Clock: clk}); err != nil {
+	if _, err := linkserver.Setup(ctx, mgr, linkserver.Options{Addr: linkAddr, Keys: keys, Clock: clk}); err != nil {
 		cancel()
 		return nil, err
 	}
@@ -129,6 +135,18 @@ func (r *runningManager) stop() error {
 		return errors.New("manager did not stop within 30s")
 	}
 }
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// local is the address at which the suite's link server answers an issued URL.
+func local(url string) string { return strings.Replace(url, baseURL, "http://"+linkAddr, 1) }
 
 // offsetClock is the wall clock plus an offset that tests move forward. Requeues still
 // fire in real time, and a test can jump hours ahead without sleeping.
@@ -150,15 +168,6 @@ func (c *offsetClock) Step(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.offset += d
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // suiteCacheOptions are the manager's, minus the namespace the direct tests own.

@@ -15,5 +15,5 @@ func SetSendBuffer(s *Server, n int) {
 }
 
 // NewServer lets the external tests run extra servers with options of their own on the
-// suite's manager, whose cache already carries the token index.
+// suite's manager.
 var NewServer = newServer

@@ -19,6 +19,7 @@ import (
 
 	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
+	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
 // apiProxy forwards TCP connections to the API server until it is cut. Then it either
@@ -140,7 +141,7 @@ func testPartition(t *testing.T, partition func(*apiProxy)) {
 	}
 	pclk := clocktesting.NewFakeClock(time.Now())
 	ctx, cancel := context.WithCancel(context.Background())
-	if _, err := linkserver.Setup(ctx, m, linkserver.Options{Addr: addr, Signer: signer, Clock: pclk, SourceReadTimeout: time.Second}); err != nil {
+	if _, err := linkserver.Setup(ctx, m, linkserver.Options{Addr: addr, Keys: signing.Fixed(signer), Clock: pclk, SourceReadTimeout: time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	stopped := make(chan struct{})

@@ -17,23 +17,22 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
-// TokenIndex indexes FileLinks by every token that verifies for them, so a request finds
-// its link with one map lookup in the informer cache.
-const TokenIndex = "linkserver.token"
-
 // Server is the link server: a manager Runnable that does not need leader election.
 type Server struct {
 	addr   string
-	cache  client.Reader // the manager's informer cache
+	cache  cache.Cache   // the manager's informer cache
 	source client.Reader // the API server, for content not yet in the content cache
-	signer *signing.Signer
+	// links finds a link by token; it follows the FileLink informer and the keys.
+	links  *tokenMap
 	clock  clock.PassiveClock
 	log    logr.Logger
 	limits Limits
@@ -62,6 +61,20 @@ func (s *Server) ReadyCheck(*http.Request) error {
 // Start serves until ctx is done, then shuts down gracefully: in-flight downloads get a
 // few seconds to finish.
 func (s *Server) Start(ctx context.Context) error {
+	// The token map is filled from the informer's events: serve once it holds every
+	// link the cache knows, so a restarted replica never answers 404 for a live link.
+	inf, err := s.cache.GetInformer(ctx, &filelinkv1.FileLink{})
+	if err != nil {
+		return fmt.Errorf("link server: %w", err)
+	}
+	reg, err := inf.AddEventHandler(s.links.handler())
+	if err != nil {
+		return fmt.Errorf("link server: %w", err)
+	}
+	defer func() { _ = inf.RemoveEventHandler(reg) }()
+	if !toolscache.WaitForCacheSync(ctx.Done(), reg.HasSynced) {
+		return nil
+	}
 	ln, err := s.listen.Listen(ctx, "tcp", s.addr)
 	if err != nil {
 		return fmt.Errorf("link server: %w", err)
@@ -126,7 +139,7 @@ func (s *Server) serveLink(rw http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	link, err := s.linkFor(r.Context(), r.URL.Path)
+	link, err := s.linkFor(r.URL.Path)
 	if err != nil {
 		s.fail(w, err, nil)
 		return
@@ -169,24 +182,19 @@ func (s *Server) fail(w http.ResponseWriter, err error, link *filelinkv1.FileLin
 	http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 }
 
-// linkFor finds the live FileLink whose token is the last path segment. The index lookup
-// is by the token itself; the final comparison is constant-time.
-func (s *Server) linkFor(ctx context.Context, path string) (*filelinkv1.FileLink, error) {
+// linkFor finds the live FileLink whose token is the last path segment: one map lookup
+// by the token itself, then a constant-time comparison under the keys the map was built
+// with. It never calls the API server.
+func (s *Server) linkFor(path string) (*filelinkv1.FileLink, error) {
 	token, ok := signing.TokenFromPath(path)
 	if !ok {
 		return nil, errNotServable
 	}
-	links := &filelinkv1.FileLinkList{}
-	if err := s.cache.List(ctx, links, client.MatchingFields{TokenIndex: token}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
+	l, signer := s.links.lookup(token)
+	if l == nil || signer == nil || l.DeletionTimestamp != nil || !signer.Verify(token, l.UID) {
+		return nil, errNotServable
 	}
-	for i := range links.Items {
-		l := &links.Items[i]
-		if l.DeletionTimestamp == nil && s.signer.Verify(token, l.UID) {
-			return l, nil
-		}
-	}
-	return nil, errNotServable
+	return l, nil
 }
 
 // fileFor returns the link's File when it exists, its purpose may be linked and the File

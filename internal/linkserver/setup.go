@@ -2,12 +2,14 @@ package linkserver
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -34,8 +36,10 @@ const (
 // Options configure the link server.
 type Options struct {
 	// Addr is --link-bind-address.
-	Addr   string
-	Signer *signing.Signer
+	Addr string
+	// Keys issue and verify tokens: the live key Secret (signing.LiveKey) in the
+	// manager; the server follows every change of them.
+	Keys signing.Keys
 	// Clock decides expiry for each request; tests move a fake one.
 	Clock clock.PassiveClock
 	// ContentCacheBytes caps the cached file bodies; 0 means DefaultContentCacheBytes.
@@ -85,18 +89,15 @@ func (l Limits) withDefaults() Limits {
 // largest part of a cached object, read by nothing in the manager) are dropped.
 func CacheTransform() toolscache.TransformFunc { return lastmodified.Transform }
 
-// Setup adds the link server to mgr, with the token index it looks links up by and the
-// informers it reads. Those informers would otherwise be started only by the
-// controllers, which run on the leader alone. Links and Files come from mgr's cache,
-// which must apply CacheTransform, and source metadata from its labelled-only part
-// (filesource.CacheByObject); file bodies from the API server.
+// Setup adds the link server to mgr, with the informers it reads. Those informers would
+// otherwise be started only by the controllers, which run on the leader alone. Links and
+// Files come from mgr's cache, which must apply CacheTransform, and source metadata from
+// its labelled-only part (filesource.CacheByObject); file bodies from the API server.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &filelinkv1.FileLink{}, TokenIndex, func(obj client.Object) []string {
-		return o.Signer.Tokens(obj.GetUID())
-	}); err != nil {
-		return nil, err
+	if o.Keys == nil {
+		return nil, errors.New("link server: no signing keys (Options.Keys)")
 	}
-	for _, obj := range []client.Object{&filelinkv1.File{}, filesource.Ref{Kind: "Secret"}.Metadata(), filesource.Ref{Kind: "ConfigMap"}.Metadata()} {
+	for _, obj := range []client.Object{&filelinkv1.FileLink{}, &filelinkv1.File{}, filesource.Ref{Kind: "Secret"}.Metadata(), filesource.Ref{Kind: "ConfigMap"}.Metadata()} {
 		if _, err := mgr.GetCache().GetInformer(ctx, obj); err != nil {
 			return nil, err
 		}
@@ -118,7 +119,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 
 // newServer returns a Server reading links and Files from cache and file bodies from
 // source, without metrics; Setup is the one way in, tests reach it through export_test.go.
-func newServer(cache, source client.Reader, o Options) *Server {
+func newServer(informers cache.Cache, source client.Reader, o Options) *Server {
 	if o.ContentCacheBytes == 0 {
 		o.ContentCacheBytes = DefaultContentCacheBytes
 	}
@@ -130,9 +131,9 @@ func newServer(cache, source client.Reader, o Options) *Server {
 	}
 	s := &Server{
 		addr:   o.Addr,
-		cache:  cache,
+		cache:  informers,
 		source: source,
-		signer: o.Signer,
+		links:  newTokenMap(),
 		clock:  o.Clock,
 		log:    ctrl.Log.WithName("linkserver"),
 		limits: o.Limits.withDefaults(),
@@ -141,5 +142,6 @@ func newServer(cache, source client.Reader, o Options) *Server {
 		content:           newContentCache(o.ContentCacheBytes),
 	}
 	s.handler = http.HandlerFunc(s.serveLink)
+	o.Keys.Notify(s.links.rekey)
 	return s
 }

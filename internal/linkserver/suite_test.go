@@ -71,7 +71,7 @@ func runSuite(m *testing.M) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	clk = clocktesting.NewFakeClock(time.Now())
-	if server, err = linkserver.Setup(ctx, mgr, linkserver.Options{Addr: addr, Signer: signer, Clock: clk}); err != nil {
+	if server, err = linkserver.Setup(ctx, mgr, linkserver.Options{Addr: addr, Keys: signing.Fixed(signer), Clock: clk}); err != nil {
 		return fail(err)
 	}
 	go func() {
@@ -94,15 +94,18 @@ func newManager(cfg *rest.Config) (ctrl.Manager, error) {
 		Cache:  cache.Options{DefaultTransform: linkserver.CacheTransform(), ByObject: filesource.CacheByObject()}})
 }
 
-// startServer runs one more link server on the suite's manager (whose cache already has
-// the token index), with options of its own, and returns its base URL.
+// startServer runs one more link server on the suite's manager, with options of its own
+// (the suite's fixed key unless o.Keys says otherwise), and returns its base URL.
 func startServer(t testing.TB, o linkserver.Options, tune ...func(*linkserver.Server)) string {
 	t.Helper()
 	addr, err := freeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Addr, o.Signer = addr, signer
+	o.Addr = addr
+	if o.Keys == nil {
+		o.Keys = signing.Fixed(signer)
+	}
 	if o.Clock == nil {
 		o.Clock = clk
 	}

@@ -48,6 +48,9 @@
   - secrets
   verbs:
   - create
+  - get
+  - list
+  - watch
 {{- end }}
 
 {{- /* From config/rbac/leader_election_role.yaml */ -}}
