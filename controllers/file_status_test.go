@@ -150,3 +150,38 @@ func TestStoreFileVerdicts(t *testing.T) {
 		}
 	}
 }
+
+// TestKnownDigest: an object version the File's status already describes is not hashed
+// again; any other version, or a File not Ready for its spec, is.
+func TestKnownDigest(t *testing.T) {
+	ready := func() *filelinkv1.File {
+		return &filelinkv1.File{
+			ObjectMeta: metav1.ObjectMeta{Generation: 3},
+			Status: filelinkv1.FileStatus{ObservedGeneration: 3, Size: 4, SHA256: "9f86d0",
+				StoreObject: &filelinkv1.StoreObjectVersion{VersionID: "v1", ETag: "abc"},
+				Conditions:  []metav1.Condition{{Type: filelinkv1.ConditionReady, Status: metav1.ConditionTrue, ObservedGeneration: 3}}},
+		}
+	}
+	if sum, ok := knownDigest(ready(), "v1", "abc", 4); !ok || sum != "9f86d0" {
+		t.Errorf("same version: %q, %v", sum, ok)
+	}
+	for name, change := range map[string]func(f *filelinkv1.File) (string, string, int64){
+		"new version": func(*filelinkv1.File) (string, string, int64) { return "v2", "abc", 4 },
+		"new ETag":    func(*filelinkv1.File) (string, string, int64) { return "v1", "def", 4 },
+		"new size":    func(*filelinkv1.File) (string, string, int64) { return "v1", "abc", 5 },
+		"no ETag":     func(*filelinkv1.File) (string, string, int64) { return "v1", "", 4 },
+		"spec edited": func(f *filelinkv1.File) (string, string, int64) { f.Generation = 4; return "v1", "abc", 4 },
+		"not Ready": func(f *filelinkv1.File) (string, string, int64) {
+			f.Status.Conditions[0].Status = metav1.ConditionFalse
+			return "v1", "abc", 4
+		},
+		"no object":      func(f *filelinkv1.File) (string, string, int64) { f.Status.StoreObject = nil; return "v1", "abc", 4 },
+		"no digest kept": func(f *filelinkv1.File) (string, string, int64) { f.Status.SHA256 = ""; return "v1", "abc", 4 },
+	} {
+		f := ready()
+		version, etag, size := change(f)
+		if sum, ok := knownDigest(f, version, etag, size); ok {
+			t.Errorf("%s: hashing skipped, digest %q", name, sum)
+		}
+	}
+}
