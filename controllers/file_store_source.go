@@ -40,7 +40,7 @@ func (r *FileReconciler) reconcileStore(ctx context.Context, file *filelinkv1.Fi
 	}
 	verdict, err := decideStoreFile(sel, read)
 	if err != nil {
-		return ctrl.Result{}, fmt.Errorf("File %s/%s: %w", file.Namespace, file.Name, err)
+		return ctrl.Result{}, fmt.Errorf("object of file %s/%s: %w", file.Namespace, file.Name, err)
 	}
 	res, err := r.writeStatus(ctx, file, verdict)
 	if err != nil || res == statusStale || res == statusGone {
@@ -49,7 +49,7 @@ func (r *FileReconciler) reconcileStore(ctx context.Context, file *filelinkv1.Fi
 	switch verdict.reason {
 	case filelinkv1.ReasonUnreachable:
 		// An error, not RequeueAfter: the rate limiter backs off while the store is down.
-		return ctrl.Result{}, fmt.Errorf("File %s/%s: %s", file.Namespace, file.Name, verdict.message)
+		return ctrl.Result{}, fmt.Errorf("object of file %s/%s: %s", file.Namespace, file.Name, verdict.message)
 	case filelinkv1.ReasonStoreNotFound, filelinkv1.ReasonStoreNotReady:
 		return ctrl.Result{}, nil
 	}
@@ -85,7 +85,7 @@ func (r *FileReconciler) readStore(ctx context.Context, file *filelinkv1.File) (
 	if read.err != nil {
 		return read, nil
 	}
-	if sum, ok := knownDigest(file, read.info.Version.VersionID, read.info.ETag, read.info.Size); ok {
+	if sum, ok := knownDigest(file, read.info.VersionID, read.info.ETag, read.info.Size); ok {
 		read.sha256 = sum
 		return read, nil
 	}
