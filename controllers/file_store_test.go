@@ -12,6 +12,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
 	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/test/framework/s3server"
@@ -87,6 +88,7 @@ func TestFileFromStore(t *testing.T) {
 			g.Expect(f.Status.StoreObject.ETag).To(Equal(strings.Trim(up.ETag, `"`)))
 			g.Expect(f.Status.StoreObject.LastModified).NotTo(BeNil())
 		})
+		wantGitOpsHealth(t, f, kstatus.CurrentStatus)
 		eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
 			haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, v1.ReasonActive)
 			g.Expect(l.Status.Size).To(BeEquivalentTo(len(body)))
@@ -182,6 +184,7 @@ func TestFileFromStore(t *testing.T) {
 			g.Expect(readyMessage(f.Status.Conditions)).To(ContainSubstring(key))
 			g.Expect(f.Status.SHA256).To(BeEmpty())
 		})
+		wantGitOpsHealth(t, f, kstatus.InProgressStatus)
 		wantLinkNotReady(t, l)
 		body := []byte("%PDF arrived")
 		put(t, key, body)
