@@ -16,10 +16,11 @@ import (
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
+	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 	"github.com/filelink-dev/filelink-operator/internal/stripeid"
 )
 
-// FileSourceIndex indexes Files by the Secret or ConfigMap they read
+// FileSourceIndex indexes Files by the Secret, ConfigMap or FileStore they read
 // (filesource.IndexKey), so a change to one finds its Files without a list.
 const FileSourceIndex = "spec.source"
 
@@ -35,6 +36,8 @@ type FileReconciler struct {
 	SourceMetadata client.Reader
 	Clock          clock.PassiveClock
 	Recorder       events.EventRecorder
+	// Store tunes the S3 clients of FileStore sources; the zero value suits production.
+	Store objectstore.Options
 	// MaxConcurrentReconciles bounds parallel reconciles; 0 means controller-runtime's default.
 	MaxConcurrentReconciles int
 }
@@ -56,6 +59,9 @@ func (r *FileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	if err := r.Get(ctx, req.NamespacedName, file); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if file.Spec.Source.Store != nil {
+		return r.reconcileStore(ctx, file)
+	}
 	ref := filesource.RefOf(file.Namespace, file.Spec.Source)
 	if r.upToDate(ctx, file, ref) {
 		return ctrl.Result{}, nil
@@ -66,6 +72,15 @@ func (r *FileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		return ctrl.Result{}, err
 	}
 
+	_, err = r.writeStatus(ctx, file, verdict)
+	// statusStale and statusGone need nothing more: a newer version's event is queued,
+	// or there is no File left.
+	return ctrl.Result{}, err
+}
+
+// writeStatus records verdict in file's status, with the names derived from the spec,
+// and emits an event when the Ready reason changed.
+func (r *FileReconciler) writeStatus(ctx context.Context, file *filelinkv1.File, verdict fileVerdict) (patchResult, error) {
 	patch := newStatusPatch(file)
 	previous := readyReason(file.Status.Conditions)
 	st := &file.Status
@@ -75,15 +90,14 @@ func (r *FileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	st.ContentType = file.MediaType()
 	st.SourceResourceVersion = verdict.sourceResourceVersion
 	st.Size, st.SHA256 = verdict.size, verdict.sha256
+	st.StoreObject = storeObjectStatus(verdict.object)
 	verdict.apply(&st.Conditions, file.Generation, metav1.NewTime(r.Clock.Now()))
 	st.ObservedGeneration = file.Generation
 	res, err := patch.apply(ctx, r.Client, file)
 	if res == statusWritten {
 		r.recordTransition(file, previous, verdict.readiness)
 	}
-	// statusStale and statusGone need nothing more: a newer version's event is queued,
-	// or there is no File left.
-	return ctrl.Result{}, err
+	return res, err
 }
 
 // upToDate reports whether file's status already describes its current spec and the
@@ -142,6 +156,9 @@ func (r *FileReconciler) recordTransition(file *filelinkv1.File, previous string
 func (r *FileReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &filelinkv1.File{}, FileSourceIndex, func(o client.Object) []string {
 		f := o.(*filelinkv1.File)
+		if f.Spec.Source.Store != nil {
+			return []string{storeIndexKey(f.Spec.Source.Store.Name)}
+		}
 		if ref := filesource.RefOf(f.Namespace, f.Spec.Source); ref.Kind != "" {
 			return []string{ref.IndexKey()}
 		}
@@ -153,6 +170,7 @@ func (r *FileReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager)
 		For(&filelinkv1.File{}).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.filesReading("Secret"))).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.filesReading("ConfigMap"))).
+		Watches(&filelinkv1.FileStore{}, handler.EnqueueRequestsFromMapFunc(r.filesOfStore)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("file").
 		Complete(r)

@@ -4,10 +4,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
+	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 )
 
 // fileVerdict is what a File's status says about the content its source holds.
@@ -17,6 +22,15 @@ type fileVerdict struct {
 	sourceResourceVersion string
 	size                  int64
 	sha256                string
+	// object is the version of a FileStore object that size and sha256 describe; zero
+	// for other sources and whenever the File is not Ready.
+	object storeObject
+}
+
+// storeObject is the object version a File's status.storeObject records.
+type storeObject struct {
+	versionID, etag string
+	lastModified    time.Time
 }
 
 // decideFile turns one read of a File's source (content and the error filesource.Read
@@ -48,4 +62,72 @@ func decideFile(ref filesource.Ref, content filesource.Content, readErr error) (
 	v.size, v.sha256 = int64(len(content.Data)), hex.EncodeToString(sum[:])
 	v.readiness = readiness{ready: true, reason: filelinkv1.ReasonSucceeded, message: filelinkv1.SucceededMessage(ref.String())}
 	return v, nil
+}
+
+// storeRead is one look at the object a File's spec.source.store names: the FileStore,
+// whether its bucket could be opened, and what the store said of the object.
+type storeRead struct {
+	// store is the FileStore, nil when there is none.
+	store *filelinkv1.FileStore
+	// access is the verdict on the store's credentials or endpoint when no bucket
+	// client could be had; its reason is empty otherwise.
+	access readiness
+	// info describes the object version read; sha256 is its digest.
+	info   objectstore.ObjectInfo
+	sha256 string
+	// err is the objectstore error of the HEAD or the hashing read, if any.
+	err error
+}
+
+// decideStoreFile turns one look at a File's store object into the File's verdict. A
+// store that is missing or not Ready, a missing object and an unreachable store are
+// waited for (Reconciling); a missing bucket and refused access are Stalled. It errs
+// only for failures worth a quick retry rather than a condition: an object that changed
+// while it was hashed, or an answer of no known class.
+func decideStoreFile(sel filelinkv1.StoreObjectSelector, read storeRead) (fileVerdict, error) {
+	store := fmt.Sprintf("FileStore %q", sel.Name)
+	object := fmt.Sprintf("object %q", sel.Key)
+	if sel.VersionID != "" {
+		object += fmt.Sprintf(" version %q", sel.VersionID)
+	}
+	switch {
+	case read.store == nil:
+		return fileVerdict{readiness: readiness{reason: filelinkv1.ReasonStoreNotFound, message: store + " not found", waiting: true}}, nil
+	case !storeReady(read.store):
+		return fileVerdict{readiness: readiness{reason: filelinkv1.ReasonStoreNotReady, message: store + " is not Ready: " + storeProblem(read.store), waiting: true}}, nil
+	case read.access.reason != "":
+		// The store was Ready a moment ago; its own next check will say the same.
+		v := read.access
+		v.message = store + ": " + v.message
+		return fileVerdict{readiness: v}, nil
+	case errors.Is(read.err, objectstore.ErrObjectNotFound):
+		return fileVerdict{readiness: readiness{reason: filelinkv1.ReasonObjectNotFound, waiting: true,
+			message: fmt.Sprintf("%s has no %s in %s", store, object, bucketName(read.store))}}, nil
+	case read.err != nil:
+		if v, ok := storeFailure(store+": "+bucketName(read.store), read.err); ok {
+			return fileVerdict{readiness: v}, nil
+		}
+		return fileVerdict{}, read.err
+	}
+	return fileVerdict{
+		readiness: readiness{ready: true, reason: filelinkv1.ReasonSucceeded, message: filelinkv1.SucceededMessage(store + " " + object)},
+		size:      read.info.Size, sha256: read.sha256,
+		object: storeObject{versionID: read.info.VersionID, etag: read.info.ETag, lastModified: read.info.LastModified},
+	}, nil
+}
+
+// storeReady reports whether store's current spec was checked and found Ready.
+func storeReady(store *filelinkv1.FileStore) bool {
+	c := meta.FindStatusCondition(store.Status.Conditions, filelinkv1.ConditionReady)
+	return c != nil && c.Status == "True" && c.ObservedGeneration == store.Generation &&
+		store.Status.ObservedGeneration == store.Generation
+}
+
+// storeProblem says why store is not Ready, in its own words.
+func storeProblem(store *filelinkv1.FileStore) string {
+	c := meta.FindStatusCondition(store.Status.Conditions, filelinkv1.ConditionReady)
+	if c == nil || c.ObservedGeneration != store.Generation || store.Status.ObservedGeneration != store.Generation {
+		return "not checked yet"
+	}
+	return c.Reason + ": " + c.Message
 }

@@ -2,14 +2,11 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -19,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
-	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 )
 
@@ -89,64 +85,23 @@ func (r *FileStoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 // checkBucket returns the verdict on store's bucket. It returns an error only when the
 // API server failed, so the request is retried.
 func (r *FileStoreReconciler) checkBucket(ctx context.Context, store *filelinkv1.FileStore) (readiness, error) {
-	creds, verdict, err := r.credentials(ctx, store)
+	access := storeAccess{secrets: r.SecretReader, metadata: r.SecretMetadata, opts: r.Store}
+	bucket, verdict, err := access.open(ctx, store)
 	if err != nil || verdict.reason != "" {
 		return verdict, err
-	}
-	bucket, err := objectstore.New(store.Spec.S3, creds, r.Store)
-	if err != nil {
-		return readiness{reason: filelinkv1.ReasonInvalidEndpoint, message: err.Error(), stalled: true}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, bucketCheckTimeout)
 	defer cancel()
 	err = bucket.Check(ctx)
-	where := fmt.Sprintf("bucket %q at %s", store.Spec.S3.Bucket, store.Spec.S3.Endpoint)
-	switch {
-	case err == nil:
+	where := bucketName(store)
+	if err == nil {
 		return readiness{ready: true, reason: filelinkv1.ReasonSucceeded, message: where + " is reachable with the credentials"}, nil
-	case errors.Is(err, objectstore.ErrBucketNotFound):
-		return readiness{reason: filelinkv1.ReasonBucketNotFound, message: where + " does not exist", stalled: true}, nil
-	case errors.Is(err, objectstore.ErrAccessDenied):
-		return readiness{reason: filelinkv1.ReasonAccessDenied, message: where + ": " + err.Error(), stalled: true}, nil
-	default:
-		return readiness{reason: filelinkv1.ReasonUnreachable, message: where + ": " + err.Error(), waiting: true}, nil
 	}
-}
-
-// credentials reads the credentials Secret, but only when its owner labelled it
-// shareable (SPEC §2): the label is checked on the cached metadata before any read, and
-// again on the Secret read, in case the cache lags behind a removal. A non-empty
-// verdict reason means there are no usable credentials.
-func (r *FileStoreReconciler) credentials(ctx context.Context, store *filelinkv1.FileStore) (objectstore.Credentials, readiness, error) {
-	key := types.NamespacedName{Namespace: store.Namespace, Name: store.Spec.S3.Credentials.SecretName}
-	notFound := readiness{reason: filelinkv1.ReasonCredentialsNotFound, message: fmt.Sprintf("Secret %q not found", key.Name), waiting: true}
-	notShareable := readiness{reason: filelinkv1.ReasonCredentialsNotShareable, stalled: true,
-		message: fmt.Sprintf("Secret %q is not labelled %s=%s by its owner", key.Name, filelinkv1.ShareableLabel, filelinkv1.ShareableValue)}
-
-	// The metadata cache holds labelled Secrets only; CheckConsent tells an unlabelled
-	// Secret from a missing one with a metadata-only read, never fetching its data.
-	switch err := filesource.CheckConsent(ctx, r.SecretMetadata, r.SecretReader, filesource.Ref{Kind: "Secret", NamespacedName: key}); {
-	case errors.Is(err, filesource.ErrSourceNotFound):
-		return objectstore.Credentials{}, notFound, nil
-	case errors.Is(err, filesource.ErrNotShareable):
-		return objectstore.Credentials{}, notShareable, nil
-	case err != nil:
-		return objectstore.Credentials{}, readiness{}, err
+	if v, ok := storeFailure(where, err); ok {
+		return v, nil
 	}
-	secret := &corev1.Secret{}
-	if err := r.SecretReader.Get(ctx, key, secret); apierrors.IsNotFound(err) {
-		return objectstore.Credentials{}, notFound, nil
-	} else if err != nil {
-		return objectstore.Credentials{}, readiness{}, err
-	}
-	if !filesource.Shareable(secret) {
-		return objectstore.Credentials{}, notShareable, nil
-	}
-	creds, err := objectstore.CredentialsFromData(secret.Data)
-	if err != nil {
-		return objectstore.Credentials{}, readiness{reason: filelinkv1.ReasonCredentialsInvalid, message: fmt.Sprintf("Secret %q: %v", key.Name, err), stalled: true}, nil
-	}
-	return creds, readiness{}, nil
+	// An answer of no known class is taken for a passing fault: retried with backoff.
+	return readiness{reason: filelinkv1.ReasonUnreachable, message: where + ": " + err.Error(), waiting: true}, nil
 }
 
 // recordTransition emits an event when the Ready reason changes, and only then.

@@ -37,6 +37,18 @@ const (
 	// that its owner sets to consent to sharing it (SPEC §2); Stalled, since only the
 	// owner's label can help.
 	ReasonSourceNotShareable = "SourceNotShareable"
+	// ReasonStoreNotFound: spec.source.store names no FileStore in the namespace (yet).
+	// Reconciling: the FileStore's arrival wakes the File.
+	ReasonStoreNotFound = "StoreNotFound"
+	// ReasonStoreNotReady: the FileStore exists but is not Ready; the message carries
+	// its reason. Reconciling: the File follows the store when it recovers.
+	ReasonStoreNotReady = "StoreNotReady"
+	// ReasonObjectNotFound: the bucket has no object (or no such version) under the
+	// key. Reconciling: an object may be uploaded later, and is looked for every
+	// FileStore interval. The store-wide reasons ReasonBucketNotFound,
+	// ReasonAccessDenied, ReasonUnreachable and the credentials reasons of
+	// filestore_conditions.go apply to Files of a store too.
+	ReasonObjectNotFound = "ObjectNotFound"
 )
 
 // Reasons a FileLink's conditions carry. The STATUS printer column shows them.

@@ -39,9 +39,20 @@ func (f *File) DownloadName() string {
 }
 
 // FileType is Stripe's `type` of the file: the download name's extension, lower case,
-// without the dot; empty when there is none.
+// without the dot; empty when there is none. A File of a store object without
+// spec.filename takes the extension of the object's key, which names the object far
+// more often than the File's metadata.name does ("2026/11/receipt-0042.pdf").
 func (f *File) FileType() string {
-	return strings.ToLower(strings.TrimPrefix(path.Ext(f.DownloadName()), "."))
+	if f.Spec.Filename == "" && f.Spec.Source.Store != nil {
+		if ext := extension(f.Spec.Source.Store.Key); ext != "" {
+			return ext
+		}
+	}
+	return extension(f.DownloadName())
+}
+
+func extension(name string) string {
+	return strings.ToLower(strings.TrimPrefix(path.Ext(name), "."))
 }
 
 // MediaType is the Content-Type the file is served with: spec.contentType, else the

@@ -1,7 +1,8 @@
 // Command dev is `make dev`: a local control plane (envtest's kube-apiserver and etcd)
 // with the CRDs and the admission webhook installed, the manager binary running against
-// it with its link server on localhost:8082, and the samples applied. It prints each
-// sample link's URL and a curl line, and runs until Ctrl-C, then stops everything.
+// it with its link server on localhost:8082, and the samples applied; SeaweedFS on
+// loopback holds a 5 MB object that the FileStore sample serves. It prints each sample
+// link's URL and a curl line, and runs until Ctrl-C, then stops everything.
 package main
 
 import (
@@ -24,6 +25,7 @@ func main() {
 	flag.StringVar(&o.manager, "manager", "bin/manager", "The manager binary (make build).")
 	flag.StringVar(&o.kubeconfig, "write-kubeconfig", "bin/dev/kubeconfig", "Where to write the admin kubeconfig.")
 	flag.StringVar(&o.samples, "samples", "config/samples", "Kustomization applied once the manager runs; empty for none.")
+	flag.StringVar(&o.storeSamples, "store-samples", "config/samples/filestore", "FileStore kustomization applied against a local SeaweedFS; empty for none (and no SeaweedFS).")
 	flag.StringVar(&o.linkAddr, "link-bind-address", "127.0.0.1:8082", "Where the link server listens.")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", "127.0.0.1:8081", "Where the manager's probes listen.")
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", "127.0.0.1:8080", "Where the manager's metrics listen.")
@@ -36,6 +38,7 @@ func main() {
 
 type options struct {
 	manager, kubeconfig, samples     string
+	storeSamples                     string
 	linkAddr, probeAddr, metricsAddr string
 }
 
@@ -71,6 +74,20 @@ func run(ctx context.Context, o options) error {
 		_ = mgr.Stop(20 * time.Second)
 	}()
 
+	if o.storeSamples != "" {
+		samples, err := filepath.Abs(o.storeSamples)
+		if err != nil {
+			return err
+		}
+		s3, err := startStore(ctx, cluster, samples)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			fmt.Println("stopping SeaweedFS")
+			_ = s3.Stop()
+		}()
+	}
 	if o.samples != "" {
 		samples, err := filepath.Abs(o.samples)
 		if err != nil {

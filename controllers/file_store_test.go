@@ -1,0 +1,298 @@
+package controllers_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
+
+	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/test/framework/s3server"
+)
+
+// TestFileFromStore runs the File and FileLink controllers of the suite's manager on
+// Files whose bytes are objects in SeaweedFS, a real S3 server. Every FileStore here
+// has a one-second interval, so "within one interval" is a short wait.
+func TestFileFromStore(t *testing.T) {
+	ctx := context.Background()
+	s3, err := s3server.Start(ctx, s3server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s3.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	const bucket = "evidence"
+	if err := s3.CreateBucket(ctx, bucket, true); err != nil {
+		t.Fatal(err)
+	}
+	creds := map[string][]byte{v1.CredentialsAccessKeyID: []byte(s3.AccessKeyID), v1.CredentialsSecretAccessKey: []byte(s3.SecretAccessKey)}
+	store := func(ns string) *v1.FileStore {
+		return &v1.FileStore{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evidence"},
+			Spec: v1.FileStoreSpec{
+				S3: v1.S3Bucket{
+					Endpoint: s3.Endpoint, AllowInsecureHTTP: true, Region: s3server.Region,
+					Bucket: bucket, ForcePathStyle: true,
+					Credentials: v1.S3Credentials{SecretName: "s3-reader"},
+				},
+				Interval: &metav1.Duration{Duration: time.Second},
+			},
+		}
+	}
+	put := func(t *testing.T, key string, body []byte) minio.UploadInfo {
+		t.Helper()
+		up, err := s3.Put(ctx, bucket, key, body, "application/pdf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return up
+	}
+	// setup creates a namespace with a Ready FileStore and its labelled credentials.
+	setup := func(t *testing.T) (string, *v1.FileStore) {
+		ns := newNamespace(t)
+		s := store(ns)
+		create(t, secret(ns, "s3-reader", creds), s)
+		eventuallyStoreReady(t, s)
+		return ns, s
+	}
+
+	t.Run("a 5 MiB object makes the File and its link Ready, with its size and digest", func(t *testing.T) {
+		ns, _ := setup(t)
+		key := ns + "/2026/11/receipt-0042.pdf"
+		body := randomBody(t, 5<<20)
+		up := put(t, key, body)
+		f := fileFromStore(ns, "evidence-0042", key, "")
+		l := link(ns, "evidence-0042", f.Name, nil)
+		create(t, f, l)
+		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+			g.Expect(f.Status.Size).To(BeEquivalentTo(len(body)))
+			g.Expect(f.Status.SHA256).To(Equal(sha(body)))
+			g.Expect(f.Status.Type).To(Equal("pdf"))
+			g.Expect(f.Status.ContentType).To(Equal("application/pdf"))
+			g.Expect(f.Status.Filename).To(Equal("evidence-0042"))
+			g.Expect(f.Status.SourceResourceVersion).To(BeEmpty())
+			g.Expect(f.Status.StoreObject).NotTo(BeNil())
+			g.Expect(f.Status.StoreObject.VersionID).To(Equal(up.VersionID))
+			g.Expect(f.Status.StoreObject.ETag).To(Equal(strings.Trim(up.ETag, `"`)))
+			g.Expect(f.Status.StoreObject.LastModified).NotTo(BeNil())
+		})
+		wantGitOpsHealth(t, f, kstatus.CurrentStatus)
+		eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+			haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, v1.ReasonActive)
+			g.Expect(l.Status.Size).To(BeEquivalentTo(len(body)))
+			g.Expect(l.Status.SHA256).To(Equal(sha(body)))
+		})
+	})
+
+	t.Run("an object uploaded with a SHA-256 checksum is digested from it", func(t *testing.T) {
+		ns, _ := setup(t)
+		key := ns + "/checksummed.pdf"
+		body := randomBody(t, 5<<20)
+		// An uploader that sends a SHA-256 checksum, as the AWS SDKs and CLIs can.
+		uploader, err := minio.New(strings.TrimPrefix(s3.Endpoint, "http://"), &minio.Options{
+			Creds:  credentials.NewStaticV4(s3.AccessKeyID, s3.SecretAccessKey, ""),
+			Region: s3server.Region, BucketLookup: minio.BucketLookupPath, TrailingHeaders: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		up, err := uploader.PutObject(ctx, bucket, key, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{
+			DisableMultipart: true, Checksum: minio.ChecksumSHA256,
+		})
+		if err != nil || up.ChecksumSHA256 == "" {
+			t.Fatalf("upload with a checksum: %+v, %v", up, err)
+		}
+		f := fileFromStore(ns, "checksummed", key, "")
+		create(t, f)
+		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+			g.Expect(f.Status.Size).To(BeEquivalentTo(len(body)))
+			g.Expect(f.Status.SHA256).To(Equal(sha(body)))
+		})
+	})
+
+	t.Run("an overwritten object gets its new digest within one interval", func(t *testing.T) {
+		ns, _ := setup(t)
+		key := ns + "/statement.pdf"
+		first := []byte("%PDF first statement")
+		put(t, key, first)
+		f := fileFromStore(ns, "statement", key, "")
+		l := link(ns, "statement", f.Name, nil)
+		create(t, f, l)
+		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+			g.Expect(f.Status.SHA256).To(Equal(sha(first)))
+		})
+		second := []byte("%PDF second statement, longer")
+		up := put(t, key, second)
+		// No event tells the controller of the overwrite: only the interval's re-check.
+		NewWithT(t).Eventually(func(g Gomega) {
+			f := get(g, f)
+			g.Expect(f.Status.SHA256).To(Equal(sha(second)))
+			g.Expect(f.Status.Size).To(BeEquivalentTo(len(second)))
+			g.Expect(f.Status.StoreObject.VersionID).To(Equal(up.VersionID))
+		}).WithTimeout(5 * time.Second).Should(Succeed())
+		eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+			g.Expect(l.Status.SHA256).To(Equal(sha(second)))
+		})
+	})
+
+	t.Run("a version-pinned File keeps its version's digest after an overwrite", func(t *testing.T) {
+		ns, _ := setup(t)
+		key := ns + "/pinned.pdf"
+		first := []byte("%PDF version one")
+		up := put(t, key, first)
+		if up.VersionID == "" {
+			t.Fatal("the versioned bucket reported no versionId")
+		}
+		f := fileFromStore(ns, "pinned", key, up.VersionID)
+		create(t, f)
+		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+			g.Expect(f.Status.SHA256).To(Equal(sha(first)))
+		})
+		put(t, key, []byte("%PDF version two"))
+		NewWithT(t).Consistently(func(g Gomega) {
+			f := get(g, f)
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+			g.Expect(f.Status.SHA256).To(Equal(sha(first)))
+			g.Expect(f.Status.StoreObject.VersionID).To(Equal(up.VersionID))
+		}).WithTimeout(3 * time.Second).Should(Succeed())
+	})
+
+	t.Run("a missing key waits for its upload", func(t *testing.T) {
+		ns, _ := setup(t)
+		key := ns + "/later.pdf"
+		f := fileFromStore(ns, "later", key, "")
+		l := link(ns, "later", f.Name, nil)
+		create(t, f, l)
+		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, v1.ReasonObjectNotFound)
+			g.Expect(conditionStatus(f.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
+			g.Expect(readyMessage(f.Status.Conditions)).To(ContainSubstring(key))
+			g.Expect(f.Status.SHA256).To(BeEmpty())
+		})
+		wantGitOpsHealth(t, f, kstatus.InProgressStatus)
+		wantLinkNotReady(t, l)
+		body := []byte("%PDF arrived")
+		put(t, key, body)
+		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+			g.Expect(f.Status.SHA256).To(Equal(sha(body)))
+		})
+	})
+
+	t.Run("wrong credentials leave the File waiting on its store", func(t *testing.T) {
+		ns := newNamespace(t)
+		s := store(ns)
+		wrong := map[string][]byte{v1.CredentialsAccessKeyID: []byte(s3.AccessKeyID), v1.CredentialsSecretAccessKey: []byte("not-the-secret")}
+		key := ns + "/denied.pdf"
+		put(t, key, []byte("%PDF"))
+		f := fileFromStore(ns, "denied", key, "")
+		l := link(ns, "denied", f.Name, nil)
+		create(t, secret(ns, "s3-reader", wrong), s, f, l)
+		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, v1.ReasonStoreNotReady)
+			g.Expect(readyMessage(f.Status.Conditions)).To(ContainSubstring(v1.ReasonAccessDenied))
+			g.Expect(f.Status.SHA256).To(BeEmpty())
+		})
+		wantLinkNotReady(t, l)
+	})
+
+	t.Run("unlabelled credentials are not used, and the File says so", func(t *testing.T) {
+		ns := newNamespace(t)
+		s := store(ns)
+		sec := secret(ns, "s3-reader", creds)
+		sec.Labels = nil
+		key := ns + "/unlabelled.pdf"
+		body := []byte("%PDF unlabelled")
+		put(t, key, body)
+		f := fileFromStore(ns, "unlabelled", key, "")
+		l := link(ns, "unlabelled", f.Name, nil)
+		create(t, sec, s, f, l)
+		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, v1.ReasonStoreNotReady)
+			g.Expect(readyMessage(f.Status.Conditions)).To(ContainSubstring(v1.ReasonCredentialsNotShareable))
+			g.Expect(f.Status.SHA256).To(BeEmpty())
+			g.Expect(f.Status.StoreObject).To(BeNil())
+		})
+		wantLinkNotReady(t, l)
+		// The owner's label reaches the File through its store.
+		label(t, sec, v1.ShareableValue)
+		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+			g.Expect(f.Status.SHA256).To(Equal(sha(body)))
+		})
+	})
+
+	t.Run("a deleted store takes its Files and their links down", func(t *testing.T) {
+		ns, s := setup(t)
+		key := ns + "/gone.pdf"
+		put(t, key, []byte("%PDF gone"))
+		f := fileFromStore(ns, "gone", key, "")
+		l := link(ns, "gone", f.Name, nil)
+		create(t, f, l)
+		eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+			haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, v1.ReasonActive)
+		})
+		if err := k8s.Delete(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, v1.ReasonStoreNotFound)
+			g.Expect(conditionStatus(f.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
+			g.Expect(f.Status.SHA256).To(BeEmpty())
+			g.Expect(f.Status.StoreObject).To(BeNil())
+		})
+		wantLinkNotReady(t, l)
+	})
+}
+
+// fileFromStore is a File of the object key in the FileStore "evidence", pinned to
+// versionID when it is not empty.
+func fileFromStore(ns, name, key, versionID string) *v1.File {
+	return &v1.File{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1.FileSpec{Purpose: v1.PurposeDisputeEvidence, Source: v1.FileSource{
+			Store: &v1.StoreObjectSelector{Name: "evidence", Key: key, VersionID: versionID}}},
+	}
+}
+
+func randomBody(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func readyMessage(conds []metav1.Condition) string {
+	for _, c := range conds {
+		if c.Type == v1.ConditionReady {
+			return c.Message
+		}
+	}
+	return ""
+}
+
+// wantLinkNotReady waits until l reports its File not Ready, as SPEC §3 says.
+func wantLinkNotReady(t *testing.T, l *v1.FileLink) {
+	t.Helper()
+	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonFileNotReady)
+		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
+	})
+}
