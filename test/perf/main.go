@@ -31,6 +31,7 @@ type config struct {
 
 	n             int
 	memoryN       int
+	unrelated     int
 	expiryN       int
 	restartSample int
 	workers       int
@@ -59,6 +60,7 @@ func parseFlags() config {
 	fs.StringVar(&c.results, "results", "bench/RESULTS.md", "Where to write the results table (Markdown).")
 	fs.IntVar(&c.n, "n", 5000, "Reconcile throughput: Files and FileLinks per measurement (SPEC: 5000).")
 	fs.IntVar(&c.memoryN, "memory-n", 10000, "Memory and restart: Files and FileLinks present, all Ready (SPEC: 10000); at least 2×n are present anyway.")
+	fs.IntVar(&c.unrelated, "unrelated-secrets", 10000, "Memory: unlabelled 10 KiB Secrets applied client-side that no File reads (SPEC: 10000).")
 	fs.IntVar(&c.expiryN, "expiry-n", 5000, "Expiry lag: links expiring within the same minute (SPEC: 5000).")
 	fs.IntVar(&c.restartSample, "restart-sample", 500, "Restart: links sampled at random that must all answer 200.")
 	fs.IntVar(&c.workers, "workers", 8, "Parallel client workers creating objects and making the baseline's patches.")
