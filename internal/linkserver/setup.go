@@ -96,7 +96,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	}); err != nil {
 		return nil, err
 	}
-	for _, obj := range []client.Object{&filelinkv1.File{}, filesource.Ref{Kind: "Secret"}.Metadata(), filesource.Ref{Kind: "ConfigMap"}.Metadata()} {
+	for _, obj := range []client.Object{&filelinkv1.File{}, &filelinkv1.FileStore{}, filesource.Ref{Kind: "Secret"}.Metadata(), filesource.Ref{Kind: "ConfigMap"}.Metadata()} {
 		if _, err := mgr.GetCache().GetInformer(ctx, obj); err != nil {
 			return nil, err
 		}
@@ -139,6 +139,7 @@ func newServer(cache, source client.Reader, o Options) *Server {
 
 		sourceReadTimeout: o.SourceReadTimeout,
 		content:           newContentCache(o.ContentCacheBytes),
+		stores:            newStoreClients(),
 	}
 	s.handler = http.HandlerFunc(s.serveLink)
 	return s
