@@ -105,6 +105,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := registerStoreMetrics(); err != nil {
+		return nil, err
+	}
 	s := newServer(mgr.GetCache(), mgr.GetAPIReader(), o)
 	s.handler = m.observe(http.HandlerFunc(s.serveLink))
 	if err := mgr.Add(s); err != nil {

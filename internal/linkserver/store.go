@@ -39,24 +39,28 @@ const maxStoreClients = 256
 // serveStore answers for a File whose bytes are an object of a FileStore. The 404 and
 // 410 decisions were taken already or are taken here, never left to the object store.
 func (s *Server) serveStore(w *hardenedWriter, r *http.Request, link *filelinkv1.FileLink, file *filelinkv1.File) {
+	delivery, outcome := s.answerStore(w, r, link, file)
+	storeRequests.WithLabelValues(string(delivery), outcome).Inc()
+}
+
+func (s *Server) answerStore(w *hardenedWriter, r *http.Request, link *filelinkv1.FileLink, file *filelinkv1.File) (filelinkv1.Delivery, string) {
 	obj := file.Status.StoreObject
 	if obj == nil || file.Status.SHA256 == "" || (obj.VersionID == "" && obj.ETag == "") {
 		// Ready without the version it describes: nothing could pin the bytes.
 		s.fail(w, errNotServable, link)
-		return
+		return filelinkv1.DeliveryProxy, storeRefused
 	}
 	store, bucket, err := s.bucketFor(r.Context(), file)
 	if err != nil {
 		s.fail(w, err, link)
-		return
+		return filelinkv1.DeliveryProxy, storeOutcome(err)
 	}
 	key := file.Spec.Source.Store.Key
 	version := objectstore.Version{VersionID: obj.VersionID, ETag: obj.ETag}
-	h := w.Header()
 	if store.Spec.Delivery == filelinkv1.DeliveryRedirect {
-		s.redirect(w, r, link, file, bucket, version)
-		return
+		return filelinkv1.DeliveryRedirect, s.redirect(w, r, link, file, bucket, version)
 	}
+	h := w.Header()
 	h.Set("Content-Type", file.MediaType())
 	h.Set("Content-Disposition", attachment(file.DownloadName()))
 	h.Set("ETag", `"`+file.Status.SHA256+`"`)
@@ -71,9 +75,14 @@ func (s *Server) serveStore(w *hardenedWriter, r *http.Request, link *filelinkv1
 	// ServeContent answers HEAD, conditional requests and Range from the status alone;
 	// the object store is asked only when it commits to sending bytes.
 	http.ServeContent(ow, r, "", modified, content)
-	if ow.err != nil {
+	switch {
+	case ow.err != nil:
 		s.storeFailed(ow.err, link)
+		return filelinkv1.DeliveryProxy, storeOutcome(ow.err)
+	case content.opened:
+		return filelinkv1.DeliveryProxy, storeFetched
 	}
+	return filelinkv1.DeliveryProxy, storeLocal
 }
 
 // storeFailed logs what the object store said. The answer is written already.
@@ -105,7 +114,7 @@ func storeStatus(err error) int {
 // redirect answers 302 to a presigned GET of the object version, valid until the
 // earlier of redirectTTL and the link's expiry, carrying the File's name and type.
 func (s *Server) redirect(w *hardenedWriter, r *http.Request, link *filelinkv1.FileLink, file *filelinkv1.File,
-	bucket *objectstore.Bucket, version objectstore.Version) {
+	bucket *objectstore.Bucket, version objectstore.Version) string {
 	ttl := redirectTTL
 	if until, ok := link.UntilExpiry(s.clock.Now()); ok && until < ttl {
 		ttl = until
@@ -115,7 +124,7 @@ func (s *Server) redirect(w *hardenedWriter, r *http.Request, link *filelinkv1.F
 		// will have expired by the time a retry comes.
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
-		return
+		return storeUnavailable
 	}
 	key := file.Spec.Source.Store.Key
 	if version.VersionID == "" {
@@ -130,7 +139,7 @@ func (s *Server) redirect(w *hardenedWriter, r *http.Request, link *filelinkv1.F
 		if err != nil {
 			http.Error(w, http.StatusText(storeStatus(err)), storeStatus(err))
 			s.storeFailed(err, link)
-			return
+			return storeOutcome(err)
 		}
 	}
 	u, err := bucket.PresignGet(r.Context(), key, objectstore.Version{VersionID: version.VersionID}, ttl, objectstore.ResponseHeaders{
@@ -139,10 +148,11 @@ func (s *Server) redirect(w *hardenedWriter, r *http.Request, link *filelinkv1.F
 	})
 	if err != nil {
 		s.fail(w, err, link)
-		return
+		return storeOutcome(err)
 	}
 	w.Header().Set("Location", u.String())
 	w.WriteHeader(http.StatusFound)
+	return storeRedirected
 }
 
 // bucketFor returns the File's FileStore and a client for its bucket, signed with the

@@ -27,6 +27,8 @@ type objectReader struct {
 	// end is one past the last byte the open body's GET asked for.
 	end    int64
 	cancel context.CancelFunc
+	// opened is set once the object store answered a GET with bytes.
+	opened bool
 }
 
 func newObjectReader(ctx context.Context, b *objectstore.Bucket, key string, v objectstore.Version, size int64) *objectReader {
@@ -80,7 +82,7 @@ func (o *objectReader) open(last int64) error {
 		cancel()
 		return fmt.Errorf("get %s: %w: %d bytes where %d were asked for", o.key, objectstore.ErrObjectChanged, info.Size, want)
 	}
-	o.body, o.end, o.cancel = body, last+1, cancel
+	o.body, o.end, o.cancel, o.opened = body, last+1, cancel, true
 	return nil
 }
 

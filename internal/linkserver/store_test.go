@@ -260,6 +260,24 @@ func TestStoreObjects(t *testing.T) {
 		}
 	})
 
+	t.Run("metrics count store requests by outcome", func(t *testing.T) {
+		data := randomBytes(t, 4096)
+		f := st.newStoreFixture(t, plainBucket, "counted.pdf", data, nil)
+		eventuallyStatus(t, f.url(proxy), http.StatusOK)
+		before := gather(t)
+		request(t, http.MethodGet, f.url(proxy), nil)
+		request(t, http.MethodGet, f.url(proxy), map[string]string{"If-None-Match": etagOf(data)})
+		st.put(t, plainBucket, "counted.pdf", randomBytes(t, 4096))
+		request(t, http.MethodGet, f.url(proxy), nil)
+		after := gather(t)
+		for _, outcome := range []string{"fetched", "local", "changed"} {
+			series := `filelink_link_store_requests_total{delivery="proxy"}{outcome="` + outcome + `"}`
+			if grew := after[series] - before[series]; grew != 1 {
+				t.Errorf("%s grew by %v, want 1", series, grew)
+			}
+		}
+	})
+
 	t.Run("a version-pinned File keeps serving its version after an overwrite", func(t *testing.T) {
 		first := randomBytes(t, 1<<20)
 		f := st.newStoreFixture(t, versionedBucket, "pinned.pdf", first, nil)
