@@ -39,28 +39,28 @@ const maxStoreClients = 256
 // serveStore answers for a File whose bytes are an object of a FileStore. The 404 and
 // 410 decisions were taken already or are taken here, never left to the object store.
 func (s *Server) serveStore(w *hardenedWriter, r *http.Request, link *filelinkv1.FileLink, file *filelinkv1.File) {
-	delivery, outcome := s.answerStore(w, r, link, file)
-	storeRequests.WithLabelValues(string(delivery), outcome).Inc()
-}
-
-func (s *Server) answerStore(w *hardenedWriter, r *http.Request, link *filelinkv1.FileLink, file *filelinkv1.File) (filelinkv1.Delivery, string) {
+	a := &storeAnswer{ResponseWriter: w, delivery: filelinkv1.DeliveryProxy}
 	obj := file.Status.StoreObject
 	if obj == nil || file.Status.SHA256 == "" || (obj.VersionID == "" && obj.ETag == "") {
 		// Ready without the version it describes: nothing could pin the bytes.
-		s.fail(w, errNotServable, link)
-		return filelinkv1.DeliveryProxy, storeRefused
+		a.outcome = storeRefused
+		s.fail(a, errNotServable, link)
+		return
 	}
 	store, bucket, err := s.bucketFor(r.Context(), file)
 	if err != nil {
-		s.fail(w, err, link)
-		return filelinkv1.DeliveryProxy, storeOutcome(err)
+		a.outcome = storeOutcome(err)
+		s.fail(a, err, link)
+		return
 	}
 	key := file.Spec.Source.Store.Key
 	version := objectstore.Version{VersionID: obj.VersionID, ETag: obj.ETag}
 	if store.Spec.Delivery == filelinkv1.DeliveryRedirect {
-		return filelinkv1.DeliveryRedirect, s.redirect(w, r, link, file, bucket, version)
+		a.delivery = filelinkv1.DeliveryRedirect
+		s.redirect(a, r, link, file, bucket, version)
+		return
 	}
-	h := w.Header()
+	h := a.Header()
 	h.Set("Content-Type", file.MediaType())
 	h.Set("Content-Disposition", attachment(file.DownloadName()))
 	h.Set("ETag", `"`+file.Status.SHA256+`"`)
@@ -71,18 +71,16 @@ func (s *Server) answerStore(w *hardenedWriter, r *http.Request, link *filelinkv
 	limitRanges(r)
 	content := newObjectReader(r.Context(), bucket, key, version, file.Status.Size)
 	defer content.Close()
-	ow := &openingWriter{ResponseWriter: w, content: content, get: r.Method == http.MethodGet}
+	ow := &openingWriter{ResponseWriter: a, answer: a, content: content, get: r.Method == http.MethodGet}
 	// ServeContent answers HEAD, conditional requests and Range from the status alone;
 	// the object store is asked only when it commits to sending bytes.
 	http.ServeContent(ow, r, "", modified, content)
-	switch {
-	case ow.err != nil:
-		s.storeFailed(ow.err, link)
-		return filelinkv1.DeliveryProxy, storeOutcome(ow.err)
-	case content.opened:
-		return filelinkv1.DeliveryProxy, storeFetched
+	if !ow.multipart {
+		content.closeBody()
 	}
-	return filelinkv1.DeliveryProxy, storeLocal
+	if ow.err != nil {
+		s.storeFailed(ow.err, link)
+	}
 }
 
 // storeFailed logs what the object store said. The answer is written already.
@@ -113,8 +111,8 @@ func storeStatus(err error) int {
 
 // redirect answers 302 to a presigned GET of the object version, valid until the
 // earlier of redirectTTL and the link's expiry, carrying the File's name and type.
-func (s *Server) redirect(w *hardenedWriter, r *http.Request, link *filelinkv1.FileLink, file *filelinkv1.File,
-	bucket *objectstore.Bucket, version objectstore.Version) string {
+func (s *Server) redirect(w *storeAnswer, r *http.Request, link *filelinkv1.FileLink, file *filelinkv1.File,
+	bucket *objectstore.Bucket, version objectstore.Version) {
 	ttl := redirectTTL
 	if until, ok := link.UntilExpiry(s.clock.Now()); ok && until < ttl {
 		ttl = until
@@ -122,9 +120,10 @@ func (s *Server) redirect(w *hardenedWriter, r *http.Request, link *filelinkv1.F
 	if ttl < time.Second {
 		// A presigned URL counts in whole seconds; any would outlive the link, which
 		// will have expired by the time a retry comes.
+		w.outcome = storeUnavailable
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
-		return storeUnavailable
+		return
 	}
 	key := file.Spec.Source.Store.Key
 	if version.VersionID == "" {
@@ -137,9 +136,10 @@ func (s *Server) redirect(w *hardenedWriter, r *http.Request, link *filelinkv1.F
 			err = fmt.Errorf("stat %s: %w: now ETag %q", key, objectstore.ErrObjectChanged, info.ETag)
 		}
 		if err != nil {
+			w.outcome = storeOutcome(err)
 			http.Error(w, http.StatusText(storeStatus(err)), storeStatus(err))
 			s.storeFailed(err, link)
-			return storeOutcome(err)
+			return
 		}
 	}
 	u, err := bucket.PresignGet(r.Context(), key, objectstore.Version{VersionID: version.VersionID}, ttl, objectstore.ResponseHeaders{
@@ -147,12 +147,13 @@ func (s *Server) redirect(w *hardenedWriter, r *http.Request, link *filelinkv1.F
 		ContentDisposition: attachment(file.DownloadName()),
 	})
 	if err != nil {
+		w.outcome = storeOutcome(err)
 		s.fail(w, err, link)
-		return storeOutcome(err)
+		return
 	}
+	w.outcome = storeRedirected
 	w.Header().Set("Location", u.String())
 	w.WriteHeader(http.StatusFound)
-	return storeRedirected
 }
 
 // bucketFor returns the File's FileStore and a client for its bucket, signed with the

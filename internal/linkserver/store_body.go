@@ -16,7 +16,10 @@ import (
 // version, only as they are read. One GET carries one answer's single range or whole
 // body; memory stays at the copy buffer's size.
 type objectReader struct {
+	// ctx is the request's, cancelled by Close: that ends any GET in flight from any
+	// goroutine, which Close cannot otherwise reach without a race.
 	ctx     context.Context
+	stop    context.CancelFunc
 	bucket  *objectstore.Bucket
 	key     string
 	version objectstore.Version
@@ -27,12 +30,11 @@ type objectReader struct {
 	// end is one past the last byte the open body's GET asked for.
 	end    int64
 	cancel context.CancelFunc
-	// opened is set once the object store answered a GET with bytes.
-	opened bool
 }
 
 func newObjectReader(ctx context.Context, b *objectstore.Bucket, key string, v objectstore.Version, size int64) *objectReader {
-	return &objectReader{ctx: ctx, bucket: b, key: key, version: v, size: size}
+	ctx, stop := context.WithCancel(ctx)
+	return &objectReader{ctx: ctx, stop: stop, bucket: b, key: key, version: v, size: size}
 }
 
 // Seek moves without a request; a body open at another offset is given up.
@@ -82,7 +84,7 @@ func (o *objectReader) open(last int64) error {
 		cancel()
 		return fmt.Errorf("get %s: %w: %d bytes where %d were asked for", o.key, objectstore.ErrObjectChanged, info.Size, want)
 	}
-	o.body, o.end, o.cancel, o.opened = body, last+1, cancel, true
+	o.body, o.end, o.cancel = body, last+1, cancel
 	return nil
 }
 
@@ -124,9 +126,11 @@ func (o *objectReader) closeBody() {
 	}
 }
 
-// Close gives up any open body.
+// Close ends any GET in flight. http.ServeContent reads the parts of a multipart answer
+// in a goroutine of its own, which may still be reading when it returns, so Close only
+// cancels: the transport then drops the connection and the reading goroutine fails.
 func (o *objectReader) Close() error {
-	o.closeBody()
+	o.stop()
 	return nil
 }
 
@@ -136,11 +140,15 @@ func (o *objectReader) Close() error {
 // The answers that need no bytes (304, 412, 416, HEAD) never reach the object store.
 type openingWriter struct {
 	http.ResponseWriter
+	answer  *storeAnswer
 	content *objectReader
 	get     bool
 	// err is the object store's refusal, answered already; later writes are dropped.
 	err         error
 	wroteHeader bool
+	// multipart is set for a multipart 206, whose parts ServeContent reads from content
+	// in a goroutine of its own.
+	multipart bool
 }
 
 func (w *openingWriter) WriteHeader(code int) {
@@ -148,6 +156,7 @@ func (w *openingWriter) WriteHeader(code int) {
 		return
 	}
 	w.wroteHeader = true
+	w.answer.outcome = storeLocal
 	if w.get {
 		last, ok := int64(-1), false
 		switch code {
@@ -157,11 +166,15 @@ func (w *openingWriter) WriteHeader(code int) {
 			// Absent on a multipart answer, whose parts open as they are read.
 			var start int64
 			start, last, ok = parseContentRange(w.Header().Get("Content-Range"))
+			if w.multipart = !ok; w.multipart {
+				w.answer.outcome = storeFetched
+			}
 			ok = ok && start == w.content.off
 		}
 		if ok {
 			if err := w.content.open(last); err != nil {
 				w.err = err
+				w.answer.outcome = storeOutcome(err)
 				h := w.Header()
 				for _, k := range []string{"Content-Range", "Content-Disposition", "ETag", "Last-Modified", "Accept-Ranges"} {
 					h.Del(k)
@@ -170,6 +183,7 @@ func (w *openingWriter) WriteHeader(code int) {
 				http.Error(w.ResponseWriter, http.StatusText(status), status)
 				return
 			}
+			w.answer.outcome = storeFetched
 		}
 	}
 	w.ResponseWriter.WriteHeader(code)

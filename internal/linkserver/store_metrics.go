@@ -2,11 +2,13 @@ package linkserver
 
 import (
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 )
 
@@ -49,3 +51,37 @@ func storeOutcome(err error) string {
 		return storeUnavailable
 	}
 }
+
+// storeAnswer counts a store request by the outcome set on it when its status line goes
+// out, so the count is there by the time the downloader has the answer.
+type storeAnswer struct {
+	http.ResponseWriter
+	delivery filelinkv1.Delivery
+	outcome  string
+	counted  bool
+}
+
+func (a *storeAnswer) WriteHeader(code int) {
+	if !a.counted {
+		a.counted = true
+		storeRequests.WithLabelValues(string(a.delivery), a.outcome).Inc()
+	}
+	a.ResponseWriter.WriteHeader(code)
+}
+
+func (a *storeAnswer) Write(b []byte) (int, error) {
+	if !a.counted {
+		a.WriteHeader(http.StatusOK)
+	}
+	return a.ResponseWriter.Write(b)
+}
+
+func (a *storeAnswer) ReadFrom(r io.Reader) (int64, error) {
+	if !a.counted {
+		a.WriteHeader(http.StatusOK)
+	}
+	return readFrom(a.ResponseWriter, r)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (a *storeAnswer) Unwrap() http.ResponseWriter { return a.ResponseWriter }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -313,6 +314,22 @@ func TestStoreObjects(t *testing.T) {
 		}
 		eventuallyNotFoundWithin(t, f.url(proxy), 5*time.Second)
 		consistentlyNotFound(t, f.url(proxy))
+	})
+
+	t.Run("credentials the object store refuses answer 404", func(t *testing.T) {
+		f := st.newStoreFixture(t, plainBucket, "refused.pdf", randomBytes(t, 1024), func(f *storeFixture) {
+			f.secret.Data[v1.CredentialsSecretAccessKey] = []byte("not-the-key")
+		})
+		// 404 from the start, as long as the link is unknown too: wait until the
+		// object store itself has refused.
+		series := `filelink_link_store_requests_total{delivery="proxy"}{outcome="not_found"}`
+		before := gather(t)[series]
+		NewWithT(t).Eventually(func() float64 {
+			if resp, _ := request(t, http.MethodGet, f.url(proxy), nil); resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("refused credentials: %d, want 404", resp.StatusCode)
+			}
+			return gather(t)[series]
+		}).WithTimeout(10 * time.Second).WithPolling(20 * time.Millisecond).Should(BeNumerically(">", before))
 	})
 
 	t.Run("a missing object answers 404", func(t *testing.T) {
