@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
@@ -43,6 +44,8 @@ type Server struct {
 	sourceReadTimeout time.Duration
 	content           *contentCache
 	fetches           singleflight.Group
+	stores            *storeClients
+	storeOptions      objectstore.Options
 	handler           http.Handler
 	// serving is set once the listener is bound: after the caches have synced, since
 	// the manager starts runnables only then.
@@ -151,6 +154,10 @@ func (s *Server) serveLink(rw http.ResponseWriter, r *http.Request) {
 	file, err := s.fileFor(r.Context(), link)
 	if err != nil {
 		s.fail(w, err, link)
+		return
+	}
+	if file.Spec.Source.Store != nil {
+		s.serveStore(w, r, link, file)
 		return
 	}
 	b, err := s.bodyOf(r.Context(), file)

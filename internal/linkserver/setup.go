@@ -97,13 +97,16 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	if o.Keys == nil {
 		return nil, errors.New("link server: no signing keys (Options.Keys)")
 	}
-	for _, obj := range []client.Object{&filelinkv1.FileLink{}, &filelinkv1.File{}, filesource.Ref{Kind: "Secret"}.Metadata(), filesource.Ref{Kind: "ConfigMap"}.Metadata()} {
+	for _, obj := range []client.Object{&filelinkv1.FileLink{}, &filelinkv1.File{}, &filelinkv1.FileStore{}, filesource.Ref{Kind: "Secret"}.Metadata(), filesource.Ref{Kind: "ConfigMap"}.Metadata()} {
 		if _, err := mgr.GetCache().GetInformer(ctx, obj); err != nil {
 			return nil, err
 		}
 	}
 	m, err := newMetrics(ctrlmetrics.Registry)
 	if err != nil {
+		return nil, err
+	}
+	if err := registerStoreMetrics(); err != nil {
 		return nil, err
 	}
 	s := newServer(mgr.GetCache(), mgr.GetAPIReader(), o)
@@ -140,6 +143,7 @@ func newServer(informers cache.Cache, source client.Reader, o Options) *Server {
 
 		sourceReadTimeout: o.SourceReadTimeout,
 		content:           newContentCache(o.ContentCacheBytes),
+		stores:            newStoreClients(),
 	}
 	s.handler = http.HandlerFunc(s.serveLink)
 	o.Keys.Notify(s.links.rekey)

@@ -1,0 +1,214 @@
+package linkserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/filelink-dev/filelink-operator/internal/objectstore"
+)
+
+// objectReader is an object version as the io.ReadSeeker http.ServeContent wants, for
+// any size: seeking costs nothing, and bytes are fetched by ranged GETs, pinned to the
+// version, only as they are read. One GET carries one answer's single range or whole
+// body; memory stays at the copy buffer's size.
+type objectReader struct {
+	// ctx is the request's, cancelled by Close: that ends any GET in flight from any
+	// goroutine, which Close cannot otherwise reach without a race.
+	ctx     context.Context
+	stop    context.CancelFunc
+	bucket  *objectstore.Bucket
+	key     string
+	version objectstore.Version
+	size    int64
+
+	off  int64
+	body io.ReadCloser
+	// end is one past the last byte the open body's GET asked for.
+	end    int64
+	cancel context.CancelFunc
+}
+
+func newObjectReader(ctx context.Context, b *objectstore.Bucket, key string, v objectstore.Version, size int64) *objectReader {
+	ctx, stop := context.WithCancel(ctx)
+	return &objectReader{ctx: ctx, stop: stop, bucket: b, key: key, version: v, size: size}
+}
+
+// Seek moves without a request; a body open at another offset is given up.
+func (o *objectReader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += o.off
+	case io.SeekEnd:
+		offset += o.size
+	default:
+		return 0, errors.New("objectReader.Seek: invalid whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("objectReader.Seek: negative position")
+	}
+	if offset != o.off {
+		o.closeBody()
+	}
+	o.off = offset
+	return offset, nil
+}
+
+// open starts a GET of [o.off, last]. The object store's first answer must come within
+// storeOpenTimeout; the body then flows at the downloader's pace.
+func (o *objectReader) open(last int64) error {
+	o.closeBody()
+	ctx, cancel := context.WithCancel(o.ctx)
+	timer := time.AfterFunc(storeOpenTimeout, cancel)
+	var rng *objectstore.Range
+	if o.off != 0 || last != o.size-1 {
+		rng = &objectstore.Range{Start: o.off, End: last}
+	}
+	body, info, err := o.bucket.Open(ctx, o.key, o.version, rng)
+	if !timer.Stop() && err == nil {
+		body.Close()
+		err = fmt.Errorf("get %s: %w: no answer within %s", o.key, objectstore.ErrUnreachable, storeOpenTimeout)
+	}
+	if err != nil {
+		cancel()
+		return err
+	}
+	if want := last - o.off + 1; info.Size != want {
+		// A store that ignored the Range, or an object of another length: either way
+		// not the bytes the File's status describes.
+		body.Close()
+		cancel()
+		return fmt.Errorf("get %s: %w: %d bytes where %d were asked for", o.key, objectstore.ErrObjectChanged, info.Size, want)
+	}
+	o.body, o.end, o.cancel = body, last+1, cancel
+	return nil
+}
+
+func (o *objectReader) Read(p []byte) (int, error) {
+	for {
+		if o.off >= o.size {
+			return 0, io.EOF
+		}
+		if o.body == nil {
+			// Only the parts of a multi-range answer get here: they are fetched one at
+			// a time, each from its start to the object's end, given up at the next Seek.
+			if err := o.open(o.size - 1); err != nil {
+				return 0, err
+			}
+		}
+		if left := o.end - o.off; int64(len(p)) > left {
+			p = p[:left]
+		}
+		n, err := o.body.Read(p)
+		o.off += int64(n)
+		if o.off == o.end {
+			o.closeBody()
+			err = nil
+		} else if errors.Is(err, io.EOF) {
+			o.closeBody()
+			return n, fmt.Errorf("get %s: %w: body ended at %d of %d", o.key, objectstore.ErrObjectChanged, o.off, o.end)
+		}
+		if n > 0 || err != nil {
+			return n, err
+		}
+	}
+}
+
+func (o *objectReader) closeBody() {
+	if o.body != nil {
+		o.body.Close()
+		o.cancel()
+		o.body, o.cancel = nil, nil
+	}
+}
+
+// Close ends any GET in flight. http.ServeContent reads the parts of a multipart answer
+// in a goroutine of its own, which may still be reading when it returns, so Close only
+// cancels: the transport then drops the connection and the reading goroutine fails.
+func (o *objectReader) Close() error {
+	o.stop()
+	return nil
+}
+
+// openingWriter asks the object store for the bytes at the moment http.ServeContent
+// commits to a 200 or a single-range 206, before the status line goes out: so an object
+// that changed, or vanished, still gets a proper 503 or 404 instead of a 200 cut short.
+// The answers that need no bytes (304, 412, 416, HEAD) never reach the object store.
+type openingWriter struct {
+	http.ResponseWriter
+	answer  *storeAnswer
+	content *objectReader
+	get     bool
+	// err is the object store's refusal, answered already; later writes are dropped.
+	err         error
+	wroteHeader bool
+	// multipart is set for a multipart 206, whose parts ServeContent reads from content
+	// in a goroutine of its own.
+	multipart bool
+}
+
+func (w *openingWriter) WriteHeader(code int) {
+	if w.wroteHeader {
+		return
+	}
+	w.wroteHeader = true
+	w.answer.outcome = storeLocal
+	if w.get {
+		last, ok := int64(-1), false
+		switch code {
+		case http.StatusOK:
+			last, ok = w.content.size-1, w.content.size > 0
+		case http.StatusPartialContent:
+			// Absent on a multipart answer, whose parts open as they are read.
+			var start int64
+			start, last, ok = parseContentRange(w.Header().Get("Content-Range"))
+			if w.multipart = !ok; w.multipart {
+				w.answer.outcome = storeFetched
+			}
+			ok = ok && start == w.content.off
+		}
+		if ok {
+			if err := w.content.open(last); err != nil {
+				w.err = err
+				w.answer.outcome = storeOutcome(err)
+				h := w.Header()
+				for _, k := range []string{"Content-Range", "Content-Disposition", "ETag", "Last-Modified", "Accept-Ranges"} {
+					h.Del(k)
+				}
+				status := storeStatus(err)
+				http.Error(w.ResponseWriter, http.StatusText(status), status)
+				return
+			}
+			w.answer.outcome = storeFetched
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *openingWriter) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ReadFrom copies the object's body with the inner writer's buffer, a fixed size.
+func (w *openingWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	return readFrom(w.ResponseWriter, r)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *openingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

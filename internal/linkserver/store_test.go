@@ -1,0 +1,529 @@
+package linkserver_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver"
+	"github.com/filelink-dev/filelink-operator/internal/objectstore"
+	"github.com/filelink-dev/filelink-operator/test/framework/s3server"
+)
+
+// storeFixture is a FileStore over a SeaweedFS bucket, its labelled credentials Secret,
+// a File naming one object (with the status the File controller would write) and a
+// FileLink to the File.
+type storeFixture struct {
+	ns     string
+	secret *corev1.Secret
+	store  *v1.FileStore
+	file   *v1.File
+	link   *v1.FileLink
+}
+
+func (f *storeFixture) url(base string) string { return signer.URL(base, f.link.UID) }
+
+// storeTest holds the S3 server every case of TestStoreObjects shares.
+type storeTest struct {
+	s3 *s3server.Server
+	// transport carries every request of the tests and link servers to the S3 server,
+	// so its idle connections can be closed before the server stops.
+	transport *http.Transport
+}
+
+const (
+	plainBucket     = "plain"
+	versionedBucket = "versioned"
+)
+
+func (st *storeTest) bucketSpec(bucket string) v1.S3Bucket {
+	return v1.S3Bucket{Endpoint: st.s3.Endpoint, AllowInsecureHTTP: true, Region: s3server.Region,
+		Bucket: bucket, ForcePathStyle: true, Credentials: v1.S3Credentials{SecretName: "s3-reader"}}
+}
+
+func (st *storeTest) put(t testing.TB, bucket, key string, data []byte) objectstore.ObjectInfo {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := st.s3.Put(ctx, bucket, key, data, "application/octet-stream"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := objectstore.New(st.bucketSpec(bucket), objectstore.Credentials{AccessKeyID: st.s3.AccessKeyID, SecretAccessKey: st.s3.SecretAccessKey},
+		objectstore.Options{Transport: st.transport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := b.Stat(ctx, key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+// newStoreFixture writes data under key and links it. The File's status says what the
+// File controller would: the object's version, size and digest, Ready.
+func (st *storeTest) newStoreFixture(t testing.TB, bucket, key string, data []byte, mutate func(*storeFixture)) *storeFixture {
+	t.Helper()
+	info := st.put(t, bucket, key, data)
+	ns := newNamespace(t)
+	f := &storeFixture{
+		ns: ns,
+		secret: &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "s3-reader", Labels: shareable()},
+			Data: map[string][]byte{v1.CredentialsAccessKeyID: []byte(st.s3.AccessKeyID), v1.CredentialsSecretAccessKey: []byte(st.s3.SecretAccessKey)}},
+		store: &v1.FileStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evidence"}, Spec: v1.FileStoreSpec{S3: st.bucketSpec(bucket)}},
+		file: &v1.File{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evidence"},
+			Spec: v1.FileSpec{Purpose: v1.PurposeDisputeEvidence, Filename: "receipt 0042.pdf",
+				Source: v1.FileSource{Store: &v1.StoreObjectSelector{Name: "evidence", Key: key}}},
+		},
+		link: &v1.FileLink{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "share"}, Spec: v1.FileLinkSpec{File: "evidence"}},
+	}
+	if mutate != nil {
+		mutate(f)
+	}
+	for _, o := range []client.Object{f.secret, f.store, f.file, f.link} {
+		if err := k8s.Create(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum := sha256.Sum256(data)
+	modified := metav1.NewTime(info.LastModified)
+	f.file.Status.Size = int64(len(data))
+	f.file.Status.SHA256 = hex.EncodeToString(sum[:])
+	f.file.Status.StoreObject = &v1.StoreObjectVersion{VersionID: info.VersionID, ETag: info.ETag, LastModified: &modified}
+	markReady(t, f.file)
+	return f
+}
+
+// countingRoundTripper counts the requests the link server makes to the object store.
+type countingRoundTripper struct {
+	n    atomic.Int64
+	next http.RoundTripper
+}
+
+func (c *countingRoundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.next.RoundTrip(r)
+}
+
+// noRedirects answers with the redirect itself rather than following it.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// TestStoreObjects serves Files whose bytes are objects of a real S3 server, SeaweedFS,
+// started once for all its cases.
+func TestStoreObjects(t *testing.T) {
+	ctx := context.Background()
+	s3, err := s3server.Start(ctx, s3server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &storeTest{s3: s3, transport: http.DefaultTransport.(*http.Transport).Clone()}
+	t.Cleanup(func() {
+		// Idle keep-alive connections would hold up the server's graceful stop.
+		st.transport.CloseIdleConnections()
+		http.DefaultClient.CloseIdleConnections()
+		noRedirects.CloseIdleConnections()
+		if err := s3.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	for bucket, versioned := range map[string]bool{plainBucket: false, versionedBucket: true} {
+		if err := s3.CreateBucket(ctx, bucket, versioned); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s3Requests := &countingRoundTripper{next: st.transport}
+	proxyClock := clocktesting.NewFakeClock(time.Now())
+	proxy := startServer(t, linkserver.Options{Clock: proxyClock}, func(s *linkserver.Server) { linkserver.SetStoreTransport(s, s3Requests) })
+
+	t.Run("proxy serves a 5 MiB object byte-exact with the headers of any File", func(t *testing.T) {
+		data := randomBytes(t, 5<<20)
+		f := st.newStoreFixture(t, versionedBucket, "2026/11/receipt-0042.pdf", data, nil)
+		eventuallyStatus(t, f.url(proxy), http.StatusOK)
+		resp, body := request(t, http.MethodGet, f.url(proxy), nil)
+		if resp.StatusCode != http.StatusOK || !bytes.Equal(body, data) {
+			t.Fatalf("GET: %d, %d bytes, equal %v", resp.StatusCode, len(body), bytes.Equal(body, data))
+		}
+		wantSecurityHeaders(t, resp.Header)
+		for k, want := range map[string]string{
+			"ETag":                    etagOf(data),
+			"Content-Type":            "application/pdf",
+			"Content-Length":          strconv.Itoa(len(data)),
+			"Last-Modified":           f.file.Status.StoreObject.LastModified.UTC().Format(http.TimeFormat),
+			"Content-Security-Policy": "default-src 'none'; sandbox",
+		} {
+			if got := resp.Header.Get(k); got != want {
+				t.Errorf("%s = %q, want %q", k, got, want)
+			}
+		}
+		if _, params, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition")); err != nil || params["filename"] != "receipt 0042.pdf" {
+			t.Errorf("Content-Disposition %q: %v %v", resp.Header.Get("Content-Disposition"), params, err)
+		}
+	})
+
+	t.Run("proxy passes Range through and answers conditional requests without the object store", func(t *testing.T) {
+		data := randomBytes(t, 5<<20)
+		f := st.newStoreFixture(t, plainBucket, "range.pdf", data, nil)
+		eventuallyStatus(t, f.url(proxy), http.StatusOK)
+
+		before := s3Requests.n.Load()
+		resp, body := request(t, http.MethodGet, f.url(proxy), map[string]string{"Range": "bytes=1000000-1000999"})
+		if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, data[1000000:1001000]) {
+			t.Fatalf("Range: %d, %d bytes, equal %v", resp.StatusCode, len(body), bytes.Equal(body, data[1000000:1001000]))
+		}
+		if got, want := resp.Header.Get("Content-Range"), "bytes 1000000-1000999/"+strconv.Itoa(len(data)); got != want {
+			t.Errorf("Content-Range %q, want %q", got, want)
+		}
+		if n := s3Requests.n.Load() - before; n != 1 {
+			t.Errorf("a single range took %d requests to the object store, want 1", n)
+		}
+		resp, body = request(t, http.MethodGet, f.url(proxy), map[string]string{"Range": "bytes=-10"})
+		if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, data[len(data)-10:]) {
+			t.Fatalf("suffix Range: %d %x", resp.StatusCode, body)
+		}
+		resp, body = request(t, http.MethodGet, f.url(proxy), map[string]string{"Range": "bytes=0-9,100-109"})
+		if resp.StatusCode != http.StatusPartialContent || !bytes.Contains(body, data[0:10]) || !bytes.Contains(body, data[100:110]) {
+			t.Fatalf("two ranges: %d, %d bytes", resp.StatusCode, len(body))
+		}
+
+		before = s3Requests.n.Load()
+		for _, h := range []map[string]string{
+			{"If-None-Match": etagOf(data)},
+			{"If-Modified-Since": f.file.Status.StoreObject.LastModified.UTC().Format(http.TimeFormat)},
+		} {
+			if resp, body := request(t, http.MethodGet, f.url(proxy), h); resp.StatusCode != http.StatusNotModified || len(body) != 0 {
+				t.Errorf("%v: %d, %d bytes, want 304", h, resp.StatusCode, len(body))
+			}
+		}
+		if resp, _ := request(t, http.MethodGet, f.url(proxy), map[string]string{"If-Match": `"other"`}); resp.StatusCode != http.StatusPreconditionFailed {
+			t.Errorf("If-Match of another ETag: %d, want 412", resp.StatusCode)
+		}
+		if resp, body := request(t, http.MethodHead, f.url(proxy), nil); resp.StatusCode != http.StatusOK || len(body) != 0 || resp.ContentLength != int64(len(data)) {
+			t.Errorf("HEAD: %d, Content-Length %d", resp.StatusCode, resp.ContentLength)
+		}
+		if resp, _ := request(t, http.MethodGet, f.url(proxy), map[string]string{"Range": "bytes=99999999-"}); resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
+			t.Errorf("unsatisfiable Range: %d, want 416", resp.StatusCode)
+		}
+		if n := s3Requests.n.Load() - before; n != 0 {
+			t.Errorf("304, 412, HEAD and 416 made %d requests to the object store, want 0", n)
+		}
+	})
+
+	t.Run("warm downloads make no Kubernetes API calls", func(t *testing.T) {
+		data := randomBytes(t, 64<<10)
+		f := st.newStoreFixture(t, plainBucket, "warm.pdf", data, nil)
+		eventuallyStatus(t, f.url(proxy), http.StatusOK)
+		before := apiCalls.Load()
+		for range 20 {
+			if resp, body := request(t, http.MethodGet, f.url(proxy), nil); resp.StatusCode != http.StatusOK || !bytes.Equal(body, data) {
+				t.Fatalf("download: %d, %d bytes", resp.StatusCode, len(body))
+			}
+		}
+		if n := apiCalls.Load() - before; n != 0 {
+			t.Fatalf("20 warm downloads made %d API requests, want 0", n)
+		}
+	})
+
+	t.Run("an overwritten object answers 503, never the new bytes", func(t *testing.T) {
+		old := randomBytes(t, 5<<20)
+		f := st.newStoreFixture(t, plainBucket, "overwritten.pdf", old, nil)
+		eventuallyStatus(t, f.url(proxy), http.StatusOK)
+		newer := randomBytes(t, 5<<20)
+		st.put(t, plainBucket, "overwritten.pdf", newer)
+		for _, h := range []map[string]string{nil, {"Range": "bytes=0-1023"}} {
+			resp, body := request(t, http.MethodGet, f.url(proxy), h)
+			if resp.StatusCode != http.StatusServiceUnavailable {
+				t.Errorf("%v after overwrite: %d, want 503", h, resp.StatusCode)
+			}
+			if bytes.Contains(body, newer[:1024]) || resp.Header.Get("ETag") != "" || resp.Header.Get("Content-Range") != "" {
+				t.Errorf("%v: the 503 carries the new bytes or the old validators: %v", h, resp.Header)
+			}
+			wantSecurityHeaders(t, resp.Header)
+		}
+	})
+
+	t.Run("metrics count store requests by outcome", func(t *testing.T) {
+		data := randomBytes(t, 4096)
+		f := st.newStoreFixture(t, plainBucket, "counted.pdf", data, nil)
+		eventuallyStatus(t, f.url(proxy), http.StatusOK)
+		before := gather(t)
+		request(t, http.MethodGet, f.url(proxy), nil)
+		request(t, http.MethodGet, f.url(proxy), map[string]string{"If-None-Match": etagOf(data)})
+		st.put(t, plainBucket, "counted.pdf", randomBytes(t, 4096))
+		request(t, http.MethodGet, f.url(proxy), nil)
+		after := gather(t)
+		for _, outcome := range []string{"fetched", "local", "changed"} {
+			series := `filelink_link_store_requests_total{delivery="proxy"}{outcome="` + outcome + `"}`
+			if grew := after[series] - before[series]; grew != 1 {
+				t.Errorf("%s grew by %v, want 1", series, grew)
+			}
+		}
+	})
+
+	t.Run("a version-pinned File keeps serving its version after an overwrite", func(t *testing.T) {
+		first := randomBytes(t, 1<<20)
+		f := st.newStoreFixture(t, versionedBucket, "pinned.pdf", first, nil)
+		pinned := f.file.Status.StoreObject.VersionID
+		if pinned == "" {
+			t.Fatal("the versioned bucket reported no versionId")
+		}
+		f.file.Spec.Source.Store.VersionID = pinned
+		if err := k8s.Update(ctx, f.file); err != nil {
+			t.Fatal(err)
+		}
+		markReady(t, f.file)
+		eventuallyStatus(t, f.url(proxy), http.StatusOK)
+		st.put(t, versionedBucket, "pinned.pdf", randomBytes(t, 1<<20))
+		for range 3 {
+			if resp, body := request(t, http.MethodGet, f.url(proxy), nil); resp.StatusCode != http.StatusOK || !bytes.Equal(body, first) {
+				t.Fatalf("after overwrite: %d, equal %v", resp.StatusCode, bytes.Equal(body, first))
+			}
+		}
+	})
+
+	t.Run("unlabelled credentials or a deleted FileStore answer 404", func(t *testing.T) {
+		f := st.newStoreFixture(t, plainBucket, "consent.pdf", randomBytes(t, 1024), nil)
+		eventuallyStatus(t, f.url(proxy), http.StatusOK)
+		setLabel(t, f.secret, false)
+		eventuallyNotFoundWithin(t, f.url(proxy), 5*time.Second)
+		consistentlyNotFound(t, f.url(proxy))
+		setLabel(t, f.secret, true)
+		eventuallyStatus(t, f.url(proxy), http.StatusOK)
+
+		if err := k8s.Delete(ctx, f.store); err != nil {
+			t.Fatal(err)
+		}
+		eventuallyNotFoundWithin(t, f.url(proxy), 5*time.Second)
+		consistentlyNotFound(t, f.url(proxy))
+	})
+
+	t.Run("credentials the object store refuses answer 404", func(t *testing.T) {
+		f := st.newStoreFixture(t, plainBucket, "refused.pdf", randomBytes(t, 1024), func(f *storeFixture) {
+			f.secret.Data[v1.CredentialsSecretAccessKey] = []byte("not-the-key")
+		})
+		// 404 from the start, as long as the link is unknown too: wait until the
+		// object store itself has refused.
+		series := `filelink_link_store_requests_total{delivery="proxy"}{outcome="not_found"}`
+		before := gather(t)[series]
+		NewWithT(t).Eventually(func() float64 {
+			if resp, _ := request(t, http.MethodGet, f.url(proxy), nil); resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("refused credentials: %d, want 404", resp.StatusCode)
+			}
+			return gather(t)[series]
+		}).WithTimeout(10 * time.Second).WithPolling(20 * time.Millisecond).Should(BeNumerically(">", before))
+	})
+
+	t.Run("a missing object answers 404", func(t *testing.T) {
+		f := st.newStoreFixture(t, plainBucket, "removed.pdf", randomBytes(t, 1024), nil)
+		eventuallyStatus(t, f.url(proxy), http.StatusOK)
+		if err := s3.Client.RemoveObject(ctx, plainBucket, "removed.pdf", minio.RemoveObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if resp, _ := request(t, http.MethodGet, f.url(proxy), nil); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("removed object: %d, want 404", resp.StatusCode)
+		}
+	})
+
+	t.Run("proxy answers 410 from the instant of expiry", func(t *testing.T) {
+		expires := metav1.NewTime(proxyClock.Now().Add(time.Hour).Truncate(time.Second).Add(time.Second))
+		f := st.newStoreFixture(t, plainBucket, "expiring.pdf", randomBytes(t, 1024), func(f *storeFixture) { f.link.Spec.ExpiresAt = &expires })
+		eventuallyStatus(t, f.url(proxy), http.StatusOK)
+		defer proxyClock.SetTime(time.Now())
+		proxyClock.SetTime(expires.Add(-time.Nanosecond))
+		if resp, _ := request(t, http.MethodGet, f.url(proxy), nil); resp.StatusCode != http.StatusOK {
+			t.Fatalf("one nanosecond before expiry: %d", resp.StatusCode)
+		}
+		proxyClock.SetTime(expires.Time)
+		if resp, _ := request(t, http.MethodGet, f.url(proxy), nil); resp.StatusCode != http.StatusGone {
+			t.Fatalf("at expiresAt: %d, want 410", resp.StatusCode)
+		}
+	})
+
+	t.Run("proxy streams a 64 MiB object in bounded memory", func(t *testing.T) {
+		const size = 64 << 20
+		data := randomBytes(t, size)
+		sum := sha256.Sum256(data)
+		f := st.newStoreFixture(t, plainBucket, "large.bin", data, nil)
+		eventuallyStatus(t, f.url(proxy), http.StatusOK)
+
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		peak := atomic.Uint64{}
+		stop := make(chan struct{})
+		sampled := make(chan struct{})
+		go func() {
+			defer close(sampled)
+			var m runtime.MemStats
+			for {
+				runtime.ReadMemStats(&m)
+				if m.HeapAlloc > peak.Load() {
+					peak.Store(m.HeapAlloc)
+				}
+				select {
+				case <-stop:
+					return
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
+		}()
+		resp, err := http.Get(f.url(proxy))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		n, err := io.Copy(h, resp.Body)
+		resp.Body.Close()
+		close(stop)
+		<-sampled
+		if err != nil || n != size || !bytes.Equal(h.Sum(nil), sum[:]) {
+			t.Fatalf("download: %d bytes, %v, digest equal %v", n, err, bytes.Equal(h.Sum(nil), sum[:]))
+		}
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		grew := int64(peak.Load()) - int64(before.HeapAlloc)
+		t.Logf("heap before %d MiB, peak growth %d KiB, allocated in all %d MiB", before.HeapAlloc>>20, grew>>10, (after.TotalAlloc-before.TotalAlloc)>>20)
+		if grew > size/4 {
+			t.Fatalf("the heap grew by %d MiB while streaming a %d MiB object", grew>>20, size>>20)
+		}
+	})
+
+	redirectClock := clocktesting.NewFakeClock(time.Now())
+	redirect := startServer(t, linkserver.Options{Clock: redirectClock}, func(s *linkserver.Server) { linkserver.SetStoreTransport(s, st.transport) })
+	redirecting := func(f *storeFixture) { f.store.Spec.Delivery = v1.DeliveryRedirect }
+
+	t.Run("redirect hands out a presigned URL that serves the object byte-exact", func(t *testing.T) {
+		data := randomBytes(t, 5<<20)
+		f := st.newStoreFixture(t, versionedBucket, "redirected.pdf", data, redirecting)
+		eventuallyRedirect(t, f.url(redirect))
+		resp, err := noRedirects.Get(f.url(redirect))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound || !strings.Contains(resp.Header.Get("Cache-Control"), "no-store") {
+			t.Fatalf("302 with Cache-Control no-store wanted: %d %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
+		}
+		loc, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil || !strings.HasPrefix(loc.String(), s3.Endpoint) || loc.Query().Get("versionId") != f.file.Status.StoreObject.VersionID {
+			t.Fatalf("Location %q: %v", loc, err)
+		}
+
+		resp, body := request(t, http.MethodGet, f.url(redirect), nil) // net/http follows the 302
+		if resp.StatusCode != http.StatusOK || !bytes.Equal(body, data) {
+			t.Fatalf("followed: %d, %d bytes, equal %v", resp.StatusCode, len(body), bytes.Equal(body, data))
+		}
+		if got := resp.Header.Get("Content-Type"); got != "application/pdf" {
+			t.Errorf("Content-Type from the store %q", got)
+		}
+		if _, params, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition")); err != nil || params["filename"] != "receipt 0042.pdf" {
+			t.Errorf("Content-Disposition from the store %q: %v", resp.Header.Get("Content-Disposition"), err)
+		}
+	})
+
+	t.Run("redirect never outlives expiresAt, and expired links answer 410", func(t *testing.T) {
+		redirectClock.SetTime(time.Now())
+		expires := metav1.NewTime(redirectClock.Now().Add(20 * time.Second).Truncate(time.Second))
+		f := st.newStoreFixture(t, versionedBucket, "short.pdf", randomBytes(t, 1024), func(f *storeFixture) {
+			redirecting(f)
+			f.link.Spec.ExpiresAt = &expires
+		})
+		eventuallyRedirect(t, f.url(redirect))
+		signedAt, valid := presignedValidity(t, f.url(redirect))
+		if signedAt.Add(valid).After(expires.Time) || valid > 20*time.Second {
+			t.Fatalf("URL signed at %s valid %s outlives expiresAt %s", signedAt, valid, expires.Time)
+		}
+
+		redirectClock.SetTime(expires.Add(-5 * time.Second))
+		if _, valid := presignedValidity(t, f.url(redirect)); valid > 5*time.Second {
+			t.Fatalf("5 s before expiry the URL is valid for %s", valid)
+		}
+		redirectClock.SetTime(expires.Time)
+		resp, err := noRedirects.Get(f.url(redirect))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusGone || resp.Header.Get("Location") != "" {
+			t.Fatalf("at expiresAt: %d, Location %q; want 410 and no redirect", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
+
+	t.Run("redirect of a link without expiry lives 60 s", func(t *testing.T) {
+		redirectClock.SetTime(time.Now())
+		f := st.newStoreFixture(t, plainBucket, "long.pdf", randomBytes(t, 1024), redirecting)
+		eventuallyRedirect(t, f.url(redirect))
+		if _, valid := presignedValidity(t, f.url(redirect)); valid != time.Minute {
+			t.Fatalf("valid for %s, want 60s", valid)
+		}
+		st.put(t, plainBucket, "long.pdf", randomBytes(t, 1024))
+		if resp, err := noRedirects.Get(f.url(redirect)); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("redirect to an overwritten object of an unversioned bucket: %v %v, want 503", resp.StatusCode, err)
+		}
+	})
+}
+
+func eventuallyRedirect(t testing.TB, u string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := noRedirects.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusFound {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no redirect within 10s: %v %v", resp, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// presignedValidity asks for a redirect and reads when its URL was signed and for how
+// long it is valid, from the SigV4 query parameters.
+func presignedValidity(t testing.TB, u string) (time.Time, time.Duration) {
+	t.Helper()
+	resp, err := noRedirects.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("want 302, got %d", resp.StatusCode)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := loc.Query()
+	signedAt, err := time.Parse("20060102T150405Z", q.Get("X-Amz-Date"))
+	if err != nil {
+		t.Fatal(errors.Join(err, errors.New(loc.String())))
+	}
+	secs, err := strconv.Atoi(q.Get("X-Amz-Expires"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signedAt, time.Duration(secs) * time.Second
+}
