@@ -80,7 +80,7 @@ func (b *bench) measureFailover(ctx context.Context) error {
 	leader.Kill()
 	killed := time.Now()
 	if err := create(ctx, c, newLink(nsFailover, 1, 0, nil)); err != nil {
-		dl.stop()
+		_, _, _ = dl.stop()
 		return err
 	}
 	readyAt, err := b.tracker.waitReady(ctx, nsFailover, 2, lease+time.Minute, survivor.Exited)
