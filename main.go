@@ -9,17 +9,22 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
@@ -41,7 +46,7 @@ func init() {
 type options struct {
 	metricsAddr, probeAddr, linkAddr string
 	leaderElect                      bool
-	leaderElectionNamespace          string
+	leaderElection                   leaderElection
 	metricsSecure                    bool
 	linkBaseURL                      string
 	signingKeySecret                 string
@@ -57,26 +62,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; 0 disables it.")
-	flag.BoolVar(&o.metricsSecure, "metrics-secure", false, "Serve metrics over HTTPS, only to callers authenticated and authorized by the API server (config/default sets it); plain HTTP otherwise.")
-	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to.")
-	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles; every replica serves links.")
-	flag.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; default the pod's namespace, or out of a cluster the namespace of --signing-key-secret.")
-	flag.StringVar(&o.linkAddr, "link-bind-address", ":8082", "Address the link server binds to.")
-	flag.StringVar(&o.linkBaseURL, "link-base-url", "http://localhost:8082", "Public base URL of the link server; issued URLs are <base>/links/<token>.")
-	flag.StringVar(&o.signingKeySecret, "signing-key-secret", "filelink-system/filelink-signing-key", "NAMESPACE/NAME of the Secret holding the URL signing keys (entry \"key\" issues, other entries still verify); watched, and created with a random key whenever missing.")
-	// client-go's default of 20 QPS would hold the reconcilers to a small fraction of
-	// what the API server can take. These defaults sit above what a small control plane
-	// serves (about 900 status patches/s on two cores), so the server's own priority and
-	// fairness, not a client-side guess, decides; they remain a ceiling against a loop.
-	flag.Float64Var(&o.qps, "kube-api-qps", 2000, "Client-side rate limit of requests to the API server, per second.")
-	flag.IntVar(&o.burst, "kube-api-burst", 4000, "Client-side burst of requests to the API server.")
-	flag.IntVar(&o.concurrency, "max-concurrent-reconciles", 8, "Reconciles run in parallel per controller.")
-	flag.Int64Var(&o.contentCacheBytes, "link-content-cache-bytes", linkserver.DefaultContentCacheBytes, "Memory cap, in bytes, for file bodies the link server keeps cached; larger bodies are served too, read from their source per request.")
-	flag.IntVar(&o.maxLinkConnections, "link-max-connections", linkserver.DefaultMaxConnections, "Connections the link server keeps open at once; further clients wait in the accept queue.")
-	flag.Int64Var(&o.minLinkTransferRate, "link-min-transfer-rate", linkserver.DefaultMinTransferRate, "Slowest rate, in bytes per second, at which a client may take a download before the link server cuts it.")
-	flag.IntVar(&o.webhookPort, "webhook-port", 9443, "Port the admission webhook server listens on (when ENABLE_WEBHOOKS is not \"false\").")
-	flag.StringVar(&o.webhookCertDir, "webhook-cert-dir", "", "Directory holding tls.crt and tls.key for the webhook server; default controller-runtime's <tmp>/k8s-webhook-server/serving-certs.")
+	bindFlags(flag.CommandLine, &o)
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -86,6 +72,33 @@ func main() {
 		ctrl.Log.Error(err, "manager exited with an error")
 		os.Exit(1)
 	}
+}
+
+// bindFlags declares the manager's flags with their defaults (SPEC §6) on fs.
+func bindFlags(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; 0 disables it.")
+	fs.BoolVar(&o.metricsSecure, "metrics-secure", false, "Serve metrics over HTTPS, only to callers authenticated and authorized by the API server (config/default sets it); plain HTTP otherwise.")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to.")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles; every replica serves links.")
+	fs.StringVar(&o.leaderElection.namespace, "leader-election-namespace", "", "Namespace of the leader election Lease; default the pod's namespace, or out of a cluster the namespace of --signing-key-secret.")
+	fs.DurationVar(&o.leaderElection.leaseDuration, "leader-election-lease-duration", 15*time.Second, "How long a replica waits, after the leader last renewed its lease, before it takes over; the longest a crashed leader leaves reconciling undone.")
+	fs.DurationVar(&o.leaderElection.renewDeadline, "leader-election-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew its lease before it stops reconciling (it keeps serving links).")
+	fs.DurationVar(&o.leaderElection.retryPeriod, "leader-election-retry-period", 2*time.Second, "How often replicas try to acquire or renew the lease.")
+	fs.StringVar(&o.linkAddr, "link-bind-address", ":8082", "Address the link server binds to.")
+	fs.StringVar(&o.linkBaseURL, "link-base-url", "http://localhost:8082", "Public base URL of the link server; issued URLs are <base>/links/<token>.")
+	fs.StringVar(&o.signingKeySecret, "signing-key-secret", "filelink-system/filelink-signing-key", "NAMESPACE/NAME of the Secret holding the URL signing keys (entry \"key\" issues, other entries still verify); watched, and created with a random key whenever missing.")
+	// client-go's default of 20 QPS would hold the reconcilers to a small fraction of
+	// what the API server can take. These defaults sit above what a small control plane
+	// serves (about 900 status patches/s on two cores), so the server's own priority and
+	// fairness, not a client-side guess, decides; they remain a ceiling against a loop.
+	fs.Float64Var(&o.qps, "kube-api-qps", 2000, "Client-side rate limit of requests to the API server, per second.")
+	fs.IntVar(&o.burst, "kube-api-burst", 4000, "Client-side burst of requests to the API server.")
+	fs.IntVar(&o.concurrency, "max-concurrent-reconciles", 8, "Reconciles run in parallel per controller.")
+	fs.Int64Var(&o.contentCacheBytes, "link-content-cache-bytes", linkserver.DefaultContentCacheBytes, "Memory cap, in bytes, for file bodies the link server keeps cached; larger bodies are served too, read from their source per request.")
+	fs.IntVar(&o.maxLinkConnections, "link-max-connections", linkserver.DefaultMaxConnections, "Connections the link server keeps open at once; further clients wait in the accept queue.")
+	fs.Int64Var(&o.minLinkTransferRate, "link-min-transfer-rate", linkserver.DefaultMinTransferRate, "Slowest rate, in bytes per second, at which a client may take a download before the link server cuts it.")
+	fs.IntVar(&o.webhookPort, "webhook-port", 9443, "Port the admission webhook server listens on (when ENABLE_WEBHOOKS is not \"false\").")
+	fs.StringVar(&o.webhookCertDir, "webhook-cert-dir", "", "Directory holding tls.crt and tls.key for the webhook server; default controller-runtime's <tmp>/k8s-webhook-server/serving-certs.")
 }
 
 func run(ctx context.Context, o options) error {
@@ -101,25 +114,35 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
+	if o.leaderElect {
+		if err := checkLeaderElection(o.leaderElection); err != nil {
+			return err
+		}
+	}
+
 	cfg := ctrl.GetConfigOrDie()
 	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
+	// Each package states what it needs of the client and cache; the managers' options
+	// are assembled here, where every user of them is known. Each manager gets options
+	// of its own: controller-runtime writes its cache into them.
+	clientOpts := func() client.Options {
+		return client.Options{Cache: &client.CacheOptions{DisableFor: controllers.UncachedObjects()}}
+	}
+	// Secrets and ConfigMaps are cached only when labelled shareable (SPEC §2).
+	cacheOpts := func() cache.Options {
+		return cache.Options{DefaultTransform: linkserver.CacheTransform(), ByObject: filesource.CacheByObject()}
+	}
+
+	// This manager runs on every replica, leader or not: the link server with its caches,
+	// the webhook, probes and metrics. It never campaigns for the lease, so losing the
+	// lease or the API server never stops it.
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsOptions(o.metricsAddr, o.metricsSecure),
 		HealthProbeBindAddress: o.probeAddr,
-		LeaderElection:         o.leaderElect,
-		LeaderElectionID:       "filelink-operator.filelink.dev",
-		LeaderElectionNamespace: leaderElectionNamespace(
-			o.leaderElectionNamespace, serviceAccountNamespaceFile, keyRef.Namespace),
-		// A replica stopping gracefully hands over at once, so a rolling update leaves
-		// no gap without a reconciler (SPEC §6).
-		LeaderElectionReleaseOnCancel: true,
-		// Each package states what it needs of the shared client and cache; the
-		// manager's options are assembled here, where every user of them is known.
-		Client: client.Options{Cache: &client.CacheOptions{DisableFor: controllers.UncachedObjects()}},
-		// Secrets and ConfigMaps are cached only when labelled shareable (SPEC §2).
-		Cache:         cache.Options{DefaultTransform: linkserver.CacheTransform(), ByObject: filesource.CacheByObject()},
-		WebhookServer: webhook.NewServer(webhook.Options{Port: o.webhookPort, CertDir: o.webhookCertDir}),
+		Client:                 clientOpts(),
+		Cache:                  cacheOpts(),
+		WebhookServer:          webhook.NewServer(webhook.Options{Port: o.webhookPort, CertDir: o.webhookCertDir}),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
@@ -132,15 +155,6 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	if err := mgr.Add(keys); err != nil {
-		return err
-	}
-
-	if err := controllers.Setup(ctx, mgr, controllers.Config{
-		Clock:                   clock.RealClock{},
-		Keys:                    keys,
-		BaseURL:                 o.linkBaseURL,
-		MaxConcurrentReconciles: o.concurrency,
-	}); err != nil {
 		return err
 	}
 
@@ -169,8 +183,57 @@ func run(ctx context.Context, o options) error {
 	if err := mgr.AddReadyzCheck("readyz", ready); err != nil {
 		return err
 	}
-	log.Info("starting manager", "linkBaseURL", o.linkBaseURL)
-	return mgr.Start(ctx)
+
+	reconcilers := controllers.Config{
+		Clock:                   clock.RealClock{},
+		Keys:                    keys,
+		BaseURL:                 o.linkBaseURL,
+		MaxConcurrentReconciles: o.concurrency,
+	}
+	log.Info("starting manager", "linkBaseURL", o.linkBaseURL, "leaderElect", o.leaderElect)
+	if !o.leaderElect {
+		// A single replica needs no second manager and no second cache.
+		if err := controllers.Setup(ctx, mgr, reconcilers); err != nil {
+			return err
+		}
+		return mgr.Start(ctx)
+	}
+
+	le := o.leaderElection
+	le.namespace = leaderElectionNamespace(le.namespace, serviceAccountNamespaceFile, keyRef.Namespace)
+	build := func() (manager.Manager, error) {
+		elected, err := ctrl.NewManager(cfg, ctrl.Options{
+			Scheme: scheme,
+			// Probes, metrics and webhooks are served by mgr; controller metrics land
+			// in the same process-wide registry.
+			Metrics:                 metricsserver.Options{BindAddress: "0"},
+			HealthProbeBindAddress:  "0",
+			LeaderElection:          true,
+			LeaderElectionID:        "filelink-operator.filelink.dev",
+			LeaderElectionNamespace: le.namespace,
+			LeaseDuration:           &le.leaseDuration,
+			RenewDeadline:           &le.renewDeadline,
+			RetryPeriod:             &le.retryPeriod,
+			// A replica stopping gracefully hands over at once, so a rolling update
+			// leaves no gap without a reconciler (SPEC §6).
+			LeaderElectionReleaseOnCancel: true,
+			Client:                        clientOpts(),
+			Cache:                         cacheOpts(),
+			// The controllers are registered anew each time the lease is lost; their
+			// names are unique within each of these managers.
+			Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := controllers.Setup(ctx, elected, reconcilers); err != nil {
+			return nil, err
+		}
+		return elected, nil
+	}
+	return runTogether(ctx, mgr.Start, func(ctx context.Context) error {
+		return runElected(ctx, ctrl.Log.WithName("leader-election"), build)
+	})
 }
 
 func parseNamespacedName(s string) (types.NamespacedName, error) {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"flag"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 )
@@ -46,6 +48,40 @@ func TestLinkLimitsAreChecked(t *testing.T) {
 		err := checkLinkLimits(o)
 		if err == nil || !strings.HasPrefix(err.Error(), flag+":") {
 			t.Errorf("%s: error %v, want one naming the flag and its value", flag, err)
+		}
+	}
+}
+
+func TestFlagDefaultsAreTheSpecs(t *testing.T) {
+	var o options
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	bindFlags(fs, &o)
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if o.metricsAddr != ":8080" || o.probeAddr != ":8081" || o.linkAddr != ":8082" || o.leaderElect ||
+		o.linkBaseURL != "http://localhost:8082" || o.signingKeySecret != "filelink-system/filelink-signing-key" || o.leaderElection.namespace != "" {
+		t.Errorf("SPEC §6 defaults changed: %+v", o)
+	}
+	// controller-runtime's own defaults, so that the flags change nothing unless set.
+	want := leaderElection{leaseDuration: 15 * time.Second, renewDeadline: 10 * time.Second, retryPeriod: 2 * time.Second}
+	if o.leaderElection != want {
+		t.Errorf("lease timings %+v, want %+v", o.leaderElection, want)
+	}
+	if err := checkLeaderElection(o.leaderElection); err != nil {
+		t.Errorf("defaults refused: %v", err)
+	}
+}
+
+func TestLeaderElectionTimingsAreChecked(t *testing.T) {
+	for _, le := range []leaderElection{
+		{leaseDuration: 0, renewDeadline: time.Second, retryPeriod: time.Second / 2},
+		{leaseDuration: 2 * time.Second, renewDeadline: 2 * time.Second, retryPeriod: time.Second / 2},
+		{leaseDuration: 3 * time.Second, renewDeadline: 2 * time.Second, retryPeriod: 2 * time.Second},
+		{leaseDuration: 3 * time.Second, renewDeadline: 2 * time.Second, retryPeriod: -1},
+	} {
+		if err := checkLeaderElection(le); err == nil || !strings.HasPrefix(err.Error(), "--leader-election-") {
+			t.Errorf("%+v: error %v, want one naming the flags", le, err)
 		}
 	}
 }

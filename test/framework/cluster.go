@@ -3,6 +3,7 @@ package framework
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
@@ -119,4 +121,31 @@ func (c *Cluster) Kubectl(ctx context.Context, args ...string) (string, error) {
 		return string(out), fmt.Errorf("kubectl %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out), nil
+}
+
+// ProxiedKubeconfig starts a Proxy in front of the API server and writes to path a
+// kubeconfig that reaches the API server only through it, so a test can cut one
+// client off while the rest of the cluster goes on.
+func (c *Cluster) ProxiedKubeconfig(path string) (*Proxy, error) {
+	u, err := url.Parse(c.Env.Config.Host)
+	if err != nil {
+		return nil, err
+	}
+	p, err := StartProxy("127.0.0.1:0", u.Host)
+	if err != nil {
+		return nil, err
+	}
+	kc, err := clientcmd.LoadFromFile(c.Kubeconfig)
+	if err != nil {
+		_ = p.Close()
+		return nil, err
+	}
+	for _, cl := range kc.Clusters {
+		cl.Server = u.Scheme + "://" + p.Addr()
+	}
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		_ = p.Close()
+		return nil, err
+	}
+	return p, nil
 }

@@ -225,3 +225,18 @@ func (m *Manager) TailLog(w io.Writer, n int) {
 	}
 	fmt.Fprintf(w, "--- last lines of %s\n%s\n---\n", m.LogPath, bytes.Join(lines, []byte("\n")))
 }
+
+// Kill sends SIGKILL, as a crashed node or an OOM kill would, and waits for the exit.
+func (m *Manager) Kill() {
+	if !m.Running() {
+		return
+	}
+	_ = m.cmd.Process.Kill()
+	<-m.done
+}
+
+// LogContains reports whether the manager's log holds s.
+func (m *Manager) LogContains(s string) bool {
+	b, err := os.ReadFile(m.LogPath)
+	return err == nil && bytes.Contains(b, []byte(s))
+}

@@ -21,6 +21,7 @@ type bench struct {
 	start time.Time
 	tmp   string
 
+	cluster      *framework.Cluster
 	restCfg      *rest.Config
 	clients      clients
 	tracker      *linkTracker
@@ -60,7 +61,7 @@ func newBench(ctx context.Context, cfg config, cleanups *cleanupStack, rep *repo
 			"max-requests-inflight":          strconv.Itoa(cfg.maxInflight),
 			"max-mutating-requests-inflight": strconv.Itoa(cfg.maxMutatingInflight),
 		},
-		Namespaces: []string{nsBaseline, nsReconcile, nsEndToEnd, nsExtra, nsLoad, nsExpiry},
+		Namespaces: []string{nsBaseline, nsReconcile, nsEndToEnd, nsExtra, nsLoad, nsExpiry, nsFailover},
 	})
 	if err != nil {
 		return nil, err
@@ -71,6 +72,7 @@ func newBench(ctx context.Context, cfg config, cleanups *cleanupStack, rep *repo
 			b.logf("stopping the control plane: %v", err)
 		}
 	})
+	b.cluster = cluster
 	b.restCfg = unthrottled(cluster.Config)
 	children := childPIDs(os.Getpid())
 	b.apiserverPID, b.etcdPID = children["kube-apiserver"], children["etcd"]

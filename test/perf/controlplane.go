@@ -19,6 +19,7 @@ const (
 	nsExtra     = "bench-extra"
 	nsLoad      = "bench-load"
 	nsExpiry    = "bench-expiry"
+	nsFailover  = "bench-failover"
 )
 
 // unthrottled returns a copy of cfg without client-side rate limiting (QPS < 0 makes

@@ -56,6 +56,7 @@ var rowOrder = []struct{ id, what, target string }{
 	{"3", "Link server vs nginx", "≥ 0.6 × nginx"},
 	{"4", "Manager memory", "≤ 150 MiB RSS"},
 	{"5", "Restart → serving existing links", "≤ 5 s"},
+	{"6", "Failover: leader SIGKILLed → the other replica reconciles a new link", "≤ lease duration + 2 s; 0 failed downloads"},
 }
 
 type report struct {
