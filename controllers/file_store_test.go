@@ -23,20 +23,8 @@ import (
 // has a one-second interval, so "within one interval" is a short wait.
 func TestFileFromStore(t *testing.T) {
 	ctx := context.Background()
-	s3, err := s3server.Start(ctx, s3server.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s3.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
 	const bucket = "evidence"
-	if err := s3.CreateBucket(ctx, bucket, true); err != nil {
-		t.Fatal(err)
-	}
-	creds := map[string][]byte{v1.CredentialsAccessKeyID: []byte(s3.AccessKeyID), v1.CredentialsSecretAccessKey: []byte(s3.SecretAccessKey)}
+	s3, creds := startS3(ctx, t, bucket)
 	store := func(ns string) *v1.FileStore {
 		return &v1.FileStore{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evidence"},
