@@ -24,12 +24,7 @@ func validStore(name string) *v1.FileStore {
 }
 
 func TestFileStoreCreateValidation(t *testing.T) {
-	ctx := context.Background()
-	cases := []struct {
-		name   string
-		mutate func(*v1.FileStore)
-		want   []string
-	}{
+	cases := []invalidCase[*v1.FileStore]{
 		{"no endpoint", func(s *v1.FileStore) { s.Spec.S3.Endpoint = "" }, []string{"spec.s3.endpoint"}},
 		{"endpoint without scheme", func(s *v1.FileStore) { s.Spec.S3.Endpoint = "s3.amazonaws.com" }, []string{"spec.s3.endpoint", "absolute URL"}},
 		{"endpoint not a URL", func(s *v1.FileStore) { s.Spec.S3.Endpoint = "https://exa mple.com" }, []string{"spec.s3.endpoint", "absolute URL"}},
@@ -54,13 +49,7 @@ func TestFileStoreCreateValidation(t *testing.T) {
 		{"interval below a second", func(s *v1.FileStore) { s.Spec.Interval = &metav1.Duration{Duration: 500 * time.Millisecond} }, []string{"spec.interval", "at least 1s"}},
 		{"negative interval", func(s *v1.FileStore) { s.Spec.Interval = &metav1.Duration{Duration: -time.Minute} }, []string{"spec.interval"}},
 	}
-	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			s := validStore(fmt.Sprintf("bad-%d", i))
-			c.mutate(s)
-			wantInvalid(t, k8s.Create(ctx, s), c.want...)
-		})
-	}
+	runInvalid(t, validStore, cases)
 }
 
 func TestFileStoreDefaultsAndAcceptedValues(t *testing.T) {
