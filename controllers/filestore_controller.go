@@ -6,9 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/events"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -16,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
-	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 )
 
 // FileStoreCredentialsIndex indexes FileStores by the name of their credentials Secret,
@@ -36,12 +32,7 @@ type FileStoreReconciler struct {
 	SecretReader client.Reader
 	// SecretMetadata reads the metadata-only cache of Secrets.
 	SecretMetadata client.Reader
-	Clock          clock.PassiveClock
-	Recorder       events.EventRecorder
-	// Store tunes the S3 clients; the zero value suits production.
-	Store objectstore.Options
-	// MaxConcurrentReconciles bounds parallel reconciles; 0 means controller-runtime's default.
-	MaxConcurrentReconciles int
+	ReconcilerOptions
 }
 
 // +kubebuilder:rbac:groups=filelink.dev,resources=filestores,verbs=get;list;watch
@@ -57,19 +48,13 @@ func (r *FileStoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.Get(ctx, req.NamespacedName, store); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	patch := newStatusPatch(store)
-	previous := readyReason(store.Status.Conditions)
-
 	verdict, err := r.checkBucket(ctx, store)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	verdict.apply(&store.Status.Conditions, store.Generation, metav1.NewTime(r.Clock.Now()))
-	store.Status.ObservedGeneration = store.Generation
-	res, err := patch.apply(ctx, r.Client, store)
-	if res == statusWritten {
-		r.recordTransition(store, previous, verdict)
-	}
+	st := &store.Status
+	res, err := writeVerdict(ctx, r.Client, store, readyStatus{&st.Conditions, &st.ObservedGeneration}, verdict, r.Clock.Now(),
+		func() {}, func(previous string) { r.recordTransition(store, previous, verdict) })
 	if err != nil || res == statusStale || res == statusGone {
 		// A newer version's event is queued, or there is no store left to check.
 		return ctrl.Result{}, err
@@ -141,12 +126,10 @@ func (r *FileStoreReconciler) storesUsing(ctx context.Context, o client.Object) 
 // setupFileStoreController wires a FileStoreReconciler into mgr the way Setup wires the others.
 func setupFileStoreController(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := (&FileStoreReconciler{
-		Client:                  mgr.GetClient(),
-		SecretReader:            mgr.GetAPIReader(),
-		SecretMetadata:          mgr.GetCache(),
-		Clock:                   cfg.Clock,
-		Recorder:                mgr.GetEventRecorder("filelink-filestore"),
-		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
+		Client:            mgr.GetClient(),
+		SecretReader:      mgr.GetAPIReader(),
+		SecretMetadata:    mgr.GetCache(),
+		ReconcilerOptions: optionsFrom(mgr, cfg, "filelink-filestore"),
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("setting up FileStore controller: %w", err)
 	}

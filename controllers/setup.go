@@ -35,12 +35,10 @@ func UncachedObjects() []client.Object {
 // Setup registers the File, FileLink and FileStore reconcilers, with their indexes and watches.
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := (&FileReconciler{
-		Client:                  mgr.GetClient(),
-		SourceReader:            mgr.GetAPIReader(),
-		SourceMetadata:          mgr.GetCache(),
-		Clock:                   cfg.Clock,
-		Recorder:                mgr.GetEventRecorder("filelink-file"),
-		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
+		Client:            mgr.GetClient(),
+		SourceReader:      mgr.GetAPIReader(),
+		SourceMetadata:    mgr.GetCache(),
+		ReconcilerOptions: optionsFrom(mgr, cfg, "filelink-file"),
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("setting up File controller: %w", err)
 	}
