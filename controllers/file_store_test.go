@@ -64,9 +64,7 @@ func TestFileFromStore(t *testing.T) {
 		l := link(ns, "evidence-0042", f.Name, nil)
 		create(t, f, l)
 		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
-			g.Expect(f.Status.Size).To(BeEquivalentTo(len(body)))
-			g.Expect(f.Status.SHA256).To(Equal(sha(body)))
+			beReadyWith(g, f, body)
 			g.Expect(f.Status.Type).To(Equal("pdf"))
 			g.Expect(f.Status.ContentType).To(Equal("application/pdf"))
 			g.Expect(f.Status.Filename).To(Equal("evidence-0042"))
@@ -104,11 +102,7 @@ func TestFileFromStore(t *testing.T) {
 		}
 		f := fileFromStore(ns, "checksummed", key, "")
 		create(t, f)
-		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
-			g.Expect(f.Status.Size).To(BeEquivalentTo(len(body)))
-			g.Expect(f.Status.SHA256).To(Equal(sha(body)))
-		})
+		eventuallyFile(t, f, func(g Gomega, f *v1.File) { beReadyWith(g, f, body) })
 	})
 
 	t.Run("an overwritten object gets its new digest within one interval", func(t *testing.T) {
@@ -283,4 +277,11 @@ func wantLinkNotReady(t *testing.T, l *v1.FileLink) {
 		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonFileNotReady)
 		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
 	})
+}
+
+// beReadyWith checks that f is Ready with the size and digest of body.
+func beReadyWith(g Gomega, f *v1.File, body []byte) {
+	haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+	g.Expect(f.Status.Size).To(BeEquivalentTo(len(body)))
+	g.Expect(f.Status.SHA256).To(Equal(sha(body)))
 }

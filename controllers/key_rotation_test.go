@@ -65,10 +65,7 @@ func eventuallyServes(t *testing.T, url string, code int) {
 
 func TestKeyRotationReissuesURLsAndRevocationEndsTheOldOnes(t *testing.T) {
 	ns := newNamespace(t)
-	readyFileAndSecret(t, ns)
-	l := link(ns, "share", "evidence", nil)
-	create(t, l)
-	eventuallyLink(t, l, beActive)
+	_, l := activeLink(t, ns, nil)
 	g := NewWithT(t)
 	oldKey := keySecret(g).Data[signing.ActiveKeyEntry]
 	oldURL := l.Status.URL
@@ -96,10 +93,7 @@ func TestKeyRotationReissuesURLsAndRevocationEndsTheOldOnes(t *testing.T) {
 
 func TestDeletingTheKeySecretRevokesEveryURLAndReissuesUnderANewKey(t *testing.T) {
 	ns := newNamespace(t)
-	readyFileAndSecret(t, ns)
-	l := link(ns, "share", "evidence", nil)
-	create(t, l)
-	eventuallyLink(t, l, beActive)
+	_, l := activeLink(t, ns, nil)
 	before := l.Status.URL
 	eventuallyServes(t, before, http.StatusOK)
 
