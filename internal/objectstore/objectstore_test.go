@@ -102,13 +102,19 @@ func stat(t *testing.T, b *objectstore.Bucket, key, version string) objectstore.
 	return info
 }
 
+// stored puts body at key of bucket name and returns that bucket, opened, with what
+// it tells of the object.
+func stored(t *testing.T, name, key string, body []byte) (*objectstore.Bucket, objectstore.ObjectInfo) {
+	t.Helper()
+	put(t, name, key, body)
+	b := bucket(t, name)
+	return b, stat(t, b, key, "")
+}
+
 func TestStatAndDigestOfAFiveMiBObject(t *testing.T) {
 	ctx := context.Background()
 	body := randomBytes(5<<20, 1)
-	put(t, plainBucket, "evidence/five.pdf", body)
-
-	b := bucket(t, plainBucket)
-	info := stat(t, b, "evidence/five.pdf", "")
+	b, info := stored(t, plainBucket, "evidence/five.pdf", body)
 	if info.Size != int64(len(body)) || info.ETag == "" || info.LastModified.IsZero() || info.ContentType != "application/pdf" {
 		t.Fatalf("stat: %+v", info)
 	}
@@ -159,9 +165,7 @@ func TestDigestTakesTheStoresSHA256Checksum(t *testing.T) {
 
 func TestRangedRead(t *testing.T) {
 	body := randomBytes(5<<20, 3)
-	put(t, plainBucket, "ranged.bin", body)
-	b := bucket(t, plainBucket)
-	info := stat(t, b, "ranged.bin", "")
+	b, info := stored(t, plainBucket, "ranged.bin", body)
 	for _, rng := range []objectstore.Range{{Start: 0, End: 0}, {Start: 0, End: -1}, {Start: 1 << 20, End: 1<<20 + 4095}, {Start: 5<<20 - 10, End: -1}} {
 		got := read(t, b, "ranged.bin", info.Version, &rng)
 		end := rng.End
@@ -249,9 +253,7 @@ func TestETagPinnedReadOfAnOverwrittenObjectReportsAChange(t *testing.T) {
 func TestPresignedGetCarriesTheResponseHeaders(t *testing.T) {
 	ctx := context.Background()
 	body := randomBytes(300<<10, 8)
-	put(t, versionedBucket, "presigned.pdf", body)
-	b := bucket(t, versionedBucket)
-	info := stat(t, b, "presigned.pdf", "")
+	b, info := stored(t, versionedBucket, "presigned.pdf", body)
 	put(t, versionedBucket, "presigned.pdf", []byte("a later version"))
 
 	h := objectstore.ResponseHeaders{ContentType: "application/pdf", ContentDisposition: `attachment; filename="Receipt 0042.pdf"`}
