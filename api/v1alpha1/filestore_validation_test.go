@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 func validStore(name string) *v1.FileStore {
@@ -118,7 +119,7 @@ func TestFileStoreSourceValidation(t *testing.T) {
 				}
 				return
 			}
-			wantInvalid(t, err, c.want...)
+			framework.WantInvalid(t, err, c.want...)
 		})
 	}
 

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -71,20 +70,6 @@ func metadataOf(n int, key func(i int) string, value string) map[string]string {
 	return m
 }
 
-// wantInvalid asserts err is the API server's Invalid error and mentions each of parts
-// (the field path and the rule's message).
-func wantInvalid(t *testing.T, err error, parts ...string) {
-	t.Helper()
-	if !apierrors.IsInvalid(err) {
-		t.Fatalf("want an Invalid error mentioning %q, got %v", parts, err)
-	}
-	for _, p := range parts {
-		if !strings.Contains(err.Error(), p) {
-			t.Errorf("error %q does not mention %q", err.Error(), p)
-		}
-	}
-}
-
 // invalidCase is a change that must make a valid object fail admission, and the words
 // (field path, rule message) the refusal must mention.
 type invalidCase[T client.Object] struct {
@@ -101,7 +86,7 @@ func runInvalid[T client.Object](t *testing.T, valid func(name string) T, cases 
 		t.Run(c.name, func(t *testing.T) {
 			obj := valid(fmt.Sprintf("bad-%d", i))
 			c.mutate(obj)
-			wantInvalid(t, k8s.Create(context.Background(), obj), c.want...)
+			framework.WantInvalid(t, k8s.Create(context.Background(), obj), c.want...)
 		})
 	}
 }
@@ -159,7 +144,7 @@ func TestFilePurposeIsImmutable(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Spec.Purpose = v1.PurposeBusinessLogo
-	wantInvalid(t, k8s.Update(ctx, f), "spec.purpose", "purpose is immutable")
+	framework.WantInvalid(t, k8s.Update(ctx, f), "spec.purpose", "purpose is immutable")
 }
 
 func TestStatusObservedGenerationDefaultsToMinusOne(t *testing.T) {
@@ -206,7 +191,7 @@ func TestFileLinkFileIsImmutable(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Spec.File = "other"
-	wantInvalid(t, k8s.Update(ctx, l), "spec.file", "file is immutable")
+	framework.WantInvalid(t, k8s.Update(ctx, l), "spec.file", "file is immutable")
 }
 
 func TestFileLinksSelectableByFile(t *testing.T) {
