@@ -23,13 +23,6 @@ const FileSourceIndex = "spec.source"
 // FileReconciler keeps a File's status in line with the bytes its source holds.
 type FileReconciler struct {
 	client.Client
-	// SourceReader reads Secrets and ConfigMaps from the API server. It is uncached so
-	// the manager holds the data of no Secret; only metadata is watched.
-	SourceReader client.Reader
-	// SourceMetadata reads the metadata-only cache of Secrets and ConfigMaps, which
-	// holds labelled (shareable) objects only and tells the current resourceVersion of
-	// a source without an API call.
-	SourceMetadata client.Reader
 	ReconcilerOptions
 }
 

@@ -27,11 +27,6 @@ const bucketCheckTimeout = 15 * time.Second
 // every spec.interval and whenever the FileStore or its credentials Secret changes.
 type FileStoreReconciler struct {
 	client.Client
-	// SecretReader reads credentials Secrets, uncached, and only once SecretMetadata
-	// shows the owner's consent label.
-	SecretReader client.Reader
-	// SecretMetadata reads the metadata-only cache of Secrets.
-	SecretMetadata client.Reader
 	ReconcilerOptions
 }
 
@@ -70,7 +65,7 @@ func (r *FileStoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 // checkBucket returns the verdict on store's bucket. It returns an error only when the
 // API server failed, so the request is retried.
 func (r *FileStoreReconciler) checkBucket(ctx context.Context, store *filelinkv1.FileStore) (readiness, error) {
-	access := storeAccess{secrets: r.SecretReader, metadata: r.SecretMetadata, opts: r.Store}
+	access := r.storeAccess()
 	bucket, verdict, err := access.open(ctx, store)
 	if err != nil || verdict.reason != "" {
 		return verdict, err
@@ -127,8 +122,6 @@ func (r *FileStoreReconciler) storesUsing(ctx context.Context, o client.Object) 
 func setupFileStoreController(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := (&FileStoreReconciler{
 		Client:            mgr.GetClient(),
-		SecretReader:      mgr.GetAPIReader(),
-		SecretMetadata:    mgr.GetCache(),
 		ReconcilerOptions: optionsFrom(mgr, cfg, "filelink-filestore"),
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("setting up FileStore controller: %w", err)

@@ -36,8 +36,6 @@ func UncachedObjects() []client.Object {
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := (&FileReconciler{
 		Client:            mgr.GetClient(),
-		SourceReader:      mgr.GetAPIReader(),
-		SourceMetadata:    mgr.GetCache(),
 		ReconcilerOptions: optionsFrom(mgr, cfg, "filelink-file"),
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("setting up File controller: %w", err)
