@@ -91,11 +91,11 @@ func put(t *testing.T, bucket, key string, body []byte) minio.UploadInfo {
 	return info
 }
 
-// stat returns what b tells of key at version ("": the latest), and fails the test on
-// an error.
-func stat(t *testing.T, b *objectstore.Bucket, key, version string) objectstore.ObjectInfo {
+// stat returns what b tells of the latest version of key, and fails the test on an
+// error.
+func stat(t *testing.T, b *objectstore.Bucket, key string) objectstore.ObjectInfo {
 	t.Helper()
-	info, err := b.Stat(context.Background(), key, version)
+	info, err := b.Stat(context.Background(), key, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func stored(t *testing.T, name, key string, body []byte) (*objectstore.Bucket, o
 	t.Helper()
 	put(t, name, key, body)
 	b := bucket(t, name)
-	return b, stat(t, b, key, "")
+	return b, stat(t, b, key)
 }
 
 func TestStatAndDigestOfAFiveMiBObject(t *testing.T) {
@@ -152,7 +152,7 @@ func TestDigestTakesTheStoresSHA256Checksum(t *testing.T) {
 		t.Fatalf("the store acknowledged checksum %q", up.ChecksumSHA256)
 	}
 	b := bucket(t, plainBucket)
-	info := stat(t, b, "checksummed.bin", "")
+	info := stat(t, b, "checksummed.bin")
 	if info.SHA256 != hexSHA(body) {
 		t.Fatalf("stat SHA-256 %q, want the uploaded checksum %s", info.SHA256, hexSHA(body))
 	}
@@ -197,7 +197,7 @@ func TestVersionPinnedReadKeepsTheOldBytes(t *testing.T) {
 	old, newer := randomBytes(1<<20, 4), randomBytes(1<<20, 5)
 	put(t, versionedBucket, "pinned.bin", old)
 	b := bucket(t, versionedBucket)
-	first := stat(t, b, "pinned.bin", "")
+	first := stat(t, b, "pinned.bin")
 	if first.VersionID == "" {
 		t.Fatal("a versioned bucket reported no versionId")
 	}
@@ -227,7 +227,7 @@ func TestETagPinnedReadOfAnOverwrittenObjectReportsAChange(t *testing.T) {
 	ctx := context.Background()
 	put(t, plainBucket, "changing.bin", randomBytes(1<<20, 6))
 	b := bucket(t, plainBucket)
-	first := stat(t, b, "changing.bin", "")
+	first := stat(t, b, "changing.bin")
 	if first.VersionID != "" {
 		t.Fatalf("an unversioned bucket reported versionId %q", first.VersionID)
 	}
