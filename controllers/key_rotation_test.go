@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // These tests change the suite's own key Secret, as an operator would with kubectl, on
@@ -98,20 +99,7 @@ func TestDeletingTheKeySecretRevokesEveryURLAndReissuesUnderANewKey(t *testing.T
 	eventuallyServes(t, before, http.StatusOK)
 
 	// A second holder of the key, as another replica would be.
-	ctx, cancel := context.WithCancel(context.Background())
-	replica, err := signing.NewLiveKey(ctx, restCfg, keyRef)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- replica.Start(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	replica := framework.StartLiveKey(t, restCfg, keyRef)
 
 	g := NewWithT(t)
 	g.Expect(k8s.Delete(context.Background(), keySecret(g))).To(Succeed())
