@@ -117,14 +117,3 @@ func (r *FileStoreReconciler) storesUsing(ctx context.Context, o client.Object) 
 	return requestsFor(ctx, r.Client, &filelinkv1.FileStoreList{}, client.InNamespace(o.GetNamespace()),
 		client.MatchingFields{FileStoreCredentialsIndex: o.GetName()})
 }
-
-// setupFileStoreController wires a FileStoreReconciler into mgr the way Setup wires the others.
-func setupFileStoreController(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
-	if err := (&FileStoreReconciler{
-		Client:            mgr.GetClient(),
-		ReconcilerOptions: optionsFrom(mgr, cfg, "filelink-filestore"),
-	}).SetupWithManager(ctx, mgr); err != nil {
-		return fmt.Errorf("setting up FileStore controller: %w", err)
-	}
-	return nil
-}
