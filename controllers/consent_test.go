@@ -1,7 +1,6 @@
 package controllers_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -16,21 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
-
-// setShareable adds or removes the consent label, as the source's owner would with
-// `kubectl label secret NAME filelink.dev/shareable=true` (or `filelink.dev/shareable-`).
-func setShareable(t *testing.T, obj client.Object, on bool) {
-	t.Helper()
-	value := `"` + v1.ShareableValue + `"`
-	if !on {
-		value = "null"
-	}
-	patch := []byte(`{"metadata":{"labels":{"` + v1.ShareableLabel + `":` + value + `}}}`)
-	if err := k8s.Patch(context.Background(), obj, client.RawPatch("application/merge-patch+json", patch)); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // download fetches an issued URL from the suite's link server.
 func download(g Gomega, issued string) (int, string) {
@@ -93,7 +79,7 @@ func TestConsentDecidesWhatIsPublished(t *testing.T) {
 				g.Expect(count(eventReasons(g, ns, "evidence"), "Warning/"+v1.ReasonSourceNotShareable)).To(Equal(1))
 			}).WithTimeout(time.Second).Should(Succeed())
 
-			setShareable(t, source, true)
+			framework.SetShareable(t, k8s, source, true)
 			eventuallyFile(t, f, func(g Gomega, f *v1.File) {
 				beReadyFile(g, f)
 				g.Expect(f.Status.SHA256).To(Equal(sha([]byte(body))))
@@ -106,7 +92,7 @@ func TestConsentDecidesWhatIsPublished(t *testing.T) {
 				g.Expect(got).To(Equal(body))
 			}).WithTimeout(wait).Should(Succeed())
 
-			setShareable(t, source, false)
+			framework.SetShareable(t, k8s, source, false)
 			g.Eventually(func(g Gomega) int {
 				code, _ := download(g, l.Status.URL)
 				return code

@@ -5,9 +5,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/events"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -16,7 +13,6 @@ import (
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
-	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 	"github.com/filelink-dev/filelink-operator/internal/stripeid"
 )
 
@@ -27,19 +23,7 @@ const FileSourceIndex = "spec.source"
 // FileReconciler keeps a File's status in line with the bytes its source holds.
 type FileReconciler struct {
 	client.Client
-	// SourceReader reads Secrets and ConfigMaps from the API server. It is uncached so
-	// the manager holds the data of no Secret; only metadata is watched.
-	SourceReader client.Reader
-	// SourceMetadata reads the metadata-only cache of Secrets and ConfigMaps, which
-	// holds labelled (shareable) objects only and tells the current resourceVersion of
-	// a source without an API call.
-	SourceMetadata client.Reader
-	Clock          clock.PassiveClock
-	Recorder       events.EventRecorder
-	// Store tunes the S3 clients of FileStore sources; the zero value suits production.
-	Store objectstore.Options
-	// MaxConcurrentReconciles bounds parallel reconciles; 0 means controller-runtime's default.
-	MaxConcurrentReconciles int
+	ReconcilerOptions
 }
 
 // +kubebuilder:rbac:groups=filelink.dev,resources=files,verbs=get;list;watch
@@ -81,23 +65,16 @@ func (r *FileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 // writeStatus records verdict in file's status, with the names derived from the spec,
 // and emits an event when the Ready reason changed.
 func (r *FileReconciler) writeStatus(ctx context.Context, file *filelinkv1.File, verdict fileVerdict) (patchResult, error) {
-	patch := newStatusPatch(file)
-	previous := readyReason(file.Status.Conditions)
 	st := &file.Status
-	st.ID = stripeid.File(file.UID)
-	st.Filename = file.DownloadName()
-	st.Type = file.FileType()
-	st.ContentType = file.MediaType()
-	st.SourceResourceVersion = verdict.sourceResourceVersion
-	st.Size, st.SHA256 = verdict.size, verdict.sha256
-	st.StoreObject = storeObjectStatus(verdict.object)
-	verdict.apply(&st.Conditions, file.Generation, metav1.NewTime(r.Clock.Now()))
-	st.ObservedGeneration = file.Generation
-	res, err := patch.apply(ctx, r.Client, file)
-	if res == statusWritten {
-		r.recordTransition(file, previous, verdict.readiness)
-	}
-	return res, err
+	return writeVerdict(ctx, r.Client, file, readyStatus{&st.Conditions, &st.ObservedGeneration}, verdict.readiness, r.Clock.Now(), func() {
+		st.ID = stripeid.File(file.UID)
+		st.Filename = file.DownloadName()
+		st.Type = file.FileType()
+		st.ContentType = file.MediaType()
+		st.SourceResourceVersion = verdict.sourceResourceVersion
+		st.Size, st.SHA256 = verdict.size, verdict.sha256
+		st.StoreObject = storeObjectStatus(verdict.object)
+	}, func(previous string) { r.recordTransition(file, previous, verdict.readiness) })
 }
 
 // upToDate reports whether file's status already describes its current spec and the

@@ -73,7 +73,7 @@ func (r *FileReconciler) readStore(ctx context.Context, file *filelinkv1.File) (
 	if !storeReady(store) {
 		return read, nil
 	}
-	access := storeAccess{secrets: r.SourceReader, metadata: r.SourceMetadata, opts: r.Store}
+	access := r.storeAccess()
 	bucket, verdict, err := access.open(ctx, store)
 	if err != nil || verdict.reason != "" {
 		read.access = verdict

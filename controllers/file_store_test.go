@@ -23,20 +23,8 @@ import (
 // has a one-second interval, so "within one interval" is a short wait.
 func TestFileFromStore(t *testing.T) {
 	ctx := context.Background()
-	s3, err := s3server.Start(ctx, s3server.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s3.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
 	const bucket = "evidence"
-	if err := s3.CreateBucket(ctx, bucket, true); err != nil {
-		t.Fatal(err)
-	}
-	creds := map[string][]byte{v1.CredentialsAccessKeyID: []byte(s3.AccessKeyID), v1.CredentialsSecretAccessKey: []byte(s3.SecretAccessKey)}
+	s3, creds := startS3(ctx, t, bucket)
 	store := func(ns string) *v1.FileStore {
 		return &v1.FileStore{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evidence"},
@@ -76,9 +64,7 @@ func TestFileFromStore(t *testing.T) {
 		l := link(ns, "evidence-0042", f.Name, nil)
 		create(t, f, l)
 		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
-			g.Expect(f.Status.Size).To(BeEquivalentTo(len(body)))
-			g.Expect(f.Status.SHA256).To(Equal(sha(body)))
+			beReadyWith(g, f, body)
 			g.Expect(f.Status.Type).To(Equal("pdf"))
 			g.Expect(f.Status.ContentType).To(Equal("application/pdf"))
 			g.Expect(f.Status.Filename).To(Equal("evidence-0042"))
@@ -116,11 +102,7 @@ func TestFileFromStore(t *testing.T) {
 		}
 		f := fileFromStore(ns, "checksummed", key, "")
 		create(t, f)
-		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
-			g.Expect(f.Status.Size).To(BeEquivalentTo(len(body)))
-			g.Expect(f.Status.SHA256).To(Equal(sha(body)))
-		})
+		eventuallyFile(t, f, func(g Gomega, f *v1.File) { beReadyWith(g, f, body) })
 	})
 
 	t.Run("an overwritten object gets its new digest within one interval", func(t *testing.T) {
@@ -295,4 +277,11 @@ func wantLinkNotReady(t *testing.T, l *v1.FileLink) {
 		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonFileNotReady)
 		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
 	})
+}
+
+// beReadyWith checks that f is Ready with the size and digest of body.
+func beReadyWith(g Gomega, f *v1.File, body []byte) {
+	haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+	g.Expect(f.Status.Size).To(BeEquivalentTo(len(body)))
+	g.Expect(f.Status.SHA256).To(Equal(sha(body)))
 }

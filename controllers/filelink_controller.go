@@ -71,22 +71,18 @@ func (r *FileLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		return requeueAtExpiry(link, now), nil
 	}
 
-	patch := newStatusPatch(link)
-	previous := readyReason(link.Status.Conditions)
 	st := &link.Status
-	st.ID = stripeid.Link(link.UID)
-	st.URL = signer.URL(r.BaseURL, link.UID)
-	st.Expired = st.Expired || verdict.expired
-	st.Size, st.SHA256 = verdict.size, verdict.sha256
-	verdict.apply(&st.Conditions, link.Generation, metav1.NewTime(now))
-	st.ObservedGeneration = link.Generation
-	switch res, err := patch.apply(ctx, r.Client, link); {
+	res, err := writeVerdict(ctx, r.Client, link, readyStatus{&st.Conditions, &st.ObservedGeneration}, verdict.readiness, now, func() {
+		st.ID = stripeid.Link(link.UID)
+		st.URL = signer.URL(r.BaseURL, link.UID)
+		st.Expired = st.Expired || verdict.expired
+		st.Size, st.SHA256 = verdict.size, verdict.sha256
+	}, func(previous string) { r.recordTransition(link, previous, verdict.readiness) })
+	switch {
 	case err != nil:
 		return ctrl.Result{}, err
 	case res == statusGone:
 		return ctrl.Result{}, nil
-	case res == statusWritten:
-		r.recordTransition(link, previous, verdict.readiness)
 	}
 	// statusStale needs nothing more: the newer version's event is already queued.
 	return requeueAtExpiry(link, now), nil

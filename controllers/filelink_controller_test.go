@@ -31,6 +31,17 @@ func readyFileAndSecret(t *testing.T, ns string) *v1.File {
 	return f
 }
 
+// activeLink creates a ready File and the link "share" to it, expiring at expires
+// (nil: never), and waits until the link is active.
+func activeLink(t *testing.T, ns string, expires *time.Time) (*v1.File, *v1.FileLink) {
+	t.Helper()
+	f := readyFileAndSecret(t, ns)
+	l := link(ns, "share", "evidence", expires)
+	create(t, l)
+	eventuallyLink(t, l, beActive)
+	return f, l
+}
+
 func beActive(g Gomega, l *v1.FileLink) {
 	haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, v1.ReasonActive)
 }
@@ -61,10 +72,7 @@ func TestActiveLinkIsIssuedOnce(t *testing.T) {
 	// More reconciles of an unchanged link issue nothing new.
 	touch(t, l)
 	touch(t, l)
-	g := NewWithT(t)
-	g.Eventually(func(g Gomega) { g.Expect(eventReasons(g, ns, "share")).To(ContainElement("Normal/Issued")) }).WithTimeout(wait).Should(Succeed())
-	g.Consistently(func(g Gomega) { g.Expect(count(eventReasons(g, ns, "share"), "Normal/Issued")).To(Equal(1)) }).
-		WithTimeout(2 * time.Second).Should(Succeed())
+	wantOneEvent(t, ns, "share", "Normal/Issued")
 }
 
 func TestLinkWaitsForItsFileAndPicksItUpByWatch(t *testing.T) {
@@ -158,11 +166,8 @@ func beExpired(g Gomega, l *v1.FileLink) {
 
 func TestLinkExpiresWhenTheClockReachesExpiresAt(t *testing.T) {
 	ns := newNamespace(t)
-	readyFileAndSecret(t, ns)
 	expires := clk.Now().Add(time.Hour).Truncate(time.Second)
-	l := link(ns, "share", "evidence", &expires)
-	create(t, l)
-	eventuallyLink(t, l, beActive)
+	_, l := activeLink(t, ns, &expires)
 	url := l.Status.URL
 
 	clk.Step(time.Hour)
@@ -174,10 +179,7 @@ func TestLinkExpiresWhenTheClockReachesExpiresAt(t *testing.T) {
 	}
 	wantGitOpsHealth(t, l, kstatus.CurrentStatus)
 	touch(t, l)
-	g := NewWithT(t)
-	g.Eventually(func(g Gomega) { g.Expect(eventReasons(g, ns, "share")).To(ContainElement("Normal/Expired")) }).WithTimeout(wait).Should(Succeed())
-	g.Consistently(func(g Gomega) { g.Expect(count(eventReasons(g, ns, "share"), "Normal/Expired")).To(Equal(1)) }).
-		WithTimeout(2 * time.Second).Should(Succeed())
+	wantOneEvent(t, ns, "share", "Normal/Expired")
 }
 
 // TestExpiryIsScheduledNotPolled lets a real requeue fire: nothing touches the link, so
@@ -217,11 +219,8 @@ func TestExpiryIsScheduledNotPolled(t *testing.T) {
 
 func TestExpiresAtUpdates(t *testing.T) {
 	ns := newNamespace(t)
-	readyFileAndSecret(t, ns)
 	soon := clk.Now().Add(time.Hour).Truncate(time.Second)
-	l := link(ns, "share", "evidence", &soon)
-	create(t, l)
-	eventuallyLink(t, l, beActive)
+	_, l := activeLink(t, ns, &soon)
 
 	// Removing expiresAt makes the link non-expiring: an hour later it still serves.
 	l.Spec.ExpiresAt = nil
@@ -241,10 +240,7 @@ func TestExpiresAtUpdates(t *testing.T) {
 
 func TestLinksFollowTheirFile(t *testing.T) {
 	ns := newNamespace(t)
-	f := readyFileAndSecret(t, ns)
-	l := link(ns, "share", "evidence", nil)
-	create(t, l)
-	eventuallyLink(t, l, beActive)
+	f, l := activeLink(t, ns, nil)
 
 	// New content: the link reports the new size and digest.
 	s := secret(ns, "docs", nil)
@@ -272,10 +268,7 @@ func TestLinksFollowTheirFile(t *testing.T) {
 
 func TestURLSurvivesStatusLossAndRestart(t *testing.T) {
 	ns := newNamespace(t)
-	readyFileAndSecret(t, ns)
-	l := link(ns, "share", "evidence", nil)
-	create(t, l)
-	eventuallyLink(t, l, beActive)
+	_, l := activeLink(t, ns, nil)
 	url, id := l.Status.URL, l.Status.ID
 
 	// Wipe status: the controller derives the same URL again.

@@ -6,9 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/events"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -16,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
-	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 )
 
 // FileStoreCredentialsIndex indexes FileStores by the name of their credentials Secret,
@@ -31,17 +27,7 @@ const bucketCheckTimeout = 15 * time.Second
 // every spec.interval and whenever the FileStore or its credentials Secret changes.
 type FileStoreReconciler struct {
 	client.Client
-	// SecretReader reads credentials Secrets, uncached, and only once SecretMetadata
-	// shows the owner's consent label.
-	SecretReader client.Reader
-	// SecretMetadata reads the metadata-only cache of Secrets.
-	SecretMetadata client.Reader
-	Clock          clock.PassiveClock
-	Recorder       events.EventRecorder
-	// Store tunes the S3 clients; the zero value suits production.
-	Store objectstore.Options
-	// MaxConcurrentReconciles bounds parallel reconciles; 0 means controller-runtime's default.
-	MaxConcurrentReconciles int
+	ReconcilerOptions
 }
 
 // +kubebuilder:rbac:groups=filelink.dev,resources=filestores,verbs=get;list;watch
@@ -57,19 +43,13 @@ func (r *FileStoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.Get(ctx, req.NamespacedName, store); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	patch := newStatusPatch(store)
-	previous := readyReason(store.Status.Conditions)
-
 	verdict, err := r.checkBucket(ctx, store)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	verdict.apply(&store.Status.Conditions, store.Generation, metav1.NewTime(r.Clock.Now()))
-	store.Status.ObservedGeneration = store.Generation
-	res, err := patch.apply(ctx, r.Client, store)
-	if res == statusWritten {
-		r.recordTransition(store, previous, verdict)
-	}
+	st := &store.Status
+	res, err := writeVerdict(ctx, r.Client, store, readyStatus{&st.Conditions, &st.ObservedGeneration}, verdict, r.Clock.Now(),
+		func() {}, func(previous string) { r.recordTransition(store, previous, verdict) })
 	if err != nil || res == statusStale || res == statusGone {
 		// A newer version's event is queued, or there is no store left to check.
 		return ctrl.Result{}, err
@@ -85,7 +65,7 @@ func (r *FileStoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 // checkBucket returns the verdict on store's bucket. It returns an error only when the
 // API server failed, so the request is retried.
 func (r *FileStoreReconciler) checkBucket(ctx context.Context, store *filelinkv1.FileStore) (readiness, error) {
-	access := storeAccess{secrets: r.SecretReader, metadata: r.SecretMetadata, opts: r.Store}
+	access := r.storeAccess()
 	bucket, verdict, err := access.open(ctx, store)
 	if err != nil || verdict.reason != "" {
 		return verdict, err
@@ -136,19 +116,4 @@ func (r *FileStoreReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Man
 func (r *FileStoreReconciler) storesUsing(ctx context.Context, o client.Object) []reconcile.Request {
 	return requestsFor(ctx, r.Client, &filelinkv1.FileStoreList{}, client.InNamespace(o.GetNamespace()),
 		client.MatchingFields{FileStoreCredentialsIndex: o.GetName()})
-}
-
-// setupFileStoreController wires a FileStoreReconciler into mgr the way Setup wires the others.
-func setupFileStoreController(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
-	if err := (&FileStoreReconciler{
-		Client:                  mgr.GetClient(),
-		SecretReader:            mgr.GetAPIReader(),
-		SecretMetadata:          mgr.GetCache(),
-		Clock:                   cfg.Clock,
-		Recorder:                mgr.GetEventRecorder("filelink-filestore"),
-		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
-	}).SetupWithManager(ctx, mgr); err != nil {
-		return fmt.Errorf("setting up FileStore controller: %w", err)
-	}
-	return nil
 }

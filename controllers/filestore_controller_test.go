@@ -20,19 +20,7 @@ import (
 // a real S3 server, started once for all its cases.
 func TestFileStore(t *testing.T) {
 	ctx := context.Background()
-	s3, err := s3server.Start(ctx, s3server.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s3.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	if err := s3.CreateBucket(ctx, "evidence", true); err != nil {
-		t.Fatal(err)
-	}
-	creds := map[string][]byte{v1.CredentialsAccessKeyID: []byte(s3.AccessKeyID), v1.CredentialsSecretAccessKey: []byte(s3.SecretAccessKey)}
+	s3, creds := startS3(ctx, t, "evidence")
 	store := func(ns, bucket string) *v1.FileStore {
 		return &v1.FileStore{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evidence"},

@@ -107,6 +107,16 @@ func eventReasons(g Gomega, ns, name string) []string {
 	return out
 }
 
+// wantOneEvent waits for an event of reason ("Type/Reason") about the object named
+// name, then asserts for two seconds that no second one follows.
+func wantOneEvent(t *testing.T, ns, name, reason string) {
+	t.Helper()
+	g := NewWithT(t)
+	g.Eventually(func(g Gomega) { g.Expect(eventReasons(g, ns, name)).To(ContainElement(reason)) }).WithTimeout(wait).Should(Succeed())
+	g.Consistently(func(g Gomega) { g.Expect(count(eventReasons(g, ns, name), reason)).To(Equal(1)) }).
+		WithTimeout(2 * time.Second).Should(Succeed())
+}
+
 func count(items []string, want string) int {
 	n := 0
 	for _, s := range items {

@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // These tests change the suite's own key Secret, as an operator would with kubectl, on
@@ -65,10 +66,7 @@ func eventuallyServes(t *testing.T, url string, code int) {
 
 func TestKeyRotationReissuesURLsAndRevocationEndsTheOldOnes(t *testing.T) {
 	ns := newNamespace(t)
-	readyFileAndSecret(t, ns)
-	l := link(ns, "share", "evidence", nil)
-	create(t, l)
-	eventuallyLink(t, l, beActive)
+	_, l := activeLink(t, ns, nil)
 	g := NewWithT(t)
 	oldKey := keySecret(g).Data[signing.ActiveKeyEntry]
 	oldURL := l.Status.URL
@@ -96,28 +94,12 @@ func TestKeyRotationReissuesURLsAndRevocationEndsTheOldOnes(t *testing.T) {
 
 func TestDeletingTheKeySecretRevokesEveryURLAndReissuesUnderANewKey(t *testing.T) {
 	ns := newNamespace(t)
-	readyFileAndSecret(t, ns)
-	l := link(ns, "share", "evidence", nil)
-	create(t, l)
-	eventuallyLink(t, l, beActive)
+	_, l := activeLink(t, ns, nil)
 	before := l.Status.URL
 	eventuallyServes(t, before, http.StatusOK)
 
 	// A second holder of the key, as another replica would be.
-	ctx, cancel := context.WithCancel(context.Background())
-	replica, err := signing.NewLiveKey(ctx, restCfg, keyRef)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- replica.Start(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	replica := framework.StartLiveKey(t, restCfg, keyRef)
 
 	g := NewWithT(t)
 	g.Expect(k8s.Delete(context.Background(), keySecret(g))).To(Succeed())

@@ -34,28 +34,26 @@ func UncachedObjects() []client.Object {
 
 // Setup registers the File, FileLink and FileStore reconcilers, with their indexes and watches.
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
-	if err := (&FileReconciler{
-		Client:                  mgr.GetClient(),
-		SourceReader:            mgr.GetAPIReader(),
-		SourceMetadata:          mgr.GetCache(),
-		Clock:                   cfg.Clock,
-		Recorder:                mgr.GetEventRecorder("filelink-file"),
-		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
-	}).SetupWithManager(ctx, mgr); err != nil {
-		return fmt.Errorf("setting up File controller: %w", err)
-	}
-	if err := (&FileLinkReconciler{
-		Client:                  mgr.GetClient(),
-		Clock:                   cfg.Clock,
-		Recorder:                mgr.GetEventRecorder("filelink-filelink"),
-		Keys:                    cfg.Keys,
-		BaseURL:                 cfg.BaseURL,
-		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
-	}).SetupWithManager(ctx, mgr); err != nil {
-		return fmt.Errorf("setting up FileLink controller: %w", err)
-	}
-	if err := setupFileStoreController(ctx, mgr, cfg); err != nil {
-		return err
+	for _, c := range []struct {
+		kind       string
+		reconciler interface {
+			SetupWithManager(context.Context, ctrl.Manager) error
+		}
+	}{
+		{"File", &FileReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, "filelink-file")}},
+		{"FileLink", &FileLinkReconciler{
+			Client:                  mgr.GetClient(),
+			Clock:                   cfg.Clock,
+			Recorder:                mgr.GetEventRecorder("filelink-filelink"),
+			Keys:                    cfg.Keys,
+			BaseURL:                 cfg.BaseURL,
+			MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
+		}},
+		{"FileStore", &FileStoreReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, "filelink-filestore")}},
+	} {
+		if err := c.reconciler.SetupWithManager(ctx, mgr); err != nil {
+			return fmt.Errorf("setting up %s controller: %w", c.kind, err)
+		}
 	}
 	return nil
 }

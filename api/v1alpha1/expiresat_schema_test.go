@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // One FileLink whose expiresAt the API server stores but Go cannot parse would fail every
@@ -60,7 +61,7 @@ func TestExpiresAtSchemaAdmitsOnlyWhatGoReads(t *testing.T) {
 			}}
 			err := k8s.Create(ctx, u)
 			if !c.admit {
-				wantInvalid(t, err, "spec.expiresAt")
+				framework.WantInvalid(t, err, "spec.expiresAt")
 				return
 			}
 			if err != nil {

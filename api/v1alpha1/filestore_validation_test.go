@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 func validStore(name string) *v1.FileStore {
@@ -24,12 +25,7 @@ func validStore(name string) *v1.FileStore {
 }
 
 func TestFileStoreCreateValidation(t *testing.T) {
-	ctx := context.Background()
-	cases := []struct {
-		name   string
-		mutate func(*v1.FileStore)
-		want   []string
-	}{
+	cases := []invalidCase[*v1.FileStore]{
 		{"no endpoint", func(s *v1.FileStore) { s.Spec.S3.Endpoint = "" }, []string{"spec.s3.endpoint"}},
 		{"endpoint without scheme", func(s *v1.FileStore) { s.Spec.S3.Endpoint = "s3.amazonaws.com" }, []string{"spec.s3.endpoint", "absolute URL"}},
 		{"endpoint not a URL", func(s *v1.FileStore) { s.Spec.S3.Endpoint = "https://exa mple.com" }, []string{"spec.s3.endpoint", "absolute URL"}},
@@ -54,13 +50,7 @@ func TestFileStoreCreateValidation(t *testing.T) {
 		{"interval below a second", func(s *v1.FileStore) { s.Spec.Interval = &metav1.Duration{Duration: 500 * time.Millisecond} }, []string{"spec.interval", "at least 1s"}},
 		{"negative interval", func(s *v1.FileStore) { s.Spec.Interval = &metav1.Duration{Duration: -time.Minute} }, []string{"spec.interval"}},
 	}
-	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			s := validStore(fmt.Sprintf("bad-%d", i))
-			c.mutate(s)
-			wantInvalid(t, k8s.Create(ctx, s), c.want...)
-		})
-	}
+	runInvalid(t, validStore, cases)
 }
 
 func TestFileStoreDefaultsAndAcceptedValues(t *testing.T) {
@@ -129,7 +119,7 @@ func TestFileStoreSourceValidation(t *testing.T) {
 				}
 				return
 			}
-			wantInvalid(t, err, c.want...)
+			framework.WantInvalid(t, err, c.want...)
 		})
 	}
 

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -71,27 +70,29 @@ func metadataOf(n int, key func(i int) string, value string) map[string]string {
 	return m
 }
 
-// wantInvalid asserts err is the API server's Invalid error and mentions each of parts
-// (the field path and the rule's message).
-func wantInvalid(t *testing.T, err error, parts ...string) {
+// invalidCase is a change that must make a valid object fail admission, and the words
+// (field path, rule message) the refusal must mention.
+type invalidCase[T client.Object] struct {
+	name   string
+	mutate func(T)
+	want   []string
+}
+
+// runInvalid creates, per case, an object from valid changed by the case's mutate, and
+// asserts the API server refuses it as the case says.
+func runInvalid[T client.Object](t *testing.T, valid func(name string) T, cases []invalidCase[T]) {
 	t.Helper()
-	if !apierrors.IsInvalid(err) {
-		t.Fatalf("want an Invalid error mentioning %q, got %v", parts, err)
-	}
-	for _, p := range parts {
-		if !strings.Contains(err.Error(), p) {
-			t.Errorf("error %q does not mention %q", err.Error(), p)
-		}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obj := valid(fmt.Sprintf("bad-%d", i))
+			c.mutate(obj)
+			framework.WantInvalid(t, k8s.Create(context.Background(), obj), c.want...)
+		})
 	}
 }
 
 func TestFileCreateValidation(t *testing.T) {
-	ctx := context.Background()
-	cases := []struct {
-		name   string
-		mutate func(*v1.File)
-		want   []string
-	}{
+	cases := []invalidCase[*v1.File]{
 		{"unknown purpose", func(f *v1.File) { f.Spec.Purpose = "cat_pictures" }, []string{"spec.purpose", "Unsupported value"}},
 		{"empty purpose", func(f *v1.File) { f.Spec.Purpose = "" }, []string{"spec.purpose"}},
 		{"no source", func(f *v1.File) { f.Spec.Source = v1.FileSource{} }, []string{"spec.source", "exactly one of source.secret, source.configMap or source.store"}},
@@ -108,13 +109,7 @@ func TestFileCreateValidation(t *testing.T) {
 		{"filename of 128 characters but 256 bytes", func(f *v1.File) { f.Spec.Filename = strings.Repeat("é", 128) }, []string{"spec.filename", "at most 255 bytes"}},
 		{"malformed content type", func(f *v1.File) { f.Spec.ContentType = "pdf" }, []string{"spec.contentType"}},
 	}
-	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			f := validFile(fmt.Sprintf("bad-%d", i))
-			c.mutate(f)
-			wantInvalid(t, k8s.Create(ctx, f), c.want...)
-		})
-	}
+	runInvalid(t, validFile, cases)
 }
 
 func TestFileAcceptsEdgeValues(t *testing.T) {
@@ -149,7 +144,7 @@ func TestFilePurposeIsImmutable(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Spec.Purpose = v1.PurposeBusinessLogo
-	wantInvalid(t, k8s.Update(ctx, f), "spec.purpose", "purpose is immutable")
+	framework.WantInvalid(t, k8s.Update(ctx, f), "spec.purpose", "purpose is immutable")
 }
 
 func TestStatusObservedGenerationDefaultsToMinusOne(t *testing.T) {
@@ -166,13 +161,8 @@ func TestStatusObservedGenerationDefaultsToMinusOne(t *testing.T) {
 }
 
 func TestFileLinkCreateValidation(t *testing.T) {
-	ctx := context.Background()
 	key := func(i int) string { return fmt.Sprintf("key-%d", i) }
-	cases := []struct {
-		name   string
-		mutate func(*v1.FileLink)
-		want   []string
-	}{
+	cases := []invalidCase[*v1.FileLink]{
 		{"no file", func(l *v1.FileLink) { l.Spec.File = "" }, []string{"spec.file"}},
 		{"51 metadata keys", func(l *v1.FileLink) { l.Spec.Metadata = metadataOf(51, key, "v") }, []string{"spec.metadata", "50"}},
 		{"key with [", func(l *v1.FileLink) { l.Spec.Metadata = map[string]string{"order[id]": "1"} }, []string{"spec.metadata", "must not contain '[' or ']'"}},
@@ -180,13 +170,7 @@ func TestFileLinkCreateValidation(t *testing.T) {
 		{"41-character key", func(l *v1.FileLink) { l.Spec.Metadata = map[string]string{strings.Repeat("k", 41): "v"} }, []string{"spec.metadata", "keys must be at most 40 characters"}},
 		{"501-character value", func(l *v1.FileLink) { l.Spec.Metadata = map[string]string{"k": strings.Repeat("v", 501)} }, []string{"spec.metadata", "values must be at most 500 characters"}},
 	}
-	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			l := validLink(fmt.Sprintf("bad-%d", i))
-			c.mutate(l)
-			wantInvalid(t, k8s.Create(ctx, l), c.want...)
-		})
-	}
+	runInvalid(t, validLink, cases)
 }
 
 func TestFileLinkAcceptsStripesLimits(t *testing.T) {
@@ -207,7 +191,7 @@ func TestFileLinkFileIsImmutable(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Spec.File = "other"
-	wantInvalid(t, k8s.Update(ctx, l), "spec.file", "file is immutable")
+	framework.WantInvalid(t, k8s.Update(ctx, l), "spec.file", "file is immutable")
 }
 
 func TestFileLinksSelectableByFile(t *testing.T) {

@@ -80,42 +80,44 @@ func IndexKey(kind, name string) string { return kind + "/" + name }
 // was found missing. The label is checked on the very object read, so a label removed
 // after a caller's own check still keeps the data in.
 func Read(ctx context.Context, r client.Reader, ref Ref) (Content, error) {
+	var obj client.Object
 	switch ref.Kind {
 	case "Secret":
-		s := &corev1.Secret{}
-		if err := r.Get(ctx, ref.NamespacedName, s); err != nil {
-			return Content{}, notFound(err, ref)
-		}
-		if !Shareable(s) {
-			return Content{}, fmt.Errorf("%s: %w", ref, ErrNotShareable)
-		}
-		c := Content{UID: s.UID, ResourceVersion: s.ResourceVersion}
-		data, ok := s.Data[ref.Key]
-		if !ok {
-			return c, fmt.Errorf("%s: %w", ref, ErrKeyNotFound)
-		}
-		c.Data = data
-		return c, nil
+		obj = &corev1.Secret{}
 	case "ConfigMap":
-		cm := &corev1.ConfigMap{}
-		if err := r.Get(ctx, ref.NamespacedName, cm); err != nil {
-			return Content{}, notFound(err, ref)
-		}
-		if !Shareable(cm) {
-			return Content{}, fmt.Errorf("%s: %w", ref, ErrNotShareable)
-		}
-		c := Content{UID: cm.UID, ResourceVersion: cm.ResourceVersion}
-		if text, ok := cm.Data[ref.Key]; ok {
-			c.Data = []byte(text)
-			return c, nil
-		}
-		if data, ok := cm.BinaryData[ref.Key]; ok {
-			c.Data = data
-			return c, nil
-		}
+		obj = &corev1.ConfigMap{}
+	default:
+		return Content{}, fmt.Errorf("file source names neither a Secret nor a ConfigMap: %w", ErrSourceNotFound)
+	}
+	if err := r.Get(ctx, ref.NamespacedName, obj); err != nil {
+		return Content{}, notFound(err, ref)
+	}
+	if !Shareable(obj) {
+		return Content{}, fmt.Errorf("%s: %w", ref, ErrNotShareable)
+	}
+	c := Content{UID: obj.GetUID(), ResourceVersion: obj.GetResourceVersion()}
+	data, ok := dataAt(obj, ref.Key)
+	if !ok {
 		return c, fmt.Errorf("%s: %w", ref, ErrKeyNotFound)
 	}
-	return Content{}, fmt.Errorf("file source names neither a Secret nor a ConfigMap: %w", ErrSourceNotFound)
+	c.Data = data
+	return c, nil
+}
+
+// dataAt is what a Secret or ConfigMap (text or binary data) holds under key.
+func dataAt(obj client.Object, key string) ([]byte, bool) {
+	switch o := obj.(type) {
+	case *corev1.Secret:
+		data, ok := o.Data[key]
+		return data, ok
+	case *corev1.ConfigMap:
+		if text, ok := o.Data[key]; ok {
+			return []byte(text), true
+		}
+		data, ok := o.BinaryData[key]
+		return data, ok
+	}
+	return nil, false
 }
 
 // Metadata is an empty metadata-only object of ref's kind, for reading the source's

@@ -91,16 +91,30 @@ func put(t *testing.T, bucket, key string, body []byte) minio.UploadInfo {
 	return info
 }
 
-func TestStatAndDigestOfAFiveMiBObject(t *testing.T) {
-	ctx := context.Background()
-	body := randomBytes(5<<20, 1)
-	put(t, plainBucket, "evidence/five.pdf", body)
-
-	b := bucket(t, plainBucket)
-	info, err := b.Stat(ctx, "evidence/five.pdf", "")
+// stat returns what b tells of the latest version of key, and fails the test on an
+// error.
+func stat(t *testing.T, b *objectstore.Bucket, key string) objectstore.ObjectInfo {
+	t.Helper()
+	info, err := b.Stat(context.Background(), key, "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return info
+}
+
+// stored puts body at key of bucket name and returns that bucket, opened, with what
+// it tells of the object.
+func stored(t *testing.T, name, key string, body []byte) (*objectstore.Bucket, objectstore.ObjectInfo) {
+	t.Helper()
+	put(t, name, key, body)
+	b := bucket(t, name)
+	return b, stat(t, b, key)
+}
+
+func TestStatAndDigestOfAFiveMiBObject(t *testing.T) {
+	ctx := context.Background()
+	body := randomBytes(5<<20, 1)
+	b, info := stored(t, plainBucket, "evidence/five.pdf", body)
 	if info.Size != int64(len(body)) || info.ETag == "" || info.LastModified.IsZero() || info.ContentType != "application/pdf" {
 		t.Fatalf("stat: %+v", info)
 	}
@@ -138,10 +152,7 @@ func TestDigestTakesTheStoresSHA256Checksum(t *testing.T) {
 		t.Fatalf("the store acknowledged checksum %q", up.ChecksumSHA256)
 	}
 	b := bucket(t, plainBucket)
-	info, err := b.Stat(ctx, "checksummed.bin", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	info := stat(t, b, "checksummed.bin")
 	if info.SHA256 != hexSHA(body) {
 		t.Fatalf("stat SHA-256 %q, want the uploaded checksum %s", info.SHA256, hexSHA(body))
 	}
@@ -153,14 +164,8 @@ func TestDigestTakesTheStoresSHA256Checksum(t *testing.T) {
 }
 
 func TestRangedRead(t *testing.T) {
-	ctx := context.Background()
 	body := randomBytes(5<<20, 3)
-	put(t, plainBucket, "ranged.bin", body)
-	b := bucket(t, plainBucket)
-	info, err := b.Stat(ctx, "ranged.bin", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, info := stored(t, plainBucket, "ranged.bin", body)
 	for _, rng := range []objectstore.Range{{Start: 0, End: 0}, {Start: 0, End: -1}, {Start: 1 << 20, End: 1<<20 + 4095}, {Start: 5<<20 - 10, End: -1}} {
 		got := read(t, b, "ranged.bin", info.Version, &rng)
 		end := rng.End
@@ -192,10 +197,7 @@ func TestVersionPinnedReadKeepsTheOldBytes(t *testing.T) {
 	old, newer := randomBytes(1<<20, 4), randomBytes(1<<20, 5)
 	put(t, versionedBucket, "pinned.bin", old)
 	b := bucket(t, versionedBucket)
-	first, err := b.Stat(ctx, "pinned.bin", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := stat(t, b, "pinned.bin")
 	if first.VersionID == "" {
 		t.Fatal("a versioned bucket reported no versionId")
 	}
@@ -225,10 +227,7 @@ func TestETagPinnedReadOfAnOverwrittenObjectReportsAChange(t *testing.T) {
 	ctx := context.Background()
 	put(t, plainBucket, "changing.bin", randomBytes(1<<20, 6))
 	b := bucket(t, plainBucket)
-	first, err := b.Stat(ctx, "changing.bin", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := stat(t, b, "changing.bin")
 	if first.VersionID != "" {
 		t.Fatalf("an unversioned bucket reported versionId %q", first.VersionID)
 	}
@@ -254,12 +253,7 @@ func TestETagPinnedReadOfAnOverwrittenObjectReportsAChange(t *testing.T) {
 func TestPresignedGetCarriesTheResponseHeaders(t *testing.T) {
 	ctx := context.Background()
 	body := randomBytes(300<<10, 8)
-	put(t, versionedBucket, "presigned.pdf", body)
-	b := bucket(t, versionedBucket)
-	info, err := b.Stat(ctx, "presigned.pdf", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, info := stored(t, versionedBucket, "presigned.pdf", body)
 	put(t, versionedBucket, "presigned.pdf", []byte("a later version"))
 
 	h := objectstore.ResponseHeaders{ContentType: "application/pdf", ContentDisposition: `attachment; filename="Receipt 0042.pdf"`}

@@ -2,11 +2,9 @@ package v1alpha1_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -26,19 +24,6 @@ func at(d time.Duration) *time.Time {
 	return &t
 }
 
-// wantRefused asserts the API server refused with Invalid and a message naming the field.
-func wantRefused(t *testing.T, err error, parts ...string) {
-	t.Helper()
-	if !apierrors.IsInvalid(err) {
-		t.Fatalf("want the webhook to refuse (Invalid) mentioning %q; got %v", parts, err)
-	}
-	for _, p := range parts {
-		if !strings.Contains(err.Error(), p) {
-			t.Errorf("error %q does not mention %q", err, p)
-		}
-	}
-}
-
 func TestCreate(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
@@ -48,13 +33,13 @@ func TestCreate(t *testing.T) {
 		}
 	}
 	t.Run("expiresAt in the past is refused", func(t *testing.T) {
-		wantRefused(t, k8s.Create(ctx, link(ns, "past", "logo", at(-time.Minute))),
+		framework.WantInvalid(t, k8s.Create(ctx, link(ns, "past", "logo", at(-time.Minute))),
 			"spec.expiresAt", "must be in the future")
 	})
 	t.Run("expiresAt equal to now is refused", func(t *testing.T) {
 		now := clk.Now().Truncate(time.Second)
 		clk.SetTime(now)
-		wantRefused(t, k8s.Create(ctx, link(ns, "now", "logo", &now)), "spec.expiresAt")
+		framework.WantInvalid(t, k8s.Create(ctx, link(ns, "now", "logo", &now)), "spec.expiresAt")
 	})
 	t.Run("expiresAt in the future is allowed", func(t *testing.T) {
 		if err := k8s.Create(ctx, link(ns, "future", "logo", at(time.Hour))); err != nil {
@@ -67,7 +52,7 @@ func TestCreate(t *testing.T) {
 		}
 	})
 	t.Run("existing File with unlinkable purpose is refused", func(t *testing.T) {
-		wantRefused(t, k8s.Create(ctx, link(ns, "passport", "passport", nil)),
+		framework.WantInvalid(t, k8s.Create(ctx, link(ns, "passport", "passport", nil)),
 			"spec.file", `purpose "identity_document"`, "linkable purposes are: business_icon, business_logo")
 	})
 	t.Run("File that does not exist yet is allowed", func(t *testing.T) {
@@ -76,7 +61,7 @@ func TestCreate(t *testing.T) {
 		}
 	})
 	t.Run("both problems are reported together", func(t *testing.T) {
-		wantRefused(t, k8s.Create(ctx, link(ns, "both", "passport", at(-time.Hour))), "spec.expiresAt", "spec.file")
+		framework.WantInvalid(t, k8s.Create(ctx, link(ns, "both", "passport", at(-time.Hour))), "spec.expiresAt", "spec.file")
 	})
 }
 
@@ -114,7 +99,7 @@ func TestUpdate(t *testing.T) {
 		}
 		// ...and from then on the link is expired: its spec is frozen.
 		l.Spec.Metadata = map[string]string{"late": "edit"}
-		wantRefused(t, k8s.Update(ctx, l), "spec", "expired and can no longer be updated")
+		framework.WantInvalid(t, k8s.Update(ctx, l), "spec", "expired and can no longer be updated")
 	})
 
 	t.Run("a link expired by the clock refuses spec changes but not label changes", func(t *testing.T) {
@@ -125,9 +110,9 @@ func TestUpdate(t *testing.T) {
 		clk.Step(time.Hour)
 		defer clk.Step(-time.Hour)
 		l.Spec.ExpiresAt = &metav1.Time{Time: *at(time.Hour)}
-		wantRefused(t, k8s.Update(ctx, l), "expired and can no longer be updated")
+		framework.WantInvalid(t, k8s.Update(ctx, l), "expired and can no longer be updated")
 		l.Spec.ExpiresAt = nil
-		wantRefused(t, k8s.Update(ctx, l), "expired and can no longer be updated")
+		framework.WantInvalid(t, k8s.Update(ctx, l), "expired and can no longer be updated")
 
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(l), l); err != nil {
 			t.Fatal(err)
@@ -151,6 +136,6 @@ func TestUpdate(t *testing.T) {
 			t.Fatal(err)
 		}
 		l.Spec.Metadata = map[string]string{"a": "b"}
-		wantRefused(t, k8s.Update(ctx, l), "expired and can no longer be updated")
+		framework.WantInvalid(t, k8s.Update(ctx, l), "expired and can no longer be updated")
 	})
 }

@@ -1,0 +1,44 @@
+package controllers
+
+import (
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/filelink-dev/filelink-operator/internal/objectstore"
+)
+
+// ReconcilerOptions are what the File and FileStore reconcilers take besides their
+// client: both read Secrets only with their owners' consent, and both reach S3.
+type ReconcilerOptions struct {
+	// SourceReader reads Secrets and ConfigMaps from the API server. It is uncached so
+	// the manager holds the data of no Secret; only metadata is watched.
+	SourceReader client.Reader
+	// SourceMetadata reads the metadata-only cache of Secrets and ConfigMaps, which
+	// holds labelled (shareable) objects only and tells the current resourceVersion of
+	// a source without an API call.
+	SourceMetadata client.Reader
+	Clock          clock.PassiveClock
+	Recorder       events.EventRecorder
+	// Store tunes the S3 clients of FileStores; the zero value suits production.
+	Store objectstore.Options
+	// MaxConcurrentReconciles bounds parallel reconciles; 0 means controller-runtime's default.
+	MaxConcurrentReconciles int
+}
+
+// optionsFrom gives a reconciler of mgr the settings of cfg, its events named after reporter.
+func optionsFrom(mgr ctrl.Manager, cfg Config, reporter string) ReconcilerOptions {
+	return ReconcilerOptions{
+		SourceReader:            mgr.GetAPIReader(),
+		SourceMetadata:          mgr.GetCache(),
+		Clock:                   cfg.Clock,
+		Recorder:                mgr.GetEventRecorder(reporter),
+		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
+	}
+}
+
+// storeAccess opens FileStores' buckets with these readers and S3 tuning.
+func (o ReconcilerOptions) storeAccess() storeAccess {
+	return storeAccess{secrets: o.SourceReader, metadata: o.SourceMetadata, opts: o.Store}
+}
