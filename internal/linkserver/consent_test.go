@@ -13,21 +13,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
-// setLabel adds (true) or removes the shareable label, as the source's owner would with
-// kubectl label.
-func setLabel(t testing.TB, obj client.Object, on bool) {
-	t.Helper()
-	value := `"` + v1.ShareableValue + `"`
-	if !on {
-		value = "null"
-	}
-	patch := []byte(`{"metadata":{"labels":{"` + v1.ShareableLabel + `":` + value + `}}}`)
-	if err := k8s.Patch(context.Background(), obj, client.RawPatch("application/merge-patch+json", patch)); err != nil {
-		t.Fatal(err)
-	}
-}
+// setLabel adds (true) or removes the shareable label, as the source's owner would.
+func setLabel(t testing.TB, obj client.Object, on bool) { framework.SetShareable(t, k8s, obj, on) }
 
 func consistentlyNotFound(t testing.TB, url string) {
 	t.Helper()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // liveKey runs a signing.LiveKey on a key Secret of the test's own, holding data.
@@ -23,21 +24,7 @@ func liveKey(t *testing.T, data map[string][]byte) (*signing.LiveKey, types.Name
 	if err := k8s.Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ref.Namespace, Name: ref.Name}, Data: data}); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	keys, err := signing.NewLiveKey(ctx, apiCfg, ref)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- keys.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	return keys, ref
+	return framework.StartLiveKey(t, apiCfg, ref), ref
 }
 
 func rawKey(b byte) []byte { return bytes.Repeat([]byte{b}, signing.MinKeyLength) }
