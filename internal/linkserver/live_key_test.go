@@ -39,15 +39,7 @@ func urlUnder(t *testing.T, srv string, key []byte, uid types.UID) string {
 }
 
 func setKeys(t *testing.T, ref types.NamespacedName, data map[string][]byte) {
-	t.Helper()
-	s := &corev1.Secret{}
-	if err := k8s.Get(context.Background(), ref, s); err != nil {
-		t.Fatal(err)
-	}
-	s.Data = data
-	if err := k8s.Update(context.Background(), s); err != nil {
-		t.Fatal(err)
-	}
+	framework.SetSecretData(t, k8s, ref, data)
 }
 
 // The server follows the key Secret while it runs: a rotation keeps the retired key's

@@ -131,15 +131,7 @@ func storedKey(g Gomega, ref types.NamespacedName) []byte {
 }
 
 func updateSecret(t *testing.T, ref types.NamespacedName, data map[string][]byte) {
-	t.Helper()
-	s := &corev1.Secret{}
-	if err := k8s.Get(context.Background(), ref, s); err != nil {
-		t.Fatal(err)
-	}
-	s.Data = data
-	if err := k8s.Update(context.Background(), s); err != nil {
-		t.Fatal(err)
-	}
+	framework.SetSecretData(t, k8s, ref, data)
 }
 
 // issues asserts that h issues tokens under active and accepts exactly the tokens of
