@@ -128,6 +128,10 @@ func NewLiveKey(ctx context.Context, cfg *rest.Config, ref types.NamespacedName)
 	return k, nil
 }
 
+// Synced reports whether the watch has delivered the Secret as it was when the watch
+// started; from then on every change, deletion included, reaches this replica in order.
+func (k *LiveKey) Synced() bool { return k.registration != nil && k.registration.HasSynced() }
+
 // Current is the Signer the Secret holds now, or nil while it holds no usable key.
 func (k *LiveKey) Current() *Signer { return k.current.Load() }
 

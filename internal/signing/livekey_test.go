@@ -109,6 +109,10 @@ func startHolder(t *testing.T, ref types.NamespacedName) *holder {
 			t.Error(err)
 		}
 	})
+	// A replica whose watch starts after a change sees only the result (a deletion and
+	// recreation arrive as the new Secret); the tests' changes must come after the sync
+	// for every holder to see each of them.
+	NewWithT(t).Eventually(k.Synced).WithTimeout(wait).Should(BeTrue())
 	return h
 }
 
