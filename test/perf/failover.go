@@ -41,6 +41,13 @@ func (b *bench) measureFailover(ctx context.Context) error {
 			return err
 		}
 		mcfg.MetricsAddr = "0"
+		// Replicas behind one Service issue URLs under one public base. Another base
+		// would rewrite every existing link's status.url when a replica takes the lease,
+		// and the new link would wait behind thousands of such writes.
+		mcfg.LinkBaseURL = b.mgr.LinkBaseURL
+		if mcfg.LinkBaseURL == "" {
+			mcfg.LinkBaseURL = "http://" + b.mgr.LinkAddr
+		}
 		mcfg.Args = append(splitArgs(b.cfg.managerArgs), leaseFlags(lease)...)
 		mcfg.Env = splitArgs(b.cfg.managerEnv)
 		replicas[i] = framework.NewManager(mcfg)
