@@ -32,7 +32,7 @@ const (
 
 // Options say what goes into the image.
 type Options struct {
-	Name           string            // reference, e.g. ghcr.io/org/filelink-operator:v1
+	Name           string            // reference, e.g. registry.example.com/org/filelink-operator:v1
 	Output         string            // tarball path
 	Binaries       map[string]string // "linux/amd64" → static binary
 	Labels         map[string]string
@@ -116,12 +116,16 @@ func Build(o Options) error {
 	return tarDir(dir, o.Output)
 }
 
+// containerdDefaultRegistry is how containerd spells the default registry, which
+// go-containerregistry spells with an "index." host prefix.
+var containerdDefaultRegistry = strings.TrimPrefix(name.DefaultRegistry, "index.")
+
 // containerdName is the fully qualified name containerd and the kubelet use, so that
 // "filelink-operator:latest" in a Pod spec finds the imported image.
 func containerdName(ref name.Reference) string {
 	reg := ref.Context().RegistryStr()
 	if reg == name.DefaultRegistry {
-		reg = "docker.io"
+		reg = containerdDefaultRegistry
 	}
 	return reg + "/" + ref.Context().RepositoryStr() + ":" + ref.Identifier()
 }
@@ -211,7 +215,7 @@ func dockerManifest(img v1.Image, repoTag string) ([]byte, error) {
 		Config   string
 		RepoTags []string
 		Layers   []string
-	}{Config: blobPath(cfg), RepoTags: []string{strings.TrimPrefix(repoTag, "docker.io/library/")}}
+	}{Config: blobPath(cfg), RepoTags: []string{strings.TrimPrefix(repoTag, containerdDefaultRegistry+"/library/")}}
 	for _, l := range layers {
 		d, err := l.Digest()
 		if err != nil {

@@ -72,7 +72,7 @@ func TestBuildThenInspect(t *testing.T) {
 	if r, err = Inspect(out); err != nil {
 		t.Fatal(err)
 	}
-	if r.Name != "docker.io/library/filelink-operator:latest" || r.Docker[0].RepoTags[0] != "filelink-operator:latest" {
+	if r.Name != containerdDefaultRegistry+"/library/filelink-operator:latest" || r.Docker[0].RepoTags[0] != "filelink-operator:latest" {
 		t.Errorf("names %q, %v", r.Name, r.Docker[0].RepoTags)
 	}
 }
