@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"sync"
@@ -136,14 +135,7 @@ func (r *runningManager) stop() error {
 	}
 }
 
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
+var freeAddr = framework.FreeAddr
 
 // local is the address at which the suite's link server answers an issued URL.
 func local(url string) string { return strings.Replace(url, baseURL, "http://"+linkAddr, 1) }

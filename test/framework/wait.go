@@ -73,6 +73,15 @@ func FreeAddrs(n int) ([]string, error) {
 	return out, nil
 }
 
+// FreeAddr is one unused loopback address, as FreeAddrs(1).
+func FreeAddr() (string, error) {
+	addrs, err := FreeAddrs(1)
+	if err != nil {
+		return "", err
+	}
+	return addrs[0], nil
+}
+
 // Get fetches url and returns the response with its whole body.
 func Get(ctx context.Context, url string) (*http.Response, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
