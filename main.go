@@ -45,6 +45,7 @@ func init() {
 // options are the manager's flags (SPEC §6) plus the knobs that bound its throughput.
 type options struct {
 	metricsAddr, probeAddr, linkAddr string
+	pprofAddr                        string
 	leaderElect                      bool
 	leaderElection                   leaderElection
 	metricsSecure                    bool
@@ -79,6 +80,7 @@ func bindFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; 0 disables it.")
 	fs.BoolVar(&o.metricsSecure, "metrics-secure", false, "Serve metrics over HTTPS, only to callers authenticated and authorized by the API server (config/default sets it); plain HTTP otherwise.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0", "Address serving Go's net/http/pprof profiles, for finding where CPU and memory go; 0 (the default) disables it. Bind it to loopback: profiles are not authenticated.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles; every replica serves links.")
 	fs.StringVar(&o.leaderElection.namespace, "leader-election-namespace", "", "Namespace of the leader election Lease; default the pod's namespace, or out of a cluster the namespace of --signing-key-secret.")
 	fs.DurationVar(&o.leaderElection.leaseDuration, "leader-election-lease-duration", 15*time.Second, "How long a replica waits, after the leader last renewed its lease, before it takes over; the longest a crashed leader leaves reconciling undone.")
@@ -140,6 +142,7 @@ func run(ctx context.Context, o options) error {
 		Scheme:                 scheme,
 		Metrics:                metricsOptions(o.metricsAddr, o.metricsSecure),
 		HealthProbeBindAddress: o.probeAddr,
+		PprofBindAddress:       o.pprofAddr,
 		Client:                 clientOpts(),
 		Cache:                  cacheOpts(),
 		WebhookServer:          webhook.NewServer(webhook.Options{Port: o.webhookPort, CertDir: o.webhookCertDir}),
