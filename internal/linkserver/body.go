@@ -37,8 +37,8 @@ type fetched struct {
 // that needs the API server while it is unreachable fails fast instead of hanging.
 func (s *Server) bodyOf(ctx context.Context, file *filelinkv1.File) (body, error) {
 	ref := filesource.RefOf(file.Namespace, file.Spec.Source)
-	meta := ref.Metadata()
-	if err := s.cache.Get(ctx, ref.NamespacedName, meta); err != nil {
+	meta, err := get(ctx, s.objects, ref.NamespacedName, ref.Metadata())
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			// Absent, or not labelled shareable: the cache holds labelled sources only,
 			// and a label's removal leaves it at once, whatever the File's status says.

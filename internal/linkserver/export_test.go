@@ -1,6 +1,12 @@
 package linkserver
 
-import "syscall"
+import (
+	"context"
+	"syscall"
+
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
 
 // SetSendBuffer makes the sockets s accepts buffer at most about n bytes, so a test sees
 // a reader stall after a few KiB rather than after the megabytes loopback buffers hold.
@@ -17,3 +23,11 @@ func SetSendBuffer(s *Server, n int) {
 // NewServer lets the external tests run extra servers with options of their own on the
 // suite's manager.
 var NewServer = newServer
+
+// SharedGet reads through s's copy-free reader, as fileFor and bodyOf do.
+func SharedGet[T client.Object](ctx context.Context, s *Server, key types.NamespacedName, obj T) (T, error) {
+	return get(ctx, s.objects, key, obj)
+}
+
+// FileKind names the File kind for SharedGet.
+var FileKind = newFileKind

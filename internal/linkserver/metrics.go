@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +17,7 @@ type metrics struct {
 	downloads *prometheus.CounterVec
 	bytes     prometheus.Counter
 	duration  *prometheus.HistogramVec
+	byCode    sync.Map // int → *codeSeries
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -66,11 +68,28 @@ func (m *metrics) observe(h http.Handler) http.Handler {
 		start := time.Now()
 		rec := &recordingWriter{ResponseWriter: w, code: http.StatusOK}
 		h.ServeHTTP(rec, r)
-		code := strconv.Itoa(rec.code)
-		m.downloads.WithLabelValues(code).Inc()
+		series := m.seriesOf(rec.code)
+		series.requests.Inc()
 		m.bytes.Add(float64(rec.written))
-		m.duration.WithLabelValues(code).Observe(time.Since(start).Seconds())
+		series.duration.Observe(time.Since(start).Seconds())
 	})
+}
+
+// codeSeries are the series of one status code.
+type codeSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// seriesOf finds a status code's series once: looking them up by label value hashes
+// and locks on every request, and a server answers only a handful of codes.
+func (m *metrics) seriesOf(code int) *codeSeries {
+	if s, ok := m.byCode.Load(code); ok {
+		return s.(*codeSeries)
+	}
+	label := strconv.Itoa(code)
+	s, _ := m.byCode.LoadOrStore(code, &codeSeries{requests: m.downloads.WithLabelValues(label), duration: m.duration.WithLabelValues(label)})
+	return s.(*codeSeries)
 }
 
 // recordingWriter remembers the status code and counts the body bytes written.

@@ -21,7 +21,16 @@ type pacedWriter struct {
 	chunk  int64
 	// noDeadlines: the writer reaches no connection (a test's recorder).
 	noDeadlines bool
+	// fresh: the deadline was moved at movedAt and no byte has been written since, so a
+	// chunk starting soon after is already covered. Most answers fit in one chunk, and
+	// moving a deadline is a lock and a timer update on the connection; this spares one
+	// per answer while giving no chunk noticeably less than its window.
+	fresh   bool
+	movedAt time.Time
 }
+
+// freshFor is how long a deadline nothing was written under still counts as just moved.
+func (w *pacedWriter) freshFor() time.Duration { return w.window / 64 }
 
 func newPacedWriter(w http.ResponseWriter, rate int64, window time.Duration) *pacedWriter {
 	chunk := int64(math.Min(float64(rate)*window.Seconds(), math.MaxInt64))
@@ -34,7 +43,12 @@ func (w *pacedWriter) extend() {
 	if w.noDeadlines {
 		return
 	}
-	if err := w.rc.SetWriteDeadline(time.Now().Add(w.window)); errors.Is(err, http.ErrNotSupported) {
+	now := time.Now()
+	if w.fresh && now.Sub(w.movedAt) < w.freshFor() {
+		return
+	}
+	w.fresh, w.movedAt = true, now
+	if err := w.rc.SetWriteDeadline(now.Add(w.window)); errors.Is(err, http.ErrNotSupported) {
 		w.noDeadlines = true
 	}
 }
@@ -45,6 +59,7 @@ func (w *pacedWriter) Write(p []byte) (int, error) {
 		n := int(min(int64(len(p)), w.chunk))
 		w.extend()
 		m, err := w.ResponseWriter.Write(p[:n])
+		w.fresh = false
 		written += m
 		if err != nil {
 			return written, err
@@ -67,6 +82,7 @@ func (w *pacedWriter) ReadFrom(r io.Reader) (int64, error) {
 		step := &io.LimitedReader{R: lr.R, N: min(lr.N, w.chunk)}
 		w.extend()
 		n, err := readFrom(w.ResponseWriter, step)
+		w.fresh = false
 		total += n
 		lr.N -= n
 		if err != nil {

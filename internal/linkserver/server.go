@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/singleflight"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
@@ -29,9 +30,11 @@ import (
 
 // Server is the link server: a manager Runnable that does not need leader election.
 type Server struct {
-	addr   string
-	cache  cache.Cache   // the manager's informer cache
-	source client.Reader // the API server, for content not yet in the content cache
+	addr  string
+	cache cache.Cache // the manager's informer cache
+	// objects reads Files and source metadata from the cache without copying them.
+	objects *sharedReader
+	source  client.Reader // the API server, for content not yet in the content cache
 	// links finds a link by token; it follows the FileLink informer and the keys.
 	links  *tokenMap
 	clock  clock.PassiveClock
@@ -208,10 +211,10 @@ func (s *Server) linkFor(path string) (*filelinkv1.FileLink, error) {
 // controller found it Ready: a File it refused (an unlabelled source above all) serves
 // nothing, on every replica, even before that replica's cache sees the source change.
 // Ready for an older generation is enough; the body is read from the current spec's
-// source, whose label bodyOf checks itself.
+// source, whose label bodyOf checks itself. The File is the informer's: read, never
+// change it.
 func (s *Server) fileFor(ctx context.Context, link *filelinkv1.FileLink) (*filelinkv1.File, error) {
-	file := &filelinkv1.File{}
-	err := s.cache.Get(ctx, types.NamespacedName{Namespace: link.Namespace, Name: link.Spec.File}, file)
+	file, err := get(ctx, s.objects, types.NamespacedName{Namespace: link.Namespace, Name: link.Spec.File}, newFileKind())
 	if apierrors.IsNotFound(err) {
 		return nil, errNotServable
 	}
@@ -222,4 +225,9 @@ func (s *Server) fileFor(ctx context.Context, link *filelinkv1.FileLink) (*filel
 		return nil, errNotServable
 	}
 	return file, nil
+}
+
+// newFileKind names the File kind for sharedReader.
+func newFileKind() *filelinkv1.File {
+	return &filelinkv1.File{TypeMeta: metav1.TypeMeta{APIVersion: filelinkv1.GroupVersion.String(), Kind: "File"}}
 }

@@ -133,13 +133,14 @@ func newServer(informers cache.Cache, source client.Reader, o Options) *Server {
 		o.SourceReadTimeout = DefaultSourceReadTimeout
 	}
 	s := &Server{
-		addr:   o.Addr,
-		cache:  informers,
-		source: source,
-		links:  newTokenMap(),
-		clock:  o.Clock,
-		log:    ctrl.Log.WithName("linkserver"),
-		limits: o.Limits.withDefaults(),
+		addr:    o.Addr,
+		cache:   informers,
+		objects: &sharedReader{cache: informers},
+		source:  source,
+		links:   newTokenMap(),
+		clock:   o.Clock,
+		log:     ctrl.Log.WithName("linkserver"),
+		limits:  o.Limits.withDefaults(),
 
 		sourceReadTimeout: o.SourceReadTimeout,
 		content:           newContentCache(o.ContentCacheBytes),

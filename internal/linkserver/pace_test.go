@@ -1,0 +1,77 @@
+package linkserver
+
+import (
+	"bytes"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// deadlineRecorder is a ResponseWriter that remembers the write deadlines it was given,
+// which is how http.ResponseController reaches a connection.
+type deadlineRecorder struct {
+	*httptest.ResponseRecorder
+	deadlines []time.Time
+}
+
+func (d *deadlineRecorder) SetWriteDeadline(t time.Time) error {
+	d.deadlines = append(d.deadlines, t)
+	return nil
+}
+
+// TestPacedWriterMovesTheDeadlineOncePerChunk: an answer is bounded from its start, each
+// further chunk of rate×window bytes gets a window of its own, and an answer that fits
+// in one chunk right away moves the deadline only once.
+func TestPacedWriterMovesTheDeadlineOncePerChunk(t *testing.T) {
+	const rate, window = 1024, 16 * time.Second // chunks of 16 KiB
+	for _, tc := range []struct {
+		name  string
+		size  int
+		write func(w *pacedWriter, body []byte) error
+		want  int
+	}{
+		{"small body, Write", 1000, func(w *pacedWriter, b []byte) error { _, err := w.Write(b); return err }, 1},
+		{"small body, ReadFrom", 1000, func(w *pacedWriter, b []byte) error { _, err := w.ReadFrom(bytes.NewReader(b)); return err }, 1},
+		{"three chunks, Write", 40 << 10, func(w *pacedWriter, b []byte) error { _, err := w.Write(b); return err }, 3},
+		{"three chunks, ReadFrom", 40 << 10, func(w *pacedWriter, b []byte) error {
+			_, err := w.ReadFrom(&io.LimitedReader{R: bytes.NewReader(b), N: int64(len(b))})
+			return err
+		}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &deadlineRecorder{ResponseRecorder: httptest.NewRecorder()}
+			w := newPacedWriter(rec, rate, window)
+			body := []byte(strings.Repeat("x", tc.size))
+			if err := tc.write(w, body); err != nil {
+				t.Fatal(err)
+			}
+			if rec.Body.Len() != tc.size {
+				t.Fatalf("wrote %d bytes, want %d", rec.Body.Len(), tc.size)
+			}
+			if len(rec.deadlines) != tc.want {
+				t.Fatalf("%d deadlines set, want %d", len(rec.deadlines), tc.want)
+			}
+			for i, d := range rec.deadlines {
+				if left := time.Until(d); left < window-time.Second || left > window {
+					t.Errorf("deadline %d is %s away, want about %s", i, left, window)
+				}
+			}
+		})
+	}
+}
+
+// TestPacedWriterMovesAStaleDeadline: when the answer starts well after the writer was
+// made (a slow source read), its first chunk still gets a whole window.
+func TestPacedWriterMovesAStaleDeadline(t *testing.T) {
+	rec := &deadlineRecorder{ResponseRecorder: httptest.NewRecorder()}
+	w := newPacedWriter(rec, 1024, 16*time.Second)
+	w.movedAt = w.movedAt.Add(-time.Second) // as if made a second ago
+	if _, err := w.Write([]byte("body")); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.deadlines) != 2 {
+		t.Fatalf("%d deadlines set, want 2: the one from the start and one for the late first chunk", len(rec.deadlines))
+	}
+}
