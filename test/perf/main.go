@@ -36,10 +36,11 @@ type config struct {
 	restartSample int
 	workers       int
 
-	requests   int
-	conns      int
-	fileBytes  int
-	httpRounds int
+	requests    int
+	conns       int
+	fileBytes   int
+	httpRounds  int
+	wrkDuration time.Duration
 
 	rows map[string]bool // which rows of the table to measure
 
@@ -65,10 +66,11 @@ func parseFlags() config {
 	fs.IntVar(&c.expiryN, "expiry-n", 5000, "Expiry lag: links expiring within the same minute (SPEC: 5000).")
 	fs.IntVar(&c.restartSample, "restart-sample", 500, "Restart: links sampled at random that must all answer 200.")
 	fs.IntVar(&c.workers, "workers", 8, "Parallel client workers creating objects and making the baseline's patches.")
-	fs.IntVar(&c.requests, "requests", 200000, "Link server load: requests per server per round.")
+	fs.IntVar(&c.requests, "requests", 200000, "Link server load: requests per server in the harness generator's run (its second opinion next to wrk).")
+	fs.DurationVar(&c.wrkDuration, "wrk-duration", 8*time.Second, "Link server load: length of each wrk run, in whole seconds.")
 	fs.IntVar(&c.conns, "conns", 64, "Link server load: concurrent keep-alive connections.")
 	fs.IntVar(&c.fileBytes, "file-bytes", 64<<10, "Link server load: size of the file served.")
-	fs.IntVar(&c.httpRounds, "http-rounds", 3, "Link server load: rounds over all servers; the best round of each counts.")
+	fs.IntVar(&c.httpRounds, "http-rounds", 3, "Link server load: wrk rounds over all servers; the best round of each counts.")
 	fs.DurationVar(&c.failoverLease, "failover-lease-duration", 15*time.Second, "Failover: the replicas' --leader-election-lease-duration (the manager's default is 15 s); renew deadline and retry period keep the default proportions.")
 	fs.DurationVar(&c.expiryLead, "expiry-lead", 0, "Expiry lag: how far ahead the expiry minute starts; 0 estimates it from the measured creation rate.")
 	fs.IntVar(&c.maxInflight, "apiserver-max-requests-inflight", 1600, "kube-apiserver --max-requests-inflight; its own default of 400 can throttle a benchmark.")
@@ -78,7 +80,7 @@ func parseFlags() config {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: KUBEBUILDER_ASSETS=DIR go run ./test/perf [flags]\n\n"+
 			"Measures the SPEC §9 targets on a local control plane and writes a results table.\n"+
-			"nginx (Debian package nginx-light) must be on PATH for the link server comparison.\n\nFlags:\n")
+			"nginx and wrk (Debian packages nginx-light and wrk) must be installed for the link server comparison.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	_ = fs.Parse(os.Args[1:])
@@ -97,6 +99,9 @@ func (c config) validate() error {
 		if v <= 0 {
 			errs = append(errs, fmt.Errorf("--%s must be positive", name))
 		}
+	}
+	if c.wrkDuration < time.Second {
+		errs = append(errs, errors.New("--wrk-duration must be at least 1s"))
 	}
 	if c.failoverLease < 300*time.Millisecond {
 		errs = append(errs, errors.New("--failover-lease-duration must be at least 300ms"))
