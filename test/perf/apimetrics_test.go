@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -42,5 +43,42 @@ func TestMetricDeltasGroupByLabels(t *testing.T) {
 	}
 	if got := before.sumBy("etcd_request_total"); len(got) != 0 {
 		t.Errorf("a family not kept was kept: %v", got)
+	}
+}
+
+// reconcileRequests is a reconcile-only phase's /metrics delta for n pairs, with extra
+// requests of one kind beyond the minimum.
+func reconcileRequests(n int, extraKind string, extra int) string {
+	counts := map[string]int{"GET secrets": n + 1, "PATCH files status": n, "PATCH filelinks status": n, "POST events": n, "LIST files": 1, "WATCH files": 1}
+	counts[extraKind] += extra
+	out := "# TYPE apiserver_request_total counter\n"
+	for k, v := range counts {
+		f := append(strings.Fields(k), "", "", "")
+		verb, resource, sub := f[0], f[1], f[2]
+		out += fmt.Sprintf("apiserver_request_total{code=\"200\",resource=%q,subresource=%q,verb=%q} %d\n", resource, sub, verb, v)
+	}
+	return out
+}
+
+func TestManagerRequestsAreJudgedAgainstTheMinimum(t *testing.T) {
+	for _, tc := range []struct {
+		extraKind string
+		extra     int
+		minimal   bool
+	}{
+		{"", 0, true},
+		{"GET secrets", 100, false},   // a second read for some Files
+		{"PUT filelinks", 100, false}, // a request the manager needs none of
+		{"LIST files", 100, true},     // lists are the informers' and the tracker's
+	} {
+		before, _ := parseMetrics([]byte(reconcileRequests(0, "", 0)))
+		after, err := parseMetrics([]byte(reconcileRequests(1000, tc.extraKind, tc.extra)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		desc, minimal := managerRequests(after.since(before), 1000)
+		if minimal != tc.minimal {
+			t.Errorf("%d extra %q: minimal = %v, want %v (%s)", tc.extra, tc.extraKind, minimal, tc.minimal, desc)
+		}
 	}
 }

@@ -61,7 +61,7 @@ func newBench(ctx context.Context, cfg config, cleanups *cleanupStack, rep *repo
 			"max-requests-inflight":          strconv.Itoa(cfg.maxInflight),
 			"max-mutating-requests-inflight": strconv.Itoa(cfg.maxMutatingInflight),
 		},
-		Namespaces: []string{nsBaseline, nsReconcile, nsEndToEnd, nsExtra, nsLoad, nsExpiry, nsFailover},
+		Namespaces: []string{nsBaseline, nsReconcile, nsEndToEnd, nsExtra, nsLoad, nsExpiry, nsFailover, nsLarge},
 	})
 	if err != nil {
 		return nil, err

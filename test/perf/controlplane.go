@@ -20,6 +20,7 @@ const (
 	nsLoad      = "bench-load"
 	nsExpiry    = "bench-expiry"
 	nsFailover  = "bench-failover"
+	nsLarge     = "bench-large"
 )
 
 // unthrottled returns a copy of cfg without client-side rate limiting (QPS < 0 makes

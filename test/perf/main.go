@@ -42,6 +42,10 @@ type config struct {
 	httpRounds  int
 	wrkDuration time.Duration
 
+	largeBytes  int
+	largeConns  int
+	largeRounds int
+
 	rows map[string]bool // which rows of the table to measure
 
 	expiryLead          time.Duration
@@ -71,12 +75,15 @@ func parseFlags() config {
 	fs.IntVar(&c.conns, "conns", 64, "Link server load: concurrent keep-alive connections.")
 	fs.IntVar(&c.fileBytes, "file-bytes", 64<<10, "Link server load: size of the file served.")
 	fs.IntVar(&c.httpRounds, "http-rounds", 3, "Link server load: wrk rounds over all servers; the best round of each counts.")
+	fs.IntVar(&c.largeBytes, "large-bytes", 100<<20, "Large file: size of the object in SeaweedFS (SPEC: 100 MiB).")
+	fs.IntVar(&c.largeConns, "large-conns", 8, "Large file: concurrent downloads (SPEC: 8).")
+	fs.IntVar(&c.largeRounds, "large-rounds", 3, "Large file: rounds of downloads, straight and through the link server; the best of each counts.")
 	fs.DurationVar(&c.failoverLease, "failover-lease-duration", 15*time.Second, "Failover: the replicas' --leader-election-lease-duration (the manager's default is 15 s); renew deadline and retry period keep the default proportions.")
 	fs.DurationVar(&c.expiryLead, "expiry-lead", 0, "Expiry lag: how far ahead the expiry minute starts; 0 estimates it from the measured creation rate.")
 	fs.IntVar(&c.maxInflight, "apiserver-max-requests-inflight", 1600, "kube-apiserver --max-requests-inflight; its own default of 400 can throttle a benchmark.")
 	fs.IntVar(&c.maxMutatingInflight, "apiserver-max-mutating-requests-inflight", 800, "kube-apiserver --max-mutating-requests-inflight; its own default is 200.")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "Give up and clean up after this long.")
-	rows := fs.String("rows", "1,2,3,4,5,6", "Rows to measure, comma separated: 1 throughput, 2 expiry, 3 link server, 4 memory, 5 restart, 6 failover.")
+	rows := fs.String("rows", "1,2,3,4,5,6,7", "Rows to measure, comma separated: 1 throughput, 2 expiry, 3 link server, 4 memory, 5 restart, 6 failover, 7 large file.")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: KUBEBUILDER_ASSETS=DIR go run ./test/perf [flags]\n\n"+
 			"Measures the SPEC §9 targets on a local control plane and writes a results table.\n"+
@@ -94,7 +101,8 @@ func parseFlags() config {
 func (c config) validate() error {
 	var errs []error
 	positive := map[string]int{"n": c.n, "expiry-n": c.expiryN, "restart-sample": c.restartSample, "workers": c.workers,
-		"requests": c.requests, "conns": c.conns, "file-bytes": c.fileBytes, "http-rounds": c.httpRounds}
+		"requests": c.requests, "conns": c.conns, "file-bytes": c.fileBytes, "http-rounds": c.httpRounds,
+		"large-bytes": c.largeBytes, "large-conns": c.largeConns, "large-rounds": c.largeRounds}
 	for name, v := range positive {
 		if v <= 0 {
 			errs = append(errs, fmt.Errorf("--%s must be positive", name))
@@ -110,7 +118,7 @@ func (c config) validate() error {
 		errs = append(errs, errors.New("--file-bytes must fit in a Secret (at most 900 KiB here)"))
 	}
 	for r := range c.rows {
-		if r < "1" || r > "6" || len(r) != 1 {
+		if r < "1" || r > "7" || len(r) != 1 {
 			errs = append(errs, fmt.Errorf("--rows: no row %q", r))
 		}
 	}
@@ -170,6 +178,7 @@ func run(ctx context.Context, cfg config) error {
 		{"memory", "4", b.measureMemory},
 		{"restart", "5", b.measureRestart},
 		{"link server", "3", b.measureLinkServer},
+		{"large file", "7", b.measureLargeFile},
 		{"expiry lag", "2", b.measureExpiry},
 		// Last: it stops the bench's manager for two replicas of its own.
 		{"failover", "6", b.measureFailover},

@@ -22,6 +22,8 @@ type phase struct {
 	busy, steal time.Duration
 	api         metricSnapshot
 	managerPID  int
+	// requests is what the API server counted during the phase, once it ended.
+	requests metricSnapshot
 }
 
 func (b *bench) beginPhase(ctx context.Context, name string) *phase {
@@ -54,6 +56,7 @@ func (p *phase) end(ctx context.Context) {
 		wall.Seconds()*float64(nproc()), strings.Join(procs, ", "))
 	if now, err := scrapeAPIServer(ctx, p.b.clients.kube); err == nil && p.api != nil {
 		d := now.since(p.api)
+		p.requests = d
 		s += fmt.Sprintf("; API requests: %s; APF %s", describeRequests(d, 50), describeAPF(d))
 	}
 	p.b.rep.note(s)

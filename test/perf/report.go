@@ -50,13 +50,14 @@ type row struct {
 // rowOrder lists the rows as SPEC §9 does; a row's first character is the --rows
 // number that selects it.
 var rowOrder = []struct{ id, what, target string }{
-	{"1a", "Reconcile throughput, reconcile only", "ratio ≥ 0.8"},
-	{"1b", "Reconcile throughput, end to end", "ratio ≥ 0.8"},
+	{"1a", "Reconcile throughput, reconcile only", "minimum requests; ratio ≥ 0.9 to the same requests"},
+	{"1b", "Reconcile throughput, end to end", "ratio ≥ 0.9"},
 	{"2", "Expiry lag", "p99 ≤ 1 s"},
 	{"3", "Link server vs nginx", "≥ 0.6 × nginx"},
 	{"4", "Manager memory", "≤ 150 MiB RSS"},
 	{"5", "Restart → serving existing links", "≤ 5 s"},
 	{"6", "Failover: leader SIGKILLed → the other replica reconciles a new link", "≤ lease duration + 2 s; 0 failed downloads"},
+	{"7", "Large file from a FileStore", "≥ 0.8 × straight from the S3 server; RSS growth ≤ 32 MiB"},
 }
 
 type report struct {
@@ -65,6 +66,7 @@ type report struct {
 	finished time.Time
 	machine  machine
 	nginx    string
+	wrk      string
 
 	mu    sync.Mutex
 	rows  map[string]row
@@ -72,7 +74,7 @@ type report struct {
 }
 
 func newReport(cfg config) *report {
-	return &report{cfg: cfg, started: time.Now(), machine: describeMachine(), nginx: nginxVersion(), rows: map[string]row{}}
+	return &report{cfg: cfg, started: time.Now(), machine: describeMachine(), nginx: nginxVersion(), wrk: wrkVersion(), rows: map[string]row{}}
 }
 
 func (r *report) set(x row) {
@@ -109,8 +111,8 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&s, "Measured %s by `make bench` (`go run ./test/perf`), in %s.\n\n",
 		r.started.UTC().Format("2006-01-02 15:04 MST"), r.finished.Sub(r.started).Round(time.Second))
 	fmt.Fprintf(&s, "- machine: nproc %d (%s), memory %.1f GiB, Linux %s\n", m.cpus, m.cpuModel, mib(m.memTotal)/1024, m.kernel)
-	fmt.Fprintf(&s, "- %s; kube-apiserver and etcd of Kubernetes %s (envtest), one shared by all rows; nginx %s\n",
-		runtime.Version(), framework.KubernetesVersion, orNone(r.nginx))
+	fmt.Fprintf(&s, "- %s; kube-apiserver and etcd of Kubernetes %s (envtest), one shared by all rows; nginx %s; wrk %s\n",
+		runtime.Version(), framework.KubernetesVersion, orNone(r.nginx), orNone(r.wrk))
 	fmt.Fprintf(&s, "- flags: %s\n", strings.Join(os.Args[1:], " "))
 	fmt.Fprintf(&s, "- the manager runs as its own process with its default flags%s%s, webhooks off (nothing on this control plane would call them); the control plane, the manager, nginx and the load generator share the machine\n\n",
 		extraNote(" plus ", r.cfg.managerArgs), extraNote(" and environment ", r.cfg.managerEnv))
@@ -123,9 +125,10 @@ func (r *report) markdown() string {
 		}
 		fmt.Fprintf(&s, "| %s | %s | %s | %s | %s |\n", x.id, x.what, x.result, x.target, x.status)
 	}
-	s.WriteString("\n1a holds the manager's reconcile rate (objects created before it starts) against a bare client's " +
-		"status patch rate, SPEC §9's baseline; 1b adds creating the objects, and its bare client creates them and then " +
-		"patches their status. Each rate counts Files and FileLinks; each ratio compares two measurements of the same run " +
+	s.WriteString("\n1a holds the manager's reconcile rate (objects created before it starts) against a bare client making exactly " +
+		"the manager's requests (per File a Secret read and a status patch, per link a status patch and an event; SPEC §9's baseline), " +
+		"and reports the ratio to status patches alone too; 1b adds creating the objects, and its bare client creates them and then " +
+		"makes the same requests. Each rate counts Files and FileLinks; each ratio compares two measurements of the same run " +
 		"against the same API server.\n")
 	s.WriteString("\n## Details\n\n")
 	for _, n := range r.notes {

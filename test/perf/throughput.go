@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -64,21 +65,57 @@ func (b *bench) measureReconcileOnly(ctx context.Context) error {
 		return err
 	}
 	first := earliest(b.tracker.readyTimes(ns))
-	b.rep.note(fmt.Sprintf("reconcile only: manager start → first link Ready %.2f s, → last %.2f s; %.2f status writes per FileLink; against a bare client making 2 status patches, 1 Secret read and 1 event per File+link pair (%.0f objects/s) the ratio is %.2f",
-		first.Sub(start).Seconds(), elapsed.Seconds(), float64(b.tracker.writes(ns))/float64(n),
-		b.baseline.sameRequestsRate(), ratio(got, b.baseline.sameRequestsRate())))
+	same, patchOnly := b.baseline.sameRequestsRate(), b.baseline.patchRate
+	perPair, minimal := managerRequests(ph.requests, n)
+	b.rep.note(fmt.Sprintf("reconcile only: manager start → first link Ready %.2f s, → last %.2f s; %.2f status writes per FileLink; API requests per File+link pair: %s",
+		first.Sub(start).Seconds(), elapsed.Seconds(), float64(b.tracker.writes(ns))/float64(n), perPair))
 	b.logf("reconcile only: %d objects Ready in %.1f s (%.0f/s)", 2*n, elapsed.Seconds(), got)
 
-	want := b.baseline.patchRate
 	b.rep.set(row{
 		id:   "1a",
 		what: fmt.Sprintf("Reconcile throughput, reconcile only: %d Files + %d FileLinks existing → manager started → all Ready with a URL", n, n),
-		result: fmt.Sprintf("%.0f objects/s (%.1f s); bare client status patches %.0f objects/s; ratio **%.2f**",
-			got, elapsed.Seconds(), want, ratio(got, want)),
-		target: "ratio ≥ 0.8",
-		status: verdict(want > 0, ratio(got, want) >= 0.8),
+		result: fmt.Sprintf("%.0f objects/s (%.1f s); %s; bare client making the same requests %.0f objects/s → ratio **%.2f**; bare status patches only %.0f objects/s → ratio %.2f",
+			got, elapsed.Seconds(), minimalNote(minimal), same, ratio(got, same), patchOnly, ratio(got, patchOnly)),
+		target: "minimum requests; ratio ≥ 0.9 to the same requests",
+		status: verdict(same > 0 && ph.requests != nil, minimal && ratio(got, same) >= 0.9),
 	})
 	return nil
+}
+
+// managerRequests describes the API requests of a reconcile-only phase per File+link
+// pair, and tells whether they were the minimum SPEC §9 allows: one Secret read and one
+// status patch per File, one status patch and one event per link. A few requests more
+// than n of a kind are the manager's start (its signing key's read).
+func managerRequests(d metricSnapshot, n int) (string, bool) {
+	byKind := d.sumBy("apiserver_request_total", "verb", "resource", "subresource")
+	minimal := true
+	var parts []string
+	for _, k := range []string{"GET secrets", "PATCH files status", "PATCH filelinks status", "POST events"} {
+		parts = append(parts, fmt.Sprintf("%s %.2f", k, byKind[k]/float64(n)))
+		if byKind[k] > float64(n)+startupRequests {
+			minimal = false
+		}
+		delete(byKind, k)
+	}
+	for k, v := range byKind {
+		verb, _, _ := strings.Cut(k, " ")
+		if verb != "LIST" && verb != "WATCH" && v > startupRequests {
+			parts = append(parts, fmt.Sprintf("%s %.2f", k, v/float64(n)))
+			minimal = false
+		}
+	}
+	return strings.Join(parts, ", "), minimal
+}
+
+// startupRequests is the slack, per kind of request, for what the manager reads once
+// when it starts.
+const startupRequests = 10
+
+func minimalNote(minimal bool) string {
+	if minimal {
+		return "the minimum of requests (per File a Secret read and a status patch, per link a status patch and an event)"
+	}
+	return "**more than the minimum of requests** (see Details)"
 }
 
 func (b *bench) measureEndToEnd(ctx context.Context) error {
@@ -109,10 +146,10 @@ func (b *bench) measureEndToEnd(ctx context.Context) error {
 	b.rep.set(row{
 		id:   "1b",
 		what: fmt.Sprintf("Reconcile throughput, end to end: %d Files + %d FileLinks created → all Ready with a URL (manager running)", n, n),
-		result: fmt.Sprintf("%.0f objects/s (%.1f s; creation alone %.0f objects/s); bare client create + status patch %.0f objects/s; ratio **%.2f**",
+		result: fmt.Sprintf("%.0f objects/s (%.1f s; creation alone %.0f objects/s); bare client creating and then making the same requests %.0f objects/s → ratio **%.2f**",
 			got, elapsed.Seconds(), rate(2*n, created), bare, ratio(got, bare)),
-		target: "ratio ≥ 0.8",
-		status: verdict(bare > 0, ratio(got, bare) >= 0.8),
+		target: "ratio ≥ 0.9",
+		status: verdict(bare > 0, ratio(got, bare) >= 0.9),
 	})
 	return nil
 }

@@ -34,6 +34,21 @@ func wrkPath() string {
 	return bin
 }
 
+// wrkVersion is the version wrk prints ("debian/4.1.0-3+b2"); "" when not installed.
+func wrkVersion() string {
+	bin := wrkPath()
+	if bin == "" {
+		return ""
+	}
+	// wrk -v prints its version and usage and exits non-zero.
+	out, _ := exec.Command(bin, "-v").CombinedOutput()
+	fields := strings.Fields(string(out))
+	if len(fields) < 2 || fields[0] != "wrk" {
+		return ""
+	}
+	return fields[1]
+}
+
 // runWrk loads target with wrk for d over conns connections, one thread per CPU: wrk,
 // not a generator of ours, decides how fast requests are offered (SPEC §9).
 func runWrk(ctx context.Context, bin, target string, conns int, d time.Duration) (wrkResult, error) {
