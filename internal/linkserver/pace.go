@@ -5,6 +5,8 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
+	"sync"
 	"time"
 )
 
@@ -72,10 +74,18 @@ func (w *pacedWriter) Write(p []byte) (int, error) {
 // ReadFrom copies chunk by chunk through the inner writer's own ReadFrom. It narrows the
 // *io.LimitedReader it is handed (ServeContent's, around the cached *os.File) instead of
 // wrapping it in another, since net/http's sendfile path looks through exactly one.
+// Any other source (an object store's body) is copied through Write with a pooled
+// buffer: net/http's fallback for such a source allocates a new buffer per call, which
+// is one per chunk, hundreds of MiB of garbage for a large download.
 func (w *pacedWriter) ReadFrom(r io.Reader) (int64, error) {
 	lr, ok := r.(*io.LimitedReader)
 	if !ok {
 		lr = &io.LimitedReader{R: r, N: math.MaxInt64}
+	}
+	if _, file := lr.R.(*os.File); !file {
+		buf := copyBuffers.Get().(*[]byte)
+		defer copyBuffers.Put(buf)
+		return io.CopyBuffer(writerOnly{w}, lr, *buf)
 	}
 	var total int64
 	for lr.N > 0 {
@@ -97,3 +107,10 @@ func (w *pacedWriter) ReadFrom(r io.Reader) (int64, error) {
 
 // Unwrap lets http.ResponseController reach the connection.
 func (w *pacedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// copyBufferSize is the most one read from a streamed source takes: large enough that a
+// fast source costs few system calls per MiB, small enough that many concurrent
+// downloads stay cheap (SPEC §10: bounded memory whatever the object's size).
+const copyBufferSize = 256 << 10
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -73,5 +74,24 @@ func TestPacedWriterMovesAStaleDeadline(t *testing.T) {
 	}
 	if len(rec.deadlines) != 2 {
 		t.Fatalf("%d deadlines set, want 2: the one from the start and one for the late first chunk", len(rec.deadlines))
+	}
+}
+
+// TestPacedWriterStreamsOtherSourcesInChunks: a source that is not a file (an object
+// store's body) is copied in chunks of rate×window, each under a deadline of its own,
+// exactly and whole.
+func TestPacedWriterStreamsOtherSourcesInChunks(t *testing.T) {
+	rec := &deadlineRecorder{ResponseRecorder: httptest.NewRecorder()}
+	w := newPacedWriter(rec, 1024, 16*time.Second)          // chunks of 16 KiB
+	body := bytes.Repeat([]byte("0123456789abcdef"), 3<<10) // 48 KiB
+	n, err := w.ReadFrom(&io.LimitedReader{R: iotest.OneByteReader(bytes.NewReader(body)), N: int64(len(body))})
+	if err != nil || n != int64(len(body)) {
+		t.Fatalf("ReadFrom = %d, %v; want %d, nil", n, err, len(body))
+	}
+	if !bytes.Equal(rec.Body.Bytes(), body) {
+		t.Fatal("the copy differs from the source")
+	}
+	if len(rec.deadlines) < 3 {
+		t.Fatalf("%d deadlines for three chunks", len(rec.deadlines))
 	}
 }
