@@ -100,7 +100,7 @@ func managerRequests(d metricSnapshot, n int) (string, bool) {
 	}
 	for k, v := range byKind {
 		verb, _, _ := strings.Cut(k, " ")
-		if verb != "LIST" && verb != "WATCH" && v > max(startupRequests, float64(n)/100) {
+		if verb != "LIST" && verb != "WATCH" && v > max(startupRequests, float64(n)/20) {
 			parts = append(parts, fmt.Sprintf("%s %.2f", k, v/float64(n)))
 			minimal = false
 		}
