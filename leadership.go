@@ -10,8 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
-// leaderElection are the lease timings; the zero value of each is controller-runtime's
-// default (15 s, 10 s, 2 s).
+// leaderElection are the lease timings (flags; by default 15 s, 10 s and 0.5 s).
 type leaderElection struct {
 	namespace                                 string
 	leaseDuration, renewDeadline, retryPeriod time.Duration

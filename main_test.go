@@ -64,7 +64,7 @@ func TestFlagDefaultsAreTheSpecs(t *testing.T) {
 		t.Errorf("SPEC §6 defaults changed: %+v", o)
 	}
 	// controller-runtime's own defaults, so that the flags change nothing unless set.
-	want := leaderElection{leaseDuration: 15 * time.Second, renewDeadline: 10 * time.Second, retryPeriod: 2 * time.Second}
+	want := leaderElection{leaseDuration: 15 * time.Second, renewDeadline: 10 * time.Second, retryPeriod: 500 * time.Millisecond}
 	if o.leaderElection != want {
 		t.Errorf("lease timings %+v, want %+v", o.leaderElection, want)
 	}

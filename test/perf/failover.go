@@ -15,13 +15,13 @@ import (
 )
 
 // leaseFlags are the manager's leader election flags for a lease of d, with the renew
-// deadline and retry period in controller-runtime's default proportions (15 s, 10 s, 2 s).
+// deadline and retry period in the manager's default proportions (15 s, 10 s, 0.5 s).
 func leaseFlags(d time.Duration) []string {
 	return []string{
 		"--leader-elect",
 		"--leader-election-lease-duration=" + d.String(),
 		"--leader-election-renew-deadline=" + (d * 2 / 3).String(),
-		"--leader-election-retry-period=" + (d * 2 / 15).String(),
+		"--leader-election-retry-period=" + (d / 30).String(),
 	}
 }
 
