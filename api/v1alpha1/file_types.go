@@ -155,6 +155,17 @@ type FileStatus struct {
 	// version, and the controller hashes the object again only when it changes.
 	// +optional
 	StoreObject *StoreObjectVersion `json:"storeObject,omitempty"`
+
+	// lastHandledRecheckAt is the value of the File's annotation
+	// filelink.dev/recheck-requested-at that the controller last answered by reading
+	// the source again (a HEAD of a FileStore object, a read of a Secret or ConfigMap).
+	// While the annotation holds another value, a re-check is pending. The link server
+	// sets the annotation when it finds a FileStore object changed or gone under the
+	// version storeObject records, so the File follows at once instead of at the
+	// store's next interval; a person forces a re-check the same way, with
+	// kubectl annotate file NAME filelink.dev/recheck-requested-at="$(date -u +%Y-%m-%dT%H:%M:%SZ)" --overwrite
+	// +optional
+	LastHandledRecheckAt string `json:"lastHandledRecheckAt,omitempty"`
 }
 
 // StoreObjectVersion identifies the version of an object that a File's status
