@@ -74,16 +74,20 @@ func (r *FileReconciler) writeStatus(ctx context.Context, file *filelinkv1.File,
 		st.SourceResourceVersion = verdict.sourceResourceVersion
 		st.Size, st.SHA256 = verdict.size, verdict.sha256
 		st.StoreObject = storeObjectStatus(verdict.object)
+		// The source was just read again, whatever asked: that answers the request.
+		if req := file.RecheckRequest(); req != "" {
+			st.LastHandledRecheckAt = req
+		}
 	}, func(previous string) { r.recordTransition(file, previous, verdict.readiness) })
 }
 
 // upToDate reports whether file's status already describes its current spec and the
-// current version of its source, as the metadata cache knows it: then there is nothing
-// to read. This spares an API read on every reconcile that the File's own status update,
-// a resync or a restart causes.
+// current version of its source, as the metadata cache knows it, and no re-check was
+// requested since: then there is nothing to read. This spares an API read on every
+// reconcile that the File's own status update, a resync or a restart causes.
 func (r *FileReconciler) upToDate(ctx context.Context, file *filelinkv1.File, ref filesource.Ref) bool {
 	st := &file.Status
-	if st.ObservedGeneration != file.Generation || readyReason(st.Conditions) == "" {
+	if st.ObservedGeneration != file.Generation || readyReason(st.Conditions) == "" || recheckPending(file) {
 		return false
 	}
 	meta := ref.Metadata()
@@ -98,6 +102,13 @@ func (r *FileReconciler) upToDate(ctx context.Context, file *filelinkv1.File, re
 			(reason == filelinkv1.ReasonSourceNotFound || reason == filelinkv1.ReasonSourceNotShareable)
 	}
 	return err == nil && meta.ResourceVersion == st.SourceResourceVersion
+}
+
+// recheckPending reports whether file carries a re-check request its status does not
+// record as answered.
+func recheckPending(file *filelinkv1.File) bool {
+	req := file.RecheckRequest()
+	return req != "" && req != file.Status.LastHandledRecheckAt
 }
 
 // readSource fetches the source's data only once its owner's label has been seen, in the
@@ -144,6 +155,8 @@ func (r *FileReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager)
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
+		// No predicate: a change of metadata alone, the re-check annotation above all
+		// (filelinkv1.RecheckRequestedAtAnnotation), must reach Reconcile.
 		For(&filelinkv1.File{}).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.filesReading("Secret"))).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.filesReading("ConfigMap"))).

@@ -107,3 +107,21 @@ func TestSigningKeySecretIsCreatedWithARandomKey(t *testing.T) {
 		t.Fatalf("signing key is %d bytes, want 32", n)
 	}
 }
+
+// The re-check annotation means the same for every source: a Secret's changes arrive by
+// watch anyway, but a request must still be answered and recorded, or a person waiting
+// for status.lastHandledRecheckAt would wait for ever.
+func TestFileFromSecretAnswersARecheckRequest(t *testing.T) {
+	ns := newNamespace(t)
+	f := fileFromSecret(ns, "statement", v1.PurposeFinanceReportRun, "statements", "q4")
+	body := []byte("date,amount\n2026-12-31,100\n")
+	create(t, secret(ns, "statements", map[string][]byte{"q4": body}), f)
+	eventuallyFile(t, f, beReadyFile)
+
+	requestRecheck(t, f, "2026-11-20T10:00:00Z")
+	eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+		beReadyFile(g, f)
+		g.Expect(f.Status.SHA256).To(Equal(sha(body)))
+		g.Expect(f.Status.LastHandledRecheckAt).To(Equal("2026-11-20T10:00:00Z"))
+	})
+}

@@ -30,8 +30,10 @@ const digestTimeout = 10 * time.Minute
 // reconcileStore brings the status of a File whose source is a FileStore object in line
 // with that object. The object is looked at (HEAD) on every pass and hashed only when
 // its version differs from the one status records. The File is looked at again every
-// FileStore interval, so an overwritten object gets its new digest within one interval;
-// a missing or not-Ready FileStore wakes the File through the FileStore watch instead.
+// FileStore interval, so an overwritten object gets its new digest within one interval,
+// and at once when the re-check annotation changes: the link server sets it on finding
+// the object changed under the recorded version. A missing or not-Ready FileStore wakes
+// the File through the FileStore watch instead.
 func (r *FileReconciler) reconcileStore(ctx context.Context, file *filelinkv1.File) (ctrl.Result, error) {
 	sel := *file.Spec.Source.Store
 	read, err := r.readStore(ctx, file)

@@ -12,7 +12,9 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/test/framework/s3server"
@@ -46,14 +48,21 @@ func TestFileFromStore(t *testing.T) {
 		}
 		return up
 	}
-	// setup creates a namespace with a Ready FileStore and its labelled credentials.
-	setup := func(t *testing.T) (string, *v1.FileStore) {
+	// setup creates a namespace with a Ready FileStore, changed by each of tune, and its
+	// labelled credentials.
+	setup := func(t *testing.T, tune ...func(*v1.FileStore)) (string, *v1.FileStore) {
 		ns := newNamespace(t)
 		s := store(ns)
+		for _, f := range tune {
+			f(s)
+		}
 		create(t, secret(ns, "s3-reader", creds), s)
 		eventuallyStoreReady(t, s)
 		return ns, s
 	}
+	// hourly makes a store's interval longer than any test here: whatever re-checks a
+	// File then comes from a download or a person, not from the interval.
+	hourly := func(s *v1.FileStore) { s.Spec.Interval = &metav1.Duration{Duration: time.Hour} }
 
 	t.Run("a 5 MiB object makes the File and its link Ready, with its size and digest", func(t *testing.T) {
 		ns, _ := setup(t)
@@ -128,6 +137,23 @@ func TestFileFromStore(t *testing.T) {
 		}).WithTimeout(5 * time.Second).Should(Succeed())
 		eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
 			g.Expect(l.Status.SHA256).To(Equal(sha(second)))
+		})
+	})
+
+	t.Run("a re-check requested by hand is answered at once and recorded", func(t *testing.T) {
+		ns, _ := setup(t, hourly)
+		key := ns + "/by-hand.pdf"
+		first := []byte("%PDF before")
+		put(t, key, first)
+		f := fileFromStore(ns, "by-hand", key, "")
+		create(t, f)
+		eventuallyFile(t, f, func(g Gomega, f *v1.File) { beReadyWith(g, f, first) })
+		second := []byte("%PDF after, by hand")
+		put(t, key, second)
+		requestRecheck(t, f, "2026-11-20T10:00:00Z")
+		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+			beReadyWith(g, f, second)
+			g.Expect(f.Status.LastHandledRecheckAt).To(Equal("2026-11-20T10:00:00Z"))
 		})
 	})
 
@@ -240,6 +266,16 @@ func TestFileFromStore(t *testing.T) {
 		})
 		wantLinkNotReady(t, l)
 	})
+}
+
+// requestRecheck sets the re-check annotation on f, as
+// `kubectl annotate file NAME filelink.dev/recheck-requested-at=VALUE --overwrite` does.
+func requestRecheck(t *testing.T, f *v1.File, value string) {
+	t.Helper()
+	patch := []byte(`{"metadata":{"annotations":{"` + v1.RecheckRequestedAtAnnotation + `":"` + value + `"}}}`)
+	if err := k8s.Patch(context.Background(), f.DeepCopy(), client.RawPatch(types.MergePatchType, patch)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // fileFromStore is a File of the object key in the FileStore "evidence", pinned to
