@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,13 @@ import (
 func TestFileFromStore(t *testing.T) {
 	ctx := context.Background()
 	const bucket = "evidence"
+	// plainBucket is not versioned: the link server pins its objects by ETag alone, so
+	// an overwrite makes a download fail rather than serve the older version.
+	const plainBucket = "plain"
 	s3, creds := startS3(ctx, t, bucket)
+	if err := s3.CreateBucket(ctx, plainBucket, false); err != nil {
+		t.Fatal(err)
+	}
 	store := func(ns string) *v1.FileStore {
 		return &v1.FileStore{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evidence"},
@@ -40,13 +47,17 @@ func TestFileFromStore(t *testing.T) {
 			},
 		}
 	}
-	put := func(t *testing.T, key string, body []byte) minio.UploadInfo {
+	putIn := func(t *testing.T, bucket, key string, body []byte) minio.UploadInfo {
 		t.Helper()
 		up, err := s3.Put(ctx, bucket, key, body, "application/pdf")
 		if err != nil {
 			t.Fatal(err)
 		}
 		return up
+	}
+	put := func(t *testing.T, key string, body []byte) minio.UploadInfo {
+		t.Helper()
+		return putIn(t, bucket, key, body)
 	}
 	// setup creates a namespace with a Ready FileStore, changed by each of tune, and its
 	// labelled credentials.
@@ -138,6 +149,42 @@ func TestFileFromStore(t *testing.T) {
 		eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
 			g.Expect(l.Status.SHA256).To(Equal(sha(second)))
 		})
+	})
+
+	t.Run("a download that finds the object overwritten re-checks its File at once", func(t *testing.T) {
+		ns, _ := setup(t, hourly, func(s *v1.FileStore) { s.Spec.S3.Bucket = plainBucket })
+		key := ns + "/overwritten.pdf"
+		first := randomBody(t, 64<<10)
+		putIn(t, plainBucket, key, first)
+		f := fileFromStore(ns, "overwritten", key, "")
+		l := link(ns, "overwritten", f.Name, nil)
+		create(t, f, l)
+		url := eventuallyServing(t, l, first)
+
+		second := randomBody(t, 64<<10)
+		putIn(t, plainBucket, key, second)
+		awaitNewBytes(t, url, first, second, http.StatusServiceUnavailable)
+		wantRecheckHandled(t, f, second)
+	})
+
+	t.Run("a download that finds the recorded version deleted re-checks its File at once", func(t *testing.T) {
+		ns, _ := setup(t, hourly)
+		key := ns + "/superseded.pdf"
+		first := randomBody(t, 64<<10)
+		put(t, key, first)
+		second := randomBody(t, 64<<10)
+		latest := put(t, key, second)
+		f := fileFromStore(ns, "superseded", key, "")
+		l := link(ns, "superseded", f.Name, nil)
+		create(t, f, l)
+		url := eventuallyServing(t, l, second)
+
+		// The version the File records goes; the one before it is the latest again.
+		if err := s3.Client.RemoveObject(ctx, bucket, key, minio.RemoveObjectOptions{VersionID: latest.VersionID}); err != nil {
+			t.Fatal(err)
+		}
+		awaitNewBytes(t, url, second, first, http.StatusNotFound)
+		wantRecheckHandled(t, f, first)
 	})
 
 	t.Run("a re-check requested by hand is answered at once and recorded", func(t *testing.T) {
@@ -265,6 +312,60 @@ func TestFileFromStore(t *testing.T) {
 			g.Expect(f.Status.StoreObject).To(BeNil())
 		})
 		wantLinkNotReady(t, l)
+	})
+}
+
+// eventuallyServing waits until l is Active for body and its URL serves body, and
+// returns the URL.
+func eventuallyServing(t *testing.T, l *v1.FileLink, body []byte) string {
+	t.Helper()
+	var url string
+	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, v1.ReasonActive)
+		g.Expect(l.Status.SHA256).To(Equal(sha(body)))
+		url = l.Status.URL
+	})
+	NewWithT(t).Eventually(func(g Gomega) {
+		code, got := download(g, url)
+		g.Expect(code).To(Equal(http.StatusOK))
+		g.Expect(got == string(body)).To(BeTrue(), "the bytes served")
+	}).WithTimeout(wait).Should(Succeed())
+	return url
+}
+
+// awaitNewBytes downloads url until it serves want, well before the store's interval:
+// only the re-check a download requests can bring it that soon. Until then every answer
+// must have the status meanwhile (503 for an object changed under the File, 404 for a
+// version gone), never the bytes of old.
+func awaitNewBytes(t *testing.T, url string, old, want []byte, meanwhile int) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		code, body := download(NewWithT(t), url)
+		switch {
+		case code == http.StatusOK && body == string(want):
+			return
+		case code == http.StatusOK && body == string(old):
+			t.Fatal("the link served the bytes the File no longer describes")
+		case code != meanwhile:
+			t.Fatalf("the link answered %d, %d bytes; want %d until the new bytes", code, len(body), meanwhile)
+		case time.Now().After(deadline):
+			t.Fatalf("still %d after %s: the File was not re-checked", code, wait)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// wantRecheckHandled checks that f describes body now, and that it got there through a
+// re-check the link server requested and the controller recorded.
+func wantRecheckHandled(t *testing.T, f *v1.File, body []byte) {
+	t.Helper()
+	eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+		beReadyWith(g, f, body)
+		requested := f.Annotations[v1.RecheckRequestedAtAnnotation]
+		_, err := time.Parse(time.RFC3339, requested)
+		g.Expect(err).NotTo(HaveOccurred(), "the link server's request is a time")
+		g.Expect(f.Status.LastHandledRecheckAt).To(Equal(requested))
 	})
 }
 

@@ -49,7 +49,9 @@ type Server struct {
 	fetches           singleflight.Group
 	stores            *storeClients
 	storeOptions      objectstore.Options
-	handler           http.Handler
+	// rechecks asks the File controller to look again at a File whose object changed.
+	rechecks *recheckRequester
+	handler  http.Handler
 	// serving is set once the listener is bound: after the caches have synced, since
 	// the manager starts runnables only then.
 	serving atomic.Bool

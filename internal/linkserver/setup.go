@@ -93,6 +93,8 @@ func CacheTransform() toolscache.TransformFunc { return lastmodified.Transform }
 // otherwise be started only by the controllers, which run on the leader alone. Links and
 // Files come from mgr's cache, which must apply CacheTransform, and source metadata from
 // its labelled-only part (filesource.CacheByObject); file bodies from the API server.
+// Its one write, the re-check annotation on a File whose object changed, goes through
+// mgr's client.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	if o.Keys == nil {
 		return nil, errors.New("link server: no signing keys (Options.Keys)")
@@ -110,6 +112,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 		return nil, err
 	}
 	s := newServer(mgr.GetCache(), mgr.GetAPIReader(), o)
+	s.rechecks.files = mgr.GetClient()
 	s.handler = m.observe(http.HandlerFunc(s.serveLink))
 	if err := mgr.Add(s); err != nil {
 		return nil, err
@@ -121,7 +124,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 }
 
 // newServer returns a Server reading links and Files from cache and file bodies from
-// source, without metrics; Setup is the one way in, tests reach it through export_test.go.
+// source, without metrics and without asking for re-checks; Setup is the one way in,
+// tests reach it through export_test.go.
 func newServer(informers cache.Cache, source client.Reader, o Options) *Server {
 	if o.ContentCacheBytes == 0 {
 		o.ContentCacheBytes = DefaultContentCacheBytes
@@ -132,6 +136,7 @@ func newServer(informers cache.Cache, source client.Reader, o Options) *Server {
 	if o.SourceReadTimeout == 0 {
 		o.SourceReadTimeout = DefaultSourceReadTimeout
 	}
+	log := ctrl.Log.WithName("linkserver")
 	s := &Server{
 		addr:    o.Addr,
 		cache:   informers,
@@ -139,12 +144,13 @@ func newServer(informers cache.Cache, source client.Reader, o Options) *Server {
 		source:  source,
 		links:   newTokenMap(),
 		clock:   o.Clock,
-		log:     ctrl.Log.WithName("linkserver"),
+		log:     log,
 		limits:  o.Limits.withDefaults(),
 
 		sourceReadTimeout: o.SourceReadTimeout,
 		content:           newContentCache(o.ContentCacheBytes),
 		stores:            newStoreClients(),
+		rechecks:          newRecheckRequester(o.Clock, log),
 	}
 	s.handler = http.HandlerFunc(s.serveLink)
 	o.Keys.Notify(s.links.rekey)

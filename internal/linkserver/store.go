@@ -20,9 +20,9 @@ import (
 // Files whose source is an object of a FileStore (SPEC §10). The link server serves
 // exactly the object version the File's status describes: its versionId, or its ETag
 // through If-Match when the bucket is not versioned. An object that no longer is that
-// version answers 503 until the File controller, at its next check (spec.interval of
-// the FileStore), records the new version and digest; the link server writes nothing to
-// the cluster, so no replica, however many, adds API traffic for a changed object.
+// version answers 503 (404 once that version is gone) until the File controller records
+// the new version and digest: at once, since the link server asks it to (recheck.go),
+// and at the latest at the FileStore's next interval.
 
 // redirectTTL is the longest a presigned URL of redirect delivery lives: long enough
 // to follow the redirect, short enough that a leaked URL is worth little.
@@ -70,6 +70,7 @@ func (s *Server) serveStore(w *hardenedWriter, r *http.Request, link *filelinkv1
 	}
 	limitRanges(r)
 	content := newObjectReader(r.Context(), bucket, key, version, file.Status.Size)
+	content.stale = func() { s.rechecks.request(file) }
 	defer content.Close()
 	ow := &openingWriter{ResponseWriter: a, answer: a, content: content, get: r.Method == http.MethodGet}
 	// ServeContent answers HEAD, conditional requests and Range from the status alone;
@@ -88,7 +89,7 @@ func (s *Server) storeFailed(err error, link *filelinkv1.FileLink) {
 	log := s.log.WithValues("fileLink", types.NamespacedName{Namespace: link.Namespace, Name: link.Name})
 	switch {
 	case errors.Is(err, objectstore.ErrObjectChanged):
-		log.Info("object changed since the File's status was written; answering 503 until the File is checked again", "reason", err.Error())
+		log.Info("object changed since the File's status was written; answering 503 until the File is checked again, which is requested", "reason", err.Error())
 	case storeStatus(err) == http.StatusNotFound:
 		log.V(1).Info("object not servable", "reason", err.Error())
 	default:
@@ -136,6 +137,9 @@ func (s *Server) redirect(w *storeAnswer, r *http.Request, link *filelinkv1.File
 			err = fmt.Errorf("stat %s: %w: now ETag %q", key, objectstore.ErrObjectChanged, info.ETag)
 		}
 		if err != nil {
+			if staleVersion(err) {
+				s.rechecks.request(file)
+			}
 			w.outcome = storeOutcome(err)
 			http.Error(w, http.StatusText(storeStatus(err)), storeStatus(err))
 			s.storeFailed(err, link)

@@ -24,6 +24,9 @@ type objectReader struct {
 	key     string
 	version objectstore.Version
 	size    int64
+	// stale, when set, is called whenever the store says the version is gone or
+	// changed, from whichever goroutine reads; it must be safe for concurrent use.
+	stale func()
 
 	off  int64
 	body io.ReadCloser
@@ -58,9 +61,17 @@ func (o *objectReader) Seek(offset int64, whence int) (int64, error) {
 	return offset, nil
 }
 
-// open starts a GET of [o.off, last]. The object store's first answer must come within
-// storeOpenTimeout; the body then flows at the downloader's pace.
+// open starts a GET of [o.off, last], and tells stale when the store says the version is
+// no longer there.
 func (o *objectReader) open(last int64) error {
+	err := o.get(last)
+	o.noticeStale(err)
+	return err
+}
+
+// get starts a GET of [o.off, last]. The object store's first answer must come within
+// storeOpenTimeout; the body then flows at the downloader's pace.
+func (o *objectReader) get(last int64) error {
 	o.closeBody()
 	ctx, cancel := context.WithCancel(o.ctx)
 	timer := time.AfterFunc(storeOpenTimeout, cancel)
@@ -110,11 +121,19 @@ func (o *objectReader) Read(p []byte) (int, error) {
 			err = nil
 		} else if errors.Is(err, io.EOF) {
 			o.closeBody()
-			return n, fmt.Errorf("get %s: %w: body ended at %d of %d", o.key, objectstore.ErrObjectChanged, o.off, o.end)
+			err = fmt.Errorf("get %s: %w: body ended at %d of %d", o.key, objectstore.ErrObjectChanged, o.off, o.end)
+			o.noticeStale(err)
+			return n, err
 		}
 		if n > 0 || err != nil {
 			return n, err
 		}
+	}
+}
+
+func (o *objectReader) noticeStale(err error) {
+	if o.stale != nil && staleVersion(err) {
+		o.stale()
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -261,6 +263,94 @@ func TestStoreObjects(t *testing.T) {
 		}
 	})
 
+	recheckClock := clocktesting.NewFakeClock(time.Now())
+	patches := &countingWriter{Writer: mgr.GetClient()}
+	rechecking := startServer(t, linkserver.Options{Clock: recheckClock}, func(s *linkserver.Server) {
+		linkserver.SetStoreTransport(s, st.transport)
+		linkserver.SetRecheckWriter(s, patches)
+	})
+
+	t.Run("an overwritten object asks for a re-check of its File, once per File every few seconds", func(t *testing.T) {
+		old := randomBytes(t, 64<<10)
+		f := st.newStoreFixture(t, plainBucket, "recheck.pdf", old, nil)
+		other := st.newStoreFixture(t, plainBucket, "recheck-other.pdf", randomBytes(t, 1024), nil)
+		eventuallyStatus(t, f.url(rechecking), http.StatusOK)
+		eventuallyStatus(t, other.url(rechecking), http.StatusOK)
+		before := patches.patchesOf(f.file)
+		for range 3 {
+			if resp, _ := request(t, http.MethodGet, f.url(rechecking), nil); resp.StatusCode != http.StatusOK {
+				t.Fatalf("unchanged object: %d", resp.StatusCode)
+			}
+		}
+		if n := patches.patchesOf(f.file) - before; n != 0 {
+			t.Fatalf("downloads of an unchanged object made %d re-check requests", n)
+		}
+
+		st.put(t, plainBucket, "recheck.pdf", randomBytes(t, 64<<10))
+		st.put(t, plainBucket, "recheck-other.pdf", randomBytes(t, 1024))
+		for i := range 20 {
+			h := map[string]string{}
+			if i%2 == 1 {
+				h["Range"] = "bytes=100-199"
+			}
+			if resp, _ := request(t, http.MethodGet, f.url(rechecking), h); resp.StatusCode != http.StatusServiceUnavailable {
+				t.Fatalf("%v after the overwrite: %d, want 503", h, resp.StatusCode)
+			}
+		}
+		first := recheckClock.Now().UTC().Format(time.RFC3339)
+		eventuallyRecheckRequested(t, f.file, first)
+		if n := patches.patchesOf(f.file) - before; n != 1 {
+			t.Fatalf("20 downloads of a changed object made %d re-check requests, want 1", n)
+		}
+		// Another File's request is its own, in the same instant.
+		if resp, _ := request(t, http.MethodGet, other.url(rechecking), nil); resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("the other File: %d, want 503", resp.StatusCode)
+		}
+		eventuallyRecheckRequested(t, other.file, first)
+
+		recheckClock.Step(linkserver.RecheckSpacing)
+		if resp, _ := request(t, http.MethodGet, f.url(rechecking), nil); resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("still changed: %d, want 503", resp.StatusCode)
+		}
+		eventuallyRecheckRequested(t, f.file, recheckClock.Now().UTC().Format(time.RFC3339))
+		if n := patches.patchesOf(f.file) - before; n != 2 {
+			t.Fatalf("%d re-check requests after the spacing passed, want 2", n)
+		}
+		// Metadata only: the File's spec and status are as the File controller left them.
+		got := &v1.File{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(f.file), got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Generation != f.file.Generation || got.Status.SHA256 != f.file.Status.SHA256 {
+			t.Fatalf("the request changed more than an annotation: generation %d, sha256 %s", got.Generation, got.Status.SHA256)
+		}
+	})
+
+	t.Run("a deleted object version asks for a re-check of its File", func(t *testing.T) {
+		f := st.newStoreFixture(t, versionedBucket, "recheck-version.pdf", randomBytes(t, 1024), nil)
+		eventuallyStatus(t, f.url(rechecking), http.StatusOK)
+		if err := s3.Client.RemoveObject(ctx, versionedBucket, "recheck-version.pdf",
+			minio.RemoveObjectOptions{VersionID: f.file.Status.StoreObject.VersionID}); err != nil {
+			t.Fatal(err)
+		}
+		if resp, _ := request(t, http.MethodGet, f.url(rechecking), nil); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("deleted version: %d, want 404", resp.StatusCode)
+		}
+		eventuallyRecheckRequested(t, f.file, recheckClock.Now().UTC().Format(time.RFC3339))
+	})
+
+	t.Run("a redirect to an overwritten object asks for a re-check of its File", func(t *testing.T) {
+		f := st.newStoreFixture(t, plainBucket, "recheck-redirect.pdf", randomBytes(t, 1024), func(f *storeFixture) {
+			f.store.Spec.Delivery = v1.DeliveryRedirect
+		})
+		eventuallyRedirect(t, f.url(rechecking))
+		st.put(t, plainBucket, "recheck-redirect.pdf", randomBytes(t, 1024))
+		if resp, err := noRedirects.Get(f.url(rechecking)); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("redirect to an overwritten object: %v %v, want 503", resp, err)
+		}
+		eventuallyRecheckRequested(t, f.file, recheckClock.Now().UTC().Format(time.RFC3339))
+	})
+
 	t.Run("metrics count store requests by outcome", func(t *testing.T) {
 		data := randomBytes(t, 4096)
 		f := st.newStoreFixture(t, plainBucket, "counted.pdf", data, nil)
@@ -480,6 +570,39 @@ func TestStoreObjects(t *testing.T) {
 			t.Fatalf("redirect to an overwritten object of an unversioned bucket: %v %v, want 503", resp.StatusCode, err)
 		}
 	})
+}
+
+// countingWriter counts the re-check patches a link server sends, by File.
+type countingWriter struct {
+	client.Writer
+	mu      sync.Mutex
+	patches map[types.UID]int
+}
+
+func (w *countingWriter) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+	w.mu.Lock()
+	if w.patches == nil {
+		w.patches = map[types.UID]int{}
+	}
+	w.patches[obj.GetUID()]++
+	w.mu.Unlock()
+	return w.Writer.Patch(ctx, obj, patch, opts...)
+}
+
+func (w *countingWriter) patchesOf(f *v1.File) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.patches[f.UID]
+}
+
+// eventuallyRecheckRequested waits until f carries the re-check annotation with value.
+func eventuallyRecheckRequested(t testing.TB, f *v1.File, value string) {
+	t.Helper()
+	NewWithT(t).Eventually(func(g Gomega) {
+		got := &v1.File{}
+		g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(f), got)).To(Succeed())
+		g.Expect(got.Annotations).To(HaveKeyWithValue(v1.RecheckRequestedAtAnnotation, value))
+	}).WithTimeout(5 * time.Second).WithPolling(20 * time.Millisecond).Should(Succeed())
 }
 
 func eventuallyRedirect(t testing.TB, u string) {

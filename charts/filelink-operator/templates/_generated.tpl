@@ -22,7 +22,6 @@
   - filelink.dev
   resources:
   - filelinks
-  - files
   - filestores
   verbs:
   - get
@@ -38,6 +37,15 @@
   - get
   - patch
   - update
+- apiGroups:
+  - filelink.dev
+  resources:
+  - files
+  verbs:
+  - get
+  - list
+  - patch
+  - watch
 {{- end }}
 
 {{- /* From config/rbac/role.yaml */ -}}
