@@ -88,7 +88,13 @@ func Get(ctx context.Context, url string) (*http.Response, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	return Do(http.DefaultClient, req)
+}
+
+// Do sends req with c, for requests that carry headers or must not follow redirects, and
+// returns the response with its whole body.
+func Do(c *http.Client, req *http.Request) (*http.Response, []byte, error) {
+	resp, err := c.Do(req)
 	if err != nil {
 		return nil, nil, err
 	}
