@@ -97,8 +97,10 @@ test: verify-generated verify-mod fmt vet lint ## Check generated files, formatt
 	$(MAKE) --no-print-directory fuzz
 
 .PHONY: test-e2e
-test-e2e: manifests ## Build the manager and drive it with kubectl and HTTP against a local control plane, webhooks on.
+test-e2e: manifests ## Build the manager and drive it with kubectl and HTTP against a local control plane (and SeaweedFS), webhooks on.
+	@# As in test: the S3 server is built before the tests, not under their timeout.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
+	SEAWEEDFS_BIN="$$(hack/seaweedfs.sh)" \
 		go test -tags e2e ./test/e2e -count=1 -v $(TEST_ARGS)
 
 .PHONY: bench
