@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
@@ -80,10 +80,10 @@ type storeRead struct {
 }
 
 // decideStoreFile turns one look at a File's store object into the File's verdict. A
-// store that is missing or not Ready, a missing object and an unreachable store are
-// waited for (Reconciling); a missing bucket and refused access are Stalled. It errs
-// only for failures worth a quick retry rather than a condition: an object that changed
-// while it was hashed, or an answer of no known class.
+// store that is missing, never checked or whose latest check failed, a missing object
+// and an unreachable store are waited for (Reconciling); a missing bucket and refused
+// access are Stalled. It errs only for failures worth a quick retry rather than a
+// condition: an object that changed while it was hashed, or an answer of no known class.
 func decideStoreFile(sel filelinkv1.StoreObjectSelector, read storeRead) (fileVerdict, error) {
 	store := fmt.Sprintf("FileStore %q", sel.Name)
 	object := fmt.Sprintf("object %q", sel.Key)
@@ -116,17 +116,19 @@ func decideStoreFile(sel filelinkv1.StoreObjectSelector, read storeRead) (fileVe
 	}, nil
 }
 
-// storeReady reports whether store's current spec was checked and found Ready.
+// storeReady reports whether Files may look at store's objects: its latest check found
+// the bucket reachable, for the current spec or an earlier one (see
+// FileStore.LastCheck for why an earlier one is enough). A store never checked, or
+// whose latest check failed, is waited for.
 func storeReady(store *filelinkv1.FileStore) bool {
-	c := meta.FindStatusCondition(store.Status.Conditions, filelinkv1.ConditionReady)
-	return c != nil && c.Status == "True" && c.ObservedGeneration == store.Generation &&
-		store.Status.ObservedGeneration == store.Generation
+	c := store.LastCheck()
+	return c != nil && c.Status == metav1.ConditionTrue
 }
 
 // storeProblem says why store is not Ready, in its own words.
 func storeProblem(store *filelinkv1.FileStore) string {
-	c := meta.FindStatusCondition(store.Status.Conditions, filelinkv1.ConditionReady)
-	if c == nil || c.ObservedGeneration != store.Generation || store.Status.ObservedGeneration != store.Generation {
+	c := store.LastCheck()
+	if c == nil {
 		return "not checked yet"
 	}
 	return c.Reason + ": " + c.Message

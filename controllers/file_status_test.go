@@ -71,6 +71,10 @@ func TestStoreFileVerdicts(t *testing.T) {
 	denied.Status.Conditions[0].Message = `Secret "s3-reader" is not labelled`
 	edited := ready.DeepCopy()
 	edited.Generation = 3
+	deniedEdited := denied.DeepCopy()
+	deniedEdited.Generation = 3
+	unchecked := ready.DeepCopy()
+	unchecked.Status = filelinkv1.FileStoreStatus{ObservedGeneration: -1}
 	modified := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	info := objectstore.ObjectInfo{Version: objectstore.Version{VersionID: "v1", ETag: "abc"}, Size: 4, LastModified: modified}
 	classified := func(class error) error { return fmt.Errorf("stat 2026/receipt.pdf: %w (Code: msg)", class) }
@@ -102,10 +106,22 @@ func TestStoreFileVerdicts(t *testing.T) {
 		want: fileVerdict{readiness: readiness{reason: filelinkv1.ReasonStoreNotReady, waiting: true,
 			message: `FileStore "evidence" is not Ready: CredentialsNotShareable: Secret "s3-reader" is not labelled`}},
 	}, {
-		situation: "store edited, not checked yet",
-		read:      storeRead{store: edited},
+		situation: "store never checked",
+		read:      storeRead{store: unchecked},
 		want: fileVerdict{readiness: readiness{reason: filelinkv1.ReasonStoreNotReady, waiting: true,
 			message: `FileStore "evidence" is not Ready: not checked yet`}},
+	}, {
+		// Ready for the older generation: the File's own look at the object decides.
+		situation: "store edited, not checked again yet",
+		read:      storeRead{store: edited, info: info, sha256: "9f86d0"},
+		want: fileVerdict{readiness: readiness{ready: true, reason: filelinkv1.ReasonSucceeded,
+			message: `content read from FileStore "evidence" object "2026/receipt.pdf"`},
+			size: 4, sha256: "9f86d0", object: storeObject{versionID: "v1", etag: "abc", lastModified: modified}},
+	}, {
+		situation: "store edited after a failed check, not checked again yet",
+		read:      storeRead{store: deniedEdited},
+		want: fileVerdict{readiness: readiness{reason: filelinkv1.ReasonStoreNotReady, waiting: true,
+			message: `FileStore "evidence" is not Ready: CredentialsNotShareable: Secret "s3-reader" is not labelled`}},
 	}, {
 		situation: "credentials unlabelled since the store's check",
 		read: storeRead{store: ready, access: readiness{reason: filelinkv1.ReasonCredentialsNotShareable, stalled: true,

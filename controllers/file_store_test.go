@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
@@ -249,6 +251,34 @@ func TestFileFromStore(t *testing.T) {
 		})
 	})
 
+	// A change to a FileStore's spec is checked again by its controller, a moment after
+	// the change: until then its Ready condition describes the older generation. A change
+	// that leaves the bucket reachable must not take its Files or their links down
+	// meanwhile.
+	for name, change := range map[string]func(*v1.FileStore){
+		"delivery proxy to redirect": func(s *v1.FileStore) { s.Spec.Delivery = v1.DeliveryRedirect },
+		"interval":                   func(s *v1.FileStore) { s.Spec.Interval = &metav1.Duration{Duration: 2 * time.Second} },
+	} {
+		t.Run("a store's "+name+" change keeps its Files Ready and their links serving", func(t *testing.T) {
+			ns, s := setup(t)
+			key := ns + "/steady.pdf"
+			body := []byte("%PDF steady through the store's change")
+			put(t, key, body)
+			f := fileFromStore(ns, "steady", key, "")
+			l := link(ns, "steady", f.Name, nil)
+			create(t, f, l)
+			url := local(eventuallyServing(t, l, body))
+			patch := client.MergeFrom(s.DeepCopy())
+			change(s)
+			if err := k8s.Patch(ctx, s, patch); err != nil {
+				t.Fatal(err)
+			}
+			wantSteady(t, f, l, url, s)
+			NewWithT(t).Expect(eventReasons(NewWithT(t), ns, f.Name)).NotTo(ContainElement(HavePrefix("Warning/")), "events of the File")
+			NewWithT(t).Expect(eventReasons(NewWithT(t), ns, l.Name)).NotTo(ContainElement(HavePrefix("Warning/")), "events of the link")
+		})
+	}
+
 	t.Run("wrong credentials leave the File waiting on its store", func(t *testing.T) {
 		ns := newNamespace(t)
 		s := store(ns)
@@ -421,4 +451,45 @@ func beReadyWith(g Gomega, f *v1.File, body []byte) {
 	haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
 	g.Expect(f.Status.Size).To(BeEquivalentTo(len(body)))
 	g.Expect(f.Status.SHA256).To(Equal(sha(body)))
+}
+
+// wantSteady watches f, l and downloads of url for a few seconds after a change to s,
+// and at least until s's controller has checked its new generation: f never leaves
+// Ready=True, l never leaves Active, and url answers 200 or 302, never 404.
+func wantSteady(t *testing.T, f *v1.File, l *v1.FileLink, url string, s *v1.FileStore) {
+	t.Helper()
+	ctx := context.Background()
+	quiet := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	generation := s.Generation
+	checked := false
+	for start := time.Now(); time.Since(start) < 3*time.Second || !checked; time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > wait {
+			t.Fatalf("FileStore generation %d not checked within %s", generation, wait)
+		}
+		g := NewWithT(t)
+		file, lnk, store := get(g, f.DeepCopy()), get(g, l.DeepCopy()), get(g, s.DeepCopy())
+		if c := meta.FindStatusCondition(file.Status.Conditions, v1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
+			t.Fatalf("the File left Ready=True: %+v", c)
+		}
+		if c := meta.FindStatusCondition(lnk.Status.Conditions, v1.ConditionReady); c == nil || c.Reason != v1.ReasonActive {
+			t.Fatalf("the link left Active: %+v", c)
+		}
+		if c := meta.FindStatusCondition(store.Status.Conditions, v1.ConditionReady); c != nil && c.ObservedGeneration == generation {
+			checked = true
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := quiet.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusFound {
+			t.Fatalf("the link answered %d, want 200 or 302", resp.StatusCode)
+		}
+	}
+	quiet.CloseIdleConnections()
 }

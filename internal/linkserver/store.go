@@ -173,7 +173,11 @@ func (s *Server) bucketFor(ctx context.Context, file *filelinkv1.File) (*filelin
 		}
 		return nil, nil, err
 	}
-	if store.DeletionTimestamp != nil {
+	if store.DeletionTimestamp != nil || store.LastCheckFailed() {
+		// The File controller's rule, so a link answers as its File's status will: a
+		// store its controller found unusable serves nothing, even before the File
+		// catches up; one Ready for an older spec still serves, with the current spec,
+		// so editing a FileStore is no outage (FileStore.LastCheck).
 		return nil, nil, errNotServable
 	}
 	ref := filesource.Ref{Kind: "Secret", NamespacedName: types.NamespacedName{Namespace: store.Namespace, Name: store.Spec.S3.Credentials.SecretName}}

@@ -20,6 +20,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -421,6 +422,35 @@ func TestStoreObjects(t *testing.T) {
 		}).WithTimeout(10 * time.Second).WithPolling(20 * time.Millisecond).Should(BeNumerically(">", before))
 	})
 
+	t.Run("a store edited since its last check keeps serving, one whose check failed answers 404", func(t *testing.T) {
+		f := st.newStoreFixture(t, versionedBucket, "edited.pdf", randomBytes(t, 1024), nil)
+		setStoreReady(t, f.store, metav1.ConditionTrue, v1.ReasonSucceeded)
+		eventuallyStatus(t, f.url(proxy), http.StatusOK)
+		patch := client.MergeFrom(f.store.DeepCopy())
+		f.store.Spec.Delivery = v1.DeliveryRedirect
+		if err := k8s.Patch(ctx, f.store, patch); err != nil {
+			t.Fatal(err)
+		}
+		// Ready=True describes the older generation now, and stays so: the FileStore
+		// controller, which would check the new one, does not run here.
+		deadline := time.Now().Add(10 * time.Second)
+		for redirected := 0; redirected < 20; time.Sleep(20 * time.Millisecond) {
+			code := statusNoRedirect(t, f.url(proxy))
+			switch {
+			case code == http.StatusFound:
+				redirected++
+			case code != http.StatusOK || redirected > 0:
+				t.Fatalf("after the edit: %d, want 200 until the cache has it, then 302", code)
+			case time.Now().After(deadline):
+				t.Fatal("no redirect within 10s of the edit")
+			}
+		}
+		// The store's check of its current spec failed: its links go as its Files will.
+		setStoreReady(t, f.store, metav1.ConditionFalse, v1.ReasonAccessDenied)
+		eventuallyNotFoundWithin(t, f.url(proxy), 10*time.Second)
+		consistentlyNotFound(t, f.url(proxy))
+	})
+
 	t.Run("a missing object answers 404", func(t *testing.T) {
 		f := st.newStoreFixture(t, plainBucket, "removed.pdf", randomBytes(t, 1024), nil)
 		eventuallyStatus(t, f.url(proxy), http.StatusOK)
@@ -643,4 +673,28 @@ func presignedValidity(t testing.TB, u string) (time.Time, time.Duration) {
 		t.Fatal(err)
 	}
 	return signedAt, valid
+}
+
+// setStoreReady writes what the FileStore controller, which does not run here, writes
+// once it has checked store's current spec.
+func setStoreReady(t testing.TB, store *v1.FileStore, status metav1.ConditionStatus, reason string) {
+	t.Helper()
+	store.Status.ObservedGeneration = store.Generation
+	meta.SetStatusCondition(&store.Status.Conditions, metav1.Condition{Type: v1.ConditionReady, Status: status,
+		Reason: reason, Message: "set by the test", ObservedGeneration: store.Generation})
+	if err := k8s.Status().Update(context.Background(), store); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// statusNoRedirect is the status of a GET of u, a redirect not followed.
+func statusNoRedirect(t testing.TB, u string) int {
+	t.Helper()
+	resp, err := noRedirects.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
 }
