@@ -129,8 +129,8 @@ func run(ctx context.Context, o options) error {
 	cfg := ctrl.GetConfigOrDie()
 	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
 	// Each package states what it needs of the client and cache; the managers' options
-	// are assembled here, where every user of them is known. Each manager gets options
-	// of its own: controller-runtime writes its cache into them.
+	// are assembled here, where every user of them is known. Each manager gets client
+	// options of its own: controller-runtime writes its cache into them.
 	clientOpts := func() client.Options {
 		return client.Options{Cache: &client.CacheOptions{DisableFor: controllers.UncachedObjects()}}
 	}
@@ -209,27 +209,7 @@ func run(ctx context.Context, o options) error {
 	le := o.leaderElection
 	le.namespace = leaderElectionNamespace(le.namespace, serviceAccountNamespaceFile, keyRef.Namespace)
 	build := func() (manager.Manager, error) {
-		elected, err := ctrl.NewManager(cfg, ctrl.Options{
-			Scheme: scheme,
-			// Probes, metrics and webhooks are served by mgr; controller metrics land
-			// in the same process-wide registry.
-			Metrics:                 metricsserver.Options{BindAddress: "0"},
-			HealthProbeBindAddress:  "0",
-			LeaderElection:          true,
-			LeaderElectionID:        "filelink-operator.filelink.dev",
-			LeaderElectionNamespace: le.namespace,
-			LeaseDuration:           &le.leaseDuration,
-			RenewDeadline:           &le.renewDeadline,
-			RetryPeriod:             &le.retryPeriod,
-			// A replica stopping gracefully hands over at once, so a rolling update
-			// leaves no gap without a reconciler (SPEC §6).
-			LeaderElectionReleaseOnCancel: true,
-			Client:                        clientOpts(),
-			Cache:                         cacheOpts(),
-			// The controllers are registered anew each time the lease is lost; their
-			// names are unique within each of these managers.
-			Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		})
+		elected, err := ctrl.NewManager(cfg, electedOptions(le, mgr.GetCache(), clientOpts()))
 		if err != nil {
 			return nil, err
 		}
@@ -241,6 +221,33 @@ func run(ctx context.Context, o options) error {
 	return runTogether(ctx, mgr.Start, func(ctx context.Context) error {
 		return runElected(ctx, ctrl.Log.WithName("leader-election"), build)
 	})
+}
+
+// electedOptions are the options of the manager that runs the reconcilers on the leader
+// alone. It reads through the serving manager's cache (sharedCache) rather than a
+// cache of its own, which would hold every cached object a second time.
+func electedOptions(le leaderElection, serving cache.Cache, clientOpts client.Options) ctrl.Options {
+	return ctrl.Options{
+		Scheme: scheme,
+		// Probes, metrics and webhooks are served by the serving manager; controller
+		// metrics land in the same process-wide registry.
+		Metrics:                 metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:  "0",
+		LeaderElection:          true,
+		LeaderElectionID:        "filelink-operator.filelink.dev",
+		LeaderElectionNamespace: le.namespace,
+		LeaseDuration:           &le.leaseDuration,
+		RenewDeadline:           &le.renewDeadline,
+		RetryPeriod:             &le.retryPeriod,
+		// A replica stopping gracefully hands over at once, so a rolling update leaves
+		// no gap without a reconciler (SPEC §6).
+		LeaderElectionReleaseOnCancel: true,
+		Client:                        clientOpts,
+		NewCache:                      newCacheSharing(serving),
+		// The controllers are registered anew each time the lease is lost; their names
+		// are unique within each of these managers.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	}
 }
 
 func parseNamespacedName(s string) (types.NamespacedName, error) {

@@ -22,3 +22,9 @@ func PatchStatus[T client.Object](ctx context.Context, c client.StatusClient, re
 	change(read)
 	return p.apply(ctx, c, read)
 }
+
+// Cache-side helpers the reconcilers' setup uses.
+var (
+	IndexInNamespace = indexInNamespace
+	SkipInitialList  = skipInitialList
+)

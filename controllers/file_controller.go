@@ -142,7 +142,7 @@ func (r *FileReconciler) recordTransition(file *filelinkv1.File, previous string
 // (only) of Secrets and ConfigMaps that Files read. With the manager's cache restricted
 // to labelled sources (filesource.CacheByObject), a label's removal arrives as a delete.
 func (r *FileReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &filelinkv1.File{}, FileSourceIndex, func(o client.Object) []string {
+	if err := indexInNamespace(ctx, mgr.GetCache(), &filelinkv1.File{}, FileSourceIndex, func(o client.Object) []string {
 		f := o.(*filelinkv1.File)
 		if f.Spec.Source.Store != nil {
 			return []string{storeIndexKey(f.Spec.Source.Store.Name)}
@@ -158,9 +158,9 @@ func (r *FileReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager)
 		// No predicate: a change of metadata alone, the re-check annotation above all
 		// (filelinkv1.RecheckRequestedAtAnnotation), must reach Reconcile.
 		For(&filelinkv1.File{}).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.filesReading("Secret"))).
-		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.filesReading("ConfigMap"))).
-		Watches(&filelinkv1.FileStore{}, handler.EnqueueRequestsFromMapFunc(r.filesOfStore)).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.filesReading("Secret")), afterInitialList).
+		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.filesReading("ConfigMap")), afterInitialList).
+		Watches(&filelinkv1.FileStore{}, handler.EnqueueRequestsFromMapFunc(r.filesOfStore), afterInitialList).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("file").
 		Complete(r)

@@ -133,14 +133,14 @@ func (r *FileLinkReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Mana
 	if r.Keys == nil {
 		return errors.New("FileLink controller: no signing keys (Keys)")
 	}
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &filelinkv1.FileLink{}, FileLinkFileIndex, func(o client.Object) []string {
+	if err := indexInNamespace(ctx, mgr.GetCache(), &filelinkv1.FileLink{}, FileLinkFileIndex, func(o client.Object) []string {
 		return []string{o.(*filelinkv1.FileLink).Spec.File}
 	}); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&filelinkv1.FileLink{}).
-		Watches(&filelinkv1.File{}, handler.EnqueueRequestsFromMapFunc(r.linksTo)).
+		Watches(&filelinkv1.File{}, handler.EnqueueRequestsFromMapFunc(r.linksTo), afterInitialList).
 		WatchesRawSource(source.Channel(keyChanges(r.Keys), handler.EnqueueRequestsFromMapFunc(r.allLinks))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("filelink").

@@ -99,14 +99,14 @@ func (r *FileStoreReconciler) recordTransition(store *filelinkv1.FileStore, prev
 // SetupWithManager registers the credentials index and watches FileStores and the
 // metadata (only) of the Secrets they name.
 func (r *FileStoreReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &filelinkv1.FileStore{}, FileStoreCredentialsIndex, func(o client.Object) []string {
+	if err := indexInNamespace(ctx, mgr.GetCache(), &filelinkv1.FileStore{}, FileStoreCredentialsIndex, func(o client.Object) []string {
 		return []string{o.(*filelinkv1.FileStore).Spec.S3.Credentials.SecretName}
 	}); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&filelinkv1.FileStore{}).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.storesUsing)).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.storesUsing), afterInitialList).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("filestore").
 		Complete(r)

@@ -6,7 +6,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
@@ -26,4 +29,16 @@ func requestsFor(ctx context.Context, c client.Reader, list client.ObjectList, o
 		return nil
 	})
 	return reqs
+}
+
+// afterInitialList is for watches of the objects a reconciled kind depends on: it drops
+// the create events of their informer's initial list. When a controller starts, its own
+// kind's initial list already queues every object it reconciles, each of which reads
+// its dependencies from the synced cache; mapping every dependency to its dependents as
+// well would repeat that, an index lookup per object, while a restarted replica is
+// busiest (catching up, and serving the links of every replica that restarted).
+var afterInitialList = builder.WithPredicates(skipInitialList)
+
+var skipInitialList = predicate.Funcs{
+	CreateFunc: func(e event.CreateEvent) bool { return !e.IsInInitialList },
 }

@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/cachetrim"
 	"github.com/filelink-dev/filelink-operator/internal/lastmodified"
 )
 
@@ -15,9 +16,10 @@ import (
 // (cache.Options.ByObject): every informer of Secrets or ConfigMaps, typed or
 // metadata-only, lists and watches only objects labelled shareable, so the manager's
 // memory does not grow with the cluster's other Secrets, and keeps neither their
-// annotations (kubectl's last-applied-configuration of a Secret holds its data) nor
-// their managed fields beyond the one timestamp lastmodified reads. An object whose
-// label is removed leaves the cache as if deleted; its watchers see a delete event.
+// annotations (kubectl's last-applied-configuration of a Secret holds its data), nor
+// labels but the consent label (cachetrim.SourceMetadata), nor their managed fields
+// beyond the one timestamp lastmodified reads. An object whose label is removed leaves
+// the cache as if deleted; its watchers see a delete event.
 func CacheByObject() map[client.Object]cache.ByObject {
 	shareable := labels.SelectorFromSet(labels.Set{filelinkv1.ShareableLabel: filelinkv1.ShareableValue})
 	by := cache.ByObject{Label: shareable, Transform: stripForCache}
@@ -28,6 +30,9 @@ func CacheByObject() map[client.Object]cache.ByObject {
 func stripForCache(in any) (any, error) {
 	if obj, err := meta.Accessor(in); err == nil {
 		obj.SetAnnotations(nil)
+	}
+	if _, err := cachetrim.SourceMetadata(in); err != nil {
+		return nil, err
 	}
 	return lastmodified.Transform(in)
 }

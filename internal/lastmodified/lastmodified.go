@@ -24,8 +24,10 @@ func Of(obj metav1.Object) time.Time {
 }
 
 // Transform is a cache transform that replaces an object's managed fields with a single
-// entry carrying only the newest timestamp. Nothing in the manager reads the field sets,
-// which are often the largest part of a cached object; Of still answers the same.
+// entry carrying only the newest timestamp, or with none when that is no later than the
+// creation (an object never changed since, as most file sources are). Nothing in the
+// manager reads the field sets, which are often the largest part of a cached object;
+// Of still answers the same.
 func Transform(in any) (any, error) {
 	obj, err := meta.Accessor(in)
 	if err != nil || len(obj.GetManagedFields()) == 0 {
@@ -37,7 +39,7 @@ func Transform(in any) (any, error) {
 			newest = mf.Time
 		}
 	}
-	if newest == nil {
+	if newest == nil || !newest.After(obj.GetCreationTimestamp().Time) {
 		obj.SetManagedFields(nil)
 		return in, nil
 	}

@@ -48,3 +48,19 @@ func TestOfFallsBackToCreation(t *testing.T) {
 		t.Errorf("non-object: %v", err)
 	}
 }
+
+// A source written once keeps no managed fields in the cache: its creation says the same.
+func TestTransformDropsWhatCreationSays(t *testing.T) {
+	created := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	obj := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: created,
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl", Time: &created, FieldsV1: metav1.NewFieldsV1(`{"f:data":{}}`)}}}}
+	if _, err := Transform(obj); err != nil {
+		t.Fatal(err)
+	}
+	if obj.ManagedFields != nil {
+		t.Errorf("managed fields kept although they add nothing to the creation time: %+v", obj.ManagedFields)
+	}
+	if got := Of(obj); !got.Equal(created.Time) {
+		t.Errorf("Of = %v, want creation %v", got, created)
+	}
+}

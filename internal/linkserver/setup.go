@@ -14,8 +14,8 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/cachetrim"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
-	"github.com/filelink-dev/filelink-operator/internal/lastmodified"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
@@ -84,10 +84,10 @@ func (l Limits) withDefaults() Limits {
 }
 
 // CacheTransform is the transform the manager's cache must apply to every object
-// (cache.Options.DefaultTransform): Last-Modified comes from lastmodified.Of, which
-// reads the one managed-fields timestamp this keeps, while the field sets (often the
-// largest part of a cached object, read by nothing in the manager) are dropped.
-func CacheTransform() toolscache.TransformFunc { return lastmodified.Transform }
+// (cache.Options.DefaultTransform): it keeps of Files, FileLinks and FileStores what the
+// server and the reconcilers read (cachetrim.Object). Last-Modified comes from the
+// sources' metadata, whose own transform (filesource.CacheByObject) keeps the timestamp.
+func CacheTransform() toolscache.TransformFunc { return cachetrim.Object }
 
 // Setup adds the link server to mgr, with the informers it reads. Those informers would
 // otherwise be started only by the controllers, which run on the leader alone. Links and

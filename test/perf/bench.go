@@ -21,11 +21,13 @@ type bench struct {
 	start time.Time
 	tmp   string
 
-	cluster      *framework.Cluster
-	restCfg      *rest.Config
-	clients      clients
-	tracker      *linkTracker
-	mgr          *framework.Manager
+	cluster *framework.Cluster
+	restCfg *rest.Config
+	clients clients
+	tracker *linkTracker
+	mgr     *framework.Manager
+	// pprofAddr is where the manager serves net/http/pprof, with --profile-dir only.
+	pprofAddr    string
 	apiserverPID int
 	etcdPID      int
 	// serverPIDs are the reference servers running now (nginx, the bare servers), so
@@ -93,6 +95,15 @@ func newBench(ctx context.Context, cfg config, cleanups *cleanupStack, rep *repo
 	// Only the link server listens: probes and metrics would be load of their own.
 	mcfg.ProbeAddr, mcfg.MetricsAddr = "0", "0"
 	mcfg.Args, mcfg.Env = splitArgs(cfg.managerArgs), splitArgs(cfg.managerEnv)
+	if cfg.profileDir != "" {
+		if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
+			return nil, err
+		}
+		if b.pprofAddr, err = framework.FreeAddr(); err != nil {
+			return nil, err
+		}
+		mcfg.Args = append(mcfg.Args, "--pprof-bind-address="+b.pprofAddr)
+	}
 	b.mgr = framework.NewManager(mcfg)
 	cleanups.push(func() {
 		if b.mgr.Running() {
