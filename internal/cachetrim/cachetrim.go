@@ -19,8 +19,9 @@ import (
 
 // Object is the transform for the kinds the manager caches whole (Files, FileLinks,
 // FileStores). It drops the metadata nothing in the manager reads: labels, annotations
-// (kubectl's last-applied copy of the whole object above all) and managed fields (no
-// Last-Modified is derived from these kinds). Status is written as a merge patch against
+// (kubectl's last-applied copy of the whole object above all) except a File's re-check
+// request (filelinkv1.RecheckRequestedAtAnnotation, which the File controller answers),
+// and managed fields (no Last-Modified is derived from these kinds). Status is written as a merge patch against
 // the cached copy, so metadata missing from that copy is never written back. Strings
 // that most objects repeat (namespace, condition type, status and reason, purpose) are
 // shared. Strings of one or two objects are not: messages name their object, and a
@@ -31,8 +32,14 @@ func Object(in any) (any, error) {
 	if err != nil {
 		return in, nil
 	}
+	var recheck map[string]string
+	if v, ok := obj.GetAnnotations()[filelinkv1.RecheckRequestedAtAnnotation]; ok {
+		if _, isFile := in.(*filelinkv1.File); isFile {
+			recheck = map[string]string{filelinkv1.RecheckRequestedAtAnnotation: v}
+		}
+	}
 	obj.SetLabels(nil)
-	obj.SetAnnotations(nil)
+	obj.SetAnnotations(recheck)
 	obj.SetManagedFields(nil)
 	obj.SetNamespace(share(obj.GetNamespace()))
 	switch o := in.(type) {

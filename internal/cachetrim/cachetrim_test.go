@@ -116,3 +116,27 @@ func TestSourceMetadataKeepsOnlyTheConsentLabel(t *testing.T) {
 func sameMap(a, b map[string]string) bool {
 	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
 }
+
+// TestObjectKeepsAFilesRecheckRequest: the File controller answers the re-check
+// annotation from its cache, so that one annotation of a File survives; the others, and
+// the same annotation on another kind, do not.
+func TestObjectKeepsAFilesRecheckRequest(t *testing.T) {
+	annotations := func() map[string]string {
+		return map[string]string{filelinkv1.RecheckRequestedAtAnnotation: "2026-11-28T01:00:00Z", "kubectl.kubernetes.io/last-applied-configuration": "{}"}
+	}
+	f := &filelinkv1.File{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "f", Annotations: annotations()}}
+	if _, err := Object(f); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{filelinkv1.RecheckRequestedAtAnnotation: "2026-11-28T01:00:00Z"}; !equality.Semantic.DeepEqual(f.Annotations, want) {
+		t.Errorf("File annotations = %v, want %v", f.Annotations, want)
+	}
+	l := link("ns")
+	l.Annotations = annotations()
+	if _, err := Object(l); err != nil {
+		t.Fatal(err)
+	}
+	if l.Annotations != nil {
+		t.Errorf("FileLink annotations = %v, want none", l.Annotations)
+	}
+}
