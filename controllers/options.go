@@ -6,6 +6,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/filelink-dev/filelink-operator/internal/eventsink"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 )
 
@@ -27,13 +28,14 @@ type ReconcilerOptions struct {
 	MaxConcurrentReconciles int
 }
 
-// optionsFrom gives a reconciler of mgr the settings of cfg, its events named after reporter.
-func optionsFrom(mgr ctrl.Manager, cfg Config, reporter string) ReconcilerOptions {
+// optionsFrom gives a reconciler of mgr the settings of cfg, its events posted by sink
+// and named after reporter.
+func optionsFrom(mgr ctrl.Manager, cfg Config, sink *eventsink.Sink, reporter string) ReconcilerOptions {
 	return ReconcilerOptions{
 		SourceReader:            mgr.GetAPIReader(),
 		SourceMetadata:          mgr.GetCache(),
 		Clock:                   cfg.Clock,
-		Recorder:                mgr.GetEventRecorder(reporter),
+		Recorder:                sink.Recorder(reporter),
 		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
 	}
 }

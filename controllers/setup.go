@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/filelink-dev/filelink-operator/internal/eventsink"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
@@ -34,22 +35,28 @@ func UncachedObjects() []client.Object {
 
 // Setup registers the File, FileLink and FileStore reconcilers, with their indexes and watches.
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
+	// The reconcilers' events go through a sink of their own, not controller-runtime's
+	// recorders, whose broadcaster caches every event for minutes (internal/eventsink).
+	sink := eventsink.New(mgr.GetClient(), mgr.GetLogger().WithName("events"))
+	if err := mgr.Add(sink); err != nil {
+		return err
+	}
 	for _, c := range []struct {
 		kind       string
 		reconciler interface {
 			SetupWithManager(context.Context, ctrl.Manager) error
 		}
 	}{
-		{"File", &FileReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, "filelink-file")}},
+		{"File", &FileReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, "filelink-file")}},
 		{"FileLink", &FileLinkReconciler{
 			Client:                  mgr.GetClient(),
 			Clock:                   cfg.Clock,
-			Recorder:                mgr.GetEventRecorder("filelink-filelink"),
+			Recorder:                sink.Recorder("filelink-filelink"),
 			Keys:                    cfg.Keys,
 			BaseURL:                 cfg.BaseURL,
 			MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
 		}},
-		{"FileStore", &FileStoreReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, "filelink-filestore")}},
+		{"FileStore", &FileStoreReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, "filelink-filestore")}},
 	} {
 		if err := c.reconciler.SetupWithManager(ctx, mgr); err != nil {
 			return fmt.Errorf("setting up %s controller: %w", c.kind, err)
