@@ -16,13 +16,13 @@ import (
 // event (Issued) for the link. Added to the patches, that is exactly the manager's API
 // work in the reconcile-only row, so comparing the two rates separates what the
 // requests cost the server from what the controller itself adds.
-func (b *bench) measureManagerRequests(ctx context.Context) error {
+func (b *bench) measureManagerRequests(ctx context.Context, res *baselineResult, when string) error {
 	c, ns, n := b.clients.ctrl, nsBaseline, b.cfg.n
 	if err := createSecrets(ctx, c, b.cfg.workers, ns, n); err != nil {
 		return err
 	}
-	b.logf("baseline: one Secret read per File and one event per link, as the manager makes them")
-	ph := b.beginPhase(ctx, "baseline (bare client: the manager's reads and events)")
+	b.logf("baseline %s: one Secret read per File and one event per link, as the manager makes them", when)
+	ph := b.beginPhase(ctx, "baseline "+when+" (bare client: the manager's reads and events)")
 	t0 := time.Now()
 	// The manager reads sources through controller-runtime's uncached reader, which
 	// speaks protobuf to the API server for built-in kinds; c is the same kind of client.
@@ -47,9 +47,9 @@ func (b *bench) measureManagerRequests(ctx context.Context) error {
 	eventTime := time.Since(t1)
 	ph.end(ctx)
 
-	b.baseline.readRate, b.baseline.eventRate = rate(n, readTime), rate(n, eventTime)
-	b.rep.note(fmt.Sprintf("baseline: the same bare client read %d Secrets in %.1f s (%.0f/s) and posted %d events in %.1f s (%.0f/s); with the status patches, a bare client making exactly the manager's requests per File+link pair (2 status patches, 1 Secret read, 1 event) reaches %.0f objects/s, and creating the objects first %.0f objects/s",
-		n, readTime.Seconds(), b.baseline.readRate, n, eventTime.Seconds(), b.baseline.eventRate, b.baseline.sameRequestsRate(), b.baseline.endToEndRate()))
+	res.readRate, res.eventRate = rate(n, readTime), rate(n, eventTime)
+	b.rep.note(fmt.Sprintf("baseline %s: the same bare client read %d Secrets in %.1f s (%.0f/s) and posted %d events in %.1f s (%.0f/s); with the status patches, a bare client making exactly the manager's requests per File+link pair (2 status patches, 1 Secret read, 1 event) reaches %.0f objects/s, and creating the objects first %.0f objects/s",
+		when, n, readTime.Seconds(), res.readRate, n, eventTime.Seconds(), res.eventRate, res.sameRequestsRate(), res.endToEndRate()))
 	return nil
 }
 

@@ -36,6 +36,7 @@ type bench struct {
 
 	// Carried from one row to the next.
 	baseline       baselineResult
+	reconcileOnly  reconcileOnlyResult
 	secondsPerLink float64 // end-to-end time per link with its File, from row 1
 }
 

@@ -79,7 +79,7 @@ func parseFlags() config {
 	fs.IntVar(&c.httpRounds, "http-rounds", 3, "Link server load: wrk rounds over all servers; the best round of each counts.")
 	fs.IntVar(&c.largeBytes, "large-bytes", 100<<20, "Large file: size of the object in SeaweedFS (SPEC: 100 MiB).")
 	fs.IntVar(&c.largeConns, "large-conns", 8, "Large file: concurrent downloads (SPEC: 8).")
-	fs.IntVar(&c.largeRounds, "large-rounds", 3, "Large file: rounds of downloads, straight and through the link server; the best of each counts.")
+	fs.IntVar(&c.largeRounds, "large-rounds", 5, "Large file: rounds of downloads, straight and through the link server; the best of each counts.")
 	fs.DurationVar(&c.failoverLease, "failover-lease-duration", 15*time.Second, "Failover: the replicas' --leader-election-lease-duration (the manager's default is 15 s); renew deadline and retry period keep the default proportions.")
 	fs.DurationVar(&c.expiryLead, "expiry-lead", 0, "Expiry lag: how far ahead the expiry minute starts; 0 estimates it from the measured creation rate.")
 	fs.IntVar(&c.maxInflight, "apiserver-max-requests-inflight", 1600, "kube-apiserver --max-requests-inflight; its own default of 400 can throttle a benchmark.")
