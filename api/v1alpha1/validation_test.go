@@ -9,6 +9,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
@@ -21,26 +22,10 @@ import (
 var k8s client.Client
 
 func TestMain(m *testing.M) {
-	env, err := framework.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	_, c, err := framework.Start(env)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	k8s = c
-	code := 1
-	if err = framework.CreateNamespaces(k8s, ns); err == nil {
-		code = m.Run()
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	_ = env.Stop()
-	os.Exit(code)
+	os.Exit(framework.RunWithControlPlane(m, func(_ *rest.Config, c client.WithWatch) error {
+		k8s = c
+		return framework.CreateNamespaces(k8s, ns)
+	}))
 }
 
 const ns = "validation"

@@ -2,7 +2,6 @@ package eventsink_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/filelink-dev/filelink-operator/internal/eventsink"
@@ -23,20 +23,10 @@ import (
 var k8s client.Client
 
 func TestMain(m *testing.M) {
-	env, err := framework.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	_, c, err := framework.Start(env)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	k8s = c
-	code := m.Run()
-	_ = env.Stop()
-	os.Exit(code)
+	os.Exit(framework.RunWithControlPlane(m, func(_ *rest.Config, c client.WithWatch) error {
+		k8s = c
+		return nil
+	}))
 }
 
 func namespace(t *testing.T) string {

@@ -29,6 +29,7 @@ import (
 	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 	"github.com/filelink-dev/filelink-operator/test/framework/s3server"
 )
 
@@ -127,9 +128,6 @@ func (c *countingRoundTripper) RoundTrip(r *http.Request) (*http.Response, error
 	return c.next.RoundTrip(r)
 }
 
-// noRedirects answers with the redirect itself rather than following it.
-var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
 // TestStoreObjects serves Files whose bytes are objects of a real S3 server, SeaweedFS,
 // started once for all its cases.
 func TestStoreObjects(t *testing.T) {
@@ -143,7 +141,7 @@ func TestStoreObjects(t *testing.T) {
 		// Idle keep-alive connections would hold up the server's graceful stop.
 		st.transport.CloseIdleConnections()
 		http.DefaultClient.CloseIdleConnections()
-		noRedirects.CloseIdleConnections()
+		framework.NoRedirects.CloseIdleConnections()
 		if err := s3.Stop(); err != nil {
 			t.Error(err)
 		}
@@ -345,7 +343,7 @@ func TestStoreObjects(t *testing.T) {
 		})
 		eventuallyRedirect(t, f.url(rechecking))
 		st.put(t, plainBucket, "recheck-redirect.pdf", randomBytes(t, 1024))
-		if resp, err := noRedirects.Get(f.url(rechecking)); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		if resp, err := framework.NoRedirects.Get(f.url(rechecking)); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
 			t.Fatalf("redirect to an overwritten object: %v %v, want 503", resp, err)
 		}
 		eventuallyRecheckRequested(t, f.file, recheckClock.Now().UTC().Format(time.RFC3339))
@@ -534,7 +532,7 @@ func TestStoreObjects(t *testing.T) {
 		data := randomBytes(t, 5<<20)
 		f := st.newStoreFixture(t, versionedBucket, "redirected.pdf", data, redirecting)
 		eventuallyRedirect(t, f.url(redirect))
-		resp, err := noRedirects.Get(f.url(redirect))
+		resp, err := framework.NoRedirects.Get(f.url(redirect))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -577,7 +575,7 @@ func TestStoreObjects(t *testing.T) {
 			t.Fatalf("5 s before expiry the URL is valid for %s", valid)
 		}
 		redirectClock.SetTime(expires.Time)
-		resp, err := noRedirects.Get(f.url(redirect))
+		resp, err := framework.NoRedirects.Get(f.url(redirect))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -595,7 +593,7 @@ func TestStoreObjects(t *testing.T) {
 			t.Fatalf("valid for %s, want 60s", valid)
 		}
 		st.put(t, plainBucket, "long.pdf", randomBytes(t, 1024))
-		if resp, err := noRedirects.Get(f.url(redirect)); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		if resp, err := framework.NoRedirects.Get(f.url(redirect)); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
 			t.Fatalf("redirect to an overwritten object of an unversioned bucket: %v %v, want 503", resp.StatusCode, err)
 		}
 	})
@@ -638,7 +636,7 @@ func eventuallyRedirect(t testing.TB, u string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		resp, err := noRedirects.Get(u)
+		resp, err := framework.NoRedirects.Get(u)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusFound {
@@ -656,7 +654,7 @@ func eventuallyRedirect(t testing.TB, u string) {
 // long it is valid, from the SigV4 query parameters.
 func presignedValidity(t testing.TB, u string) (time.Time, time.Duration) {
 	t.Helper()
-	resp, err := noRedirects.Get(u)
+	resp, err := framework.NoRedirects.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -690,7 +688,7 @@ func setStoreReady(t testing.TB, store *v1.FileStore, status metav1.ConditionSta
 // statusNoRedirect is the status of a GET of u, a redirect not followed.
 func statusNoRedirect(t testing.TB, u string) int {
 	t.Helper()
-	resp, err := noRedirects.Get(u)
+	resp, err := framework.NoRedirects.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}

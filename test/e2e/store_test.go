@@ -29,9 +29,6 @@ const storeBucket = "dispute-evidence"
 
 const storeKey = "2026/11/receipt-0042.pdf"
 
-// noRedirects shows the link server's 302 itself instead of following it.
-var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
 // TestStoreBackedFile drives README's "Large files" with kubectl and plain HTTP against
 // the manager binary and a real S3 server (SeaweedFS). Two FileStores share one bucket,
 // one delivering by proxy and one by redirect, each with a File of the same 5 MiB
@@ -50,7 +47,7 @@ func TestStoreBackedFile(t *testing.T) {
 	t.Cleanup(func() {
 		// Idle keep-alive connections would hold up the server's graceful stop.
 		http.DefaultClient.CloseIdleConnections()
-		noRedirects.CloseIdleConnections()
+		framework.NoRedirects.CloseIdleConnections()
 		if err := s3.Stop(); err != nil {
 			t.Error(err)
 		}
@@ -268,7 +265,7 @@ func wantRecheckAnswered(t *testing.T, ns, file string) {
 // longer than 60 s nor past expires, the link's expiresAt.
 func wantPresignedWithin(t *testing.T, link string, expires time.Time) {
 	t.Helper()
-	resp, _ := fetch(t, noRedirects, link, nil)
+	resp, _ := fetch(t, framework.NoRedirects, link, nil)
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("want 302, got %d", resp.StatusCode)
 	}

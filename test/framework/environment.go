@@ -8,9 +8,11 @@ package framework
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"testing"
 
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -83,6 +85,31 @@ func Start(env *envtest.Environment) (*rest.Config, client.WithWatch, error) {
 	}
 	return cfg, c, nil
 }
+
+// RunWithControlPlane is a test suite's TestMain body: it starts a control plane, hands
+// its config and direct client to ready, runs the tests unless ready failed, stops the
+// control plane and returns the exit code.
+func RunWithControlPlane(m *testing.M, ready func(*rest.Config, client.WithWatch) error) int {
+	env, err := New()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	cfg, c, err := Start(env)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+	if err := ready(cfg, c); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// NoRedirects is a client that answers with a redirect itself instead of following it.
+var NoRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // GVK returns the GroupVersionKind of obj in Scheme; it panics for unknown kinds.
 func GVK(obj k8sruntime.Object) schema.GroupVersionKind {
