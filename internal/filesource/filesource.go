@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -124,8 +125,13 @@ func dataAt(obj client.Object, key string) ([]byte, bool) {
 // current resourceVersion from a metadata informer without fetching its data.
 func (r Ref) Metadata() *metav1.PartialObjectMetadata {
 	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(r.Kind))
+	m.SetGroupVersionKind(r.MetadataKind())
 	return m
+}
+
+// MetadataKind is the GroupVersionKind of the source's metadata-only object.
+func (r Ref) MetadataKind() schema.GroupVersionKind {
+	return corev1.SchemeGroupVersion.WithKind(r.Kind)
 }
 
 // CheckConsent tells, without fetching any data, whether ref's object exists and is

@@ -37,7 +37,7 @@ type fetched struct {
 // that needs the API server while it is unreachable fails fast instead of hanging.
 func (s *Server) bodyOf(ctx context.Context, file *filelinkv1.File) (body, error) {
 	ref := filesource.RefOf(file.Namespace, file.Spec.Source)
-	meta, err := get(ctx, s.objects, ref.NamespacedName, ref.Metadata())
+	meta, err := get(ctx, s.objects, ref.NamespacedName, ref.MetadataKind(), ref.Metadata)
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			// Absent, or not labelled shareable: the cache holds labelled sources only,

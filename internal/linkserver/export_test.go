@@ -6,6 +6,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 )
 
 // SetSendBuffer makes the sockets s accepts buffer at most about n bytes, so a test sees
@@ -24,10 +26,15 @@ func SetSendBuffer(s *Server, n int) {
 // suite's manager.
 var NewServer = newServer
 
-// SharedGet reads through s's copy-free reader, as fileFor and bodyOf do.
+// SharedGet reads through s's copy-free reader, as fileFor and bodyOf do; obj names the
+// kind by its GroupVersionKind and is filled only when no store can be read directly.
 func SharedGet[T client.Object](ctx context.Context, s *Server, key types.NamespacedName, obj T) (T, error) {
-	return get(ctx, s.objects, key, obj)
+	return get(ctx, s.objects, key, obj.GetObjectKind().GroupVersionKind(), func() T { return obj })
 }
 
 // FileKind names the File kind for SharedGet.
-var FileKind = newFileKind
+func FileKind() *filelinkv1.File {
+	f := newFile()
+	f.SetGroupVersionKind(fileKind)
+	return f
+}

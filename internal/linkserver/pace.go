@@ -23,11 +23,11 @@ type pacedWriter struct {
 	chunk  int64
 	// noDeadlines: the writer reaches no connection (a test's recorder).
 	noDeadlines bool
-	// fresh: the deadline was moved at movedAt and no byte has been written since, so a
-	// chunk starting soon after is already covered. Most answers fit in one chunk, and
-	// moving a deadline is a lock and a timer update on the connection; this spares one
-	// per answer while giving no chunk noticeably less than its window.
-	fresh   bool
+	// movedAt is when the deadline was last moved, zero once bytes have been written
+	// under it: a chunk starting soon after a move is already covered. Most answers fit
+	// in one chunk, and moving a deadline is a lock and a timer update on the
+	// connection; this spares one per answer while giving no chunk noticeably less
+	// than its window.
 	movedAt time.Time
 }
 
@@ -46,10 +46,10 @@ func (w *pacedWriter) extend() {
 		return
 	}
 	now := time.Now()
-	if w.fresh && now.Sub(w.movedAt) < w.freshFor() {
+	if !w.movedAt.IsZero() && now.Sub(w.movedAt) < w.freshFor() {
 		return
 	}
-	w.fresh, w.movedAt = true, now
+	w.movedAt = now
 	if err := w.rc.SetWriteDeadline(now.Add(w.window)); errors.Is(err, http.ErrNotSupported) {
 		w.noDeadlines = true
 	}
@@ -61,7 +61,7 @@ func (w *pacedWriter) Write(p []byte) (int, error) {
 		n := int(min(int64(len(p)), w.chunk))
 		w.extend()
 		m, err := w.ResponseWriter.Write(p[:n])
-		w.fresh = false
+		w.movedAt = time.Time{}
 		written += m
 		if err != nil {
 			return written, err
@@ -92,7 +92,7 @@ func (w *pacedWriter) ReadFrom(r io.Reader) (int64, error) {
 		step := &io.LimitedReader{R: lr.R, N: min(lr.N, w.chunk)}
 		w.extend()
 		n, err := readFrom(w.ResponseWriter, step)
-		w.fresh = false
+		w.movedAt = time.Time{}
 		total += n
 		lr.N -= n
 		if err != nil {

@@ -16,7 +16,6 @@ import (
 	"golang.org/x/sync/singleflight"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
@@ -216,7 +215,7 @@ func (s *Server) linkFor(path string) (*filelinkv1.FileLink, error) {
 // source, whose label bodyOf checks itself. The File is the informer's: read, never
 // change it.
 func (s *Server) fileFor(ctx context.Context, link *filelinkv1.FileLink) (*filelinkv1.File, error) {
-	file, err := get(ctx, s.objects, types.NamespacedName{Namespace: link.Namespace, Name: link.Spec.File}, newFileKind())
+	file, err := get(ctx, s.objects, types.NamespacedName{Namespace: link.Namespace, Name: link.Spec.File}, fileKind, newFile)
 	if apierrors.IsNotFound(err) {
 		return nil, errNotServable
 	}
@@ -229,7 +228,7 @@ func (s *Server) fileFor(ctx context.Context, link *filelinkv1.FileLink) (*filel
 	return file, nil
 }
 
-// newFileKind names the File kind for sharedReader.
-func newFileKind() *filelinkv1.File {
-	return &filelinkv1.File{TypeMeta: metav1.TypeMeta{APIVersion: filelinkv1.GroupVersion.String(), Kind: "File"}}
-}
+// fileKind and newFile name the File kind to sharedReader.
+var fileKind = filelinkv1.GroupVersion.WithKind("File")
+
+func newFile() *filelinkv1.File { return &filelinkv1.File{} }

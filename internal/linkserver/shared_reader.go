@@ -26,37 +26,37 @@ type sharedReader struct {
 // store can be read without a copy.
 type indexed interface{ GetIndexer() toolscache.Indexer }
 
-// get returns the cached object of obj's kind (typed, or metadata-only for a
-// PartialObjectMetadata) named key, as a NotFound error when the cache has none. obj
-// names the kind by its GroupVersionKind, which must be set, and receives the object
-// only when no store can be read directly (the manager's cache always allows it).
-func get[T client.Object](ctx context.Context, r *sharedReader, key types.NamespacedName, obj T) (T, error) {
-	if store := r.store(ctx, obj); store != nil {
+// get returns the cached object of kind gvk (typed, or metadata-only for a
+// PartialObjectMetadata kind) named key, as a NotFound error when the cache has none.
+// fresh makes an object only when no store can be read directly (the manager's cache
+// always allows it), so a request allocates nothing to name the kind.
+func get[T client.Object](ctx context.Context, r *sharedReader, key types.NamespacedName, gvk schema.GroupVersionKind, fresh func() T) (T, error) {
+	if store := store(ctx, r, gvk, fresh); store != nil {
 		item, exists, err := store.GetByKey(key.Namespace + "/" + key.Name)
 		if err != nil {
-			return obj, err
+			var none T
+			return none, err
 		}
 		if !exists {
-			gvk := obj.GetObjectKind().GroupVersionKind()
-			return obj, apierrors.NewNotFound(schema.GroupResource{Group: gvk.Group, Resource: gvk.Kind}, key.Name)
+			var none T
+			return none, apierrors.NewNotFound(schema.GroupResource{Group: gvk.Group, Resource: gvk.Kind}, key.Name)
 		}
 		if typed, ok := item.(T); ok {
 			return typed, nil
 		}
 	}
+	obj := fresh()
 	return obj, r.cache.Get(ctx, key, obj)
 }
 
-// store finds the informer store of obj's kind, once per kind; nil when obj names no
-// kind or the cache's informers are not client-go's.
-func (r *sharedReader) store(ctx context.Context, obj client.Object) toolscache.Indexer {
-	gvk := obj.GetObjectKind().GroupVersionKind()
-	if gvk.Empty() {
-		return nil
-	}
+// store finds the informer store of kind gvk, once per kind; nil when the cache's
+// informers are not client-go's. fresh names the kind to the cache the first time.
+func store[T client.Object](ctx context.Context, r *sharedReader, gvk schema.GroupVersionKind, fresh func() T) toolscache.Indexer {
 	if s, ok := r.stores.Load(gvk); ok {
 		return s.(toolscache.Indexer)
 	}
+	obj := fresh()
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	inf, err := r.cache.GetInformer(ctx, obj)
 	if err != nil {
 		return nil
