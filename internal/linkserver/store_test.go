@@ -565,13 +565,13 @@ func TestStoreObjects(t *testing.T) {
 			f.link.Spec.ExpiresAt = &expires
 		})
 		eventuallyRedirect(t, f.url(redirect))
-		signedAt, valid := presignedValidity(t, f.url(redirect))
+		signedAt, valid := framework.PresignedRedirect(t, f.url(redirect))
 		if signedAt.Add(valid).After(expires.Time) || valid > 20*time.Second {
 			t.Fatalf("URL signed at %s valid %s outlives expiresAt %s", signedAt, valid, expires.Time)
 		}
 
 		redirectClock.SetTime(expires.Add(-5 * time.Second))
-		if _, valid := presignedValidity(t, f.url(redirect)); valid > 5*time.Second {
+		if _, valid := framework.PresignedRedirect(t, f.url(redirect)); valid > 5*time.Second {
 			t.Fatalf("5 s before expiry the URL is valid for %s", valid)
 		}
 		redirectClock.SetTime(expires.Time)
@@ -589,7 +589,7 @@ func TestStoreObjects(t *testing.T) {
 		redirectClock.SetTime(time.Now())
 		f := st.newStoreFixture(t, plainBucket, "long.pdf", randomBytes(t, 1024), redirecting)
 		eventuallyRedirect(t, f.url(redirect))
-		if _, valid := presignedValidity(t, f.url(redirect)); valid != time.Minute {
+		if _, valid := framework.PresignedRedirect(t, f.url(redirect)); valid != time.Minute {
 			t.Fatalf("valid for %s, want 60s", valid)
 		}
 		st.put(t, plainBucket, "long.pdf", randomBytes(t, 1024))
@@ -648,29 +648,6 @@ func eventuallyRedirect(t testing.TB, u string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// presignedValidity asks for a redirect and reads when its URL was signed and for how
-// long it is valid, from the SigV4 query parameters.
-func presignedValidity(t testing.TB, u string) (time.Time, time.Duration) {
-	t.Helper()
-	resp, err := framework.NoRedirects.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("want 302, got %d", resp.StatusCode)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signedAt, valid, err := s3server.PresignedValidity(loc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signedAt, valid
 }
 
 // setStoreReady writes what the FileStore controller, which does not run here, writes

@@ -113,14 +113,7 @@ func startServer(t testing.TB, o linkserver.Options, tune ...func(*linkserver.Se
 		f(s)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	framework.RunUntilCleanup(ctx, cancel, t, s.Start)
 	base := "http://" + addr
 	if err := waitForServer(base); err != nil {
 		t.Fatal(err)

@@ -118,14 +118,7 @@ func startHolder(t *testing.T, ref types.NamespacedName) *holder {
 		defer h.mu.Unlock()
 		h.seen = append(h.seen, s)
 	})
-	done := make(chan error, 1)
-	go func() { done <- k.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	framework.RunUntilCleanup(ctx, cancel, t, k.Start)
 	// A replica whose watch starts after a change sees only the result (a deletion and
 	// recreation arrive as the new Secret); the tests' changes must come after the sync
 	// for every holder to see each of them.

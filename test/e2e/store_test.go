@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -265,18 +264,7 @@ func wantRecheckAnswered(t *testing.T, ns, file string) {
 // longer than 60 s nor past expires, the link's expiresAt.
 func wantPresignedWithin(t *testing.T, link string, expires time.Time) {
 	t.Helper()
-	resp, _ := fetch(t, framework.NoRedirects, link, nil)
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("want 302, got %d", resp.StatusCode)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signedAt, valid, err := s3server.PresignedValidity(loc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signedAt, valid := framework.PresignedRedirect(t, link)
 	if valid <= 0 || valid > 60*time.Second || signedAt.Add(valid).After(expires) {
 		t.Fatalf("presigned URL signed at %s, valid %s: want at most 60 s and not past the link's expiry %s", signedAt, valid, expires)
 	}

@@ -20,13 +20,6 @@ func StartLiveKey(t testing.TB, cfg *rest.Config, ref types.NamespacedName) *sig
 		cancel()
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- keys.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	RunUntilCleanup(ctx, cancel, t, keys.Start)
 	return keys
 }
