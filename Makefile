@@ -19,7 +19,7 @@ ENVTEST_ASSETS ?= $(ENVTEST_STORE)/k8s/$(ENVTEST_K8S_VERSION)-linux-amd64
 
 # Tests may be narrowed: make test TEST_ARGS='-run TestFileLink'.
 TEST_ARGS ?=
-# How much `make test` fuzzes the token parser; `make fuzz FUZZTIME=10m` for a long run.
+# How much `make test` fuzzes each parser of untrusted input; `make fuzz FUZZTIME=10m` for a long run.
 # A count, not a duration: Go 1.26's fuzzing coordinator can fail a run with "context
 # deadline exceeded" when a duration ends while a worker is busy (golang/go#75804,
 # fixed in Go 1.27), which a count never does. 20000 executions take about 10 s here.
@@ -112,8 +112,9 @@ bench: build ## Measure the SPEC §9 targets on a local control plane; writes be
 		go run ./test/perf --manager bin/manager --results bench/RESULTS.md $(BENCH_ARGS)
 
 .PHONY: fuzz
-fuzz: ## Fuzz the URL token parser and verifier for FUZZTIME (seed corpus in internal/signing/testdata).
+fuzz: ## Fuzz the URL token parser and the fast path's request-head recognizer for FUZZTIME each.
 	go test ./internal/signing -run '^$$' -fuzz FuzzTokenFromPath -fuzztime $(FUZZTIME)
+	go test ./internal/requesthead -run '^$$' -fuzz FuzzParsePlain -fuzztime $(FUZZTIME)
 
 ##@ Build
 

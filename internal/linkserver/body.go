@@ -36,23 +36,10 @@ type fetched struct {
 // shared by all requests waiting for it and bounded by sourceReadTimeout, so a request
 // that needs the API server while it is unreachable fails fast instead of hanging.
 func (s *Server) bodyOf(ctx context.Context, file *filelinkv1.File) (body, error) {
-	ref := filesource.RefOf(file.Namespace, file.Spec.Source)
-	meta, err := get(ctx, s.objects, ref.NamespacedName, ref.MetadataKind(), ref.Metadata)
+	ref, key, modified, err := s.sourceVersion(ctx, file)
 	if err != nil {
-		if apierrors.IsNotFound(err) {
-			// Absent, or not labelled shareable: the cache holds labelled sources only,
-			// and a label's removal leaves it at once, whatever the File's status says.
-			return body{}, errNotServable
-		}
 		return body{}, err
 	}
-	if !filesource.Shareable(meta) {
-		// The cache should hold no such object; a cache built without the label
-		// selector must still never serve one.
-		return body{}, errNotServable
-	}
-	modified := lastmodified.Of(meta)
-	key := contentKey{uid: string(meta.UID), resourceVersion: meta.ResourceVersion, entry: ref.Key}
 	if b, ok := s.content.get(key); ok {
 		return cachedBody(b, modified), nil
 	}
@@ -82,6 +69,29 @@ func (s *Server) bodyOf(ctx context.Context, file *filelinkv1.File) (body, error
 	// Too large for the cache, or already evicted by other bodies: serve the bytes of
 	// this read, which live only as long as the requests that share it.
 	return body{content: bytes.NewReader(f.data), etag: f.etag, modified: modified, done: func() {}}, nil
+}
+
+// sourceVersion names the version of file's source that may be served, and its
+// modification time, from the metadata cache alone; errNotServable when the source is
+// absent or not labelled shareable.
+func (s *Server) sourceVersion(ctx context.Context, file *filelinkv1.File) (filesource.Ref, contentKey, time.Time, error) {
+	ref := filesource.RefOf(file.Namespace, file.Spec.Source)
+	meta, err := get(ctx, s.objects, ref.NamespacedName, ref.MetadataKind(), ref.Metadata)
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			// Absent, or not labelled shareable: the cache holds labelled sources only,
+			// and a label's removal leaves it at once, whatever the File's status says.
+			return ref, contentKey{}, time.Time{}, errNotServable
+		}
+		return ref, contentKey{}, time.Time{}, err
+	}
+	if !filesource.Shareable(meta) {
+		// The cache should hold no such object; a cache built without the label
+		// selector must still never serve one.
+		return ref, contentKey{}, time.Time{}, errNotServable
+	}
+	key := contentKey{uid: string(meta.UID), resourceVersion: meta.ResourceVersion, entry: ref.Key}
+	return ref, key, lastmodified.Of(meta), nil
 }
 
 func cachedBody(b *blob, modified time.Time) body {

@@ -38,3 +38,6 @@ func FileKind() *filelinkv1.File {
 	f.SetGroupVersionKind(fileKind)
 	return f
 }
+
+// FastAnswers is how many answers s's fast path has written.
+func FastAnswers(s *Server) int64 { return s.fastAnswers.Load() }

@@ -10,17 +10,18 @@ import (
 	"time"
 )
 
-// pacedWriter holds an answer to a minimum transfer rate instead of a fixed write
-// timeout: before each chunk of rate×window bytes it moves the connection's write
-// deadline one window ahead. A slow reader of a large file that keeps taking bytes at
-// the rate finishes however long it takes; one that stops taking them is cut off a
-// window after its socket buffers fill. The deadline is also set at the start, so an
-// answer without a body (304, 404, HEAD) is bounded too.
-type pacedWriter struct {
-	http.ResponseWriter
-	rc     *http.ResponseController
-	window time.Duration
-	chunk  int64
+// pacer holds an answer to a minimum transfer rate instead of a fixed write timeout:
+// before each chunk of rate×window bytes it moves the connection's write deadline one
+// window ahead. A slow reader of a large file that keeps taking bytes at the rate
+// finishes however long it takes; one that stops taking them is cut off a window after
+// its socket buffers fill. The deadline is also set at the start, so an answer without a
+// body (304, 404, HEAD) is bounded too. It paces net/http's answers (pacedWriter) and
+// the fast path's, which write to the connection itself.
+type pacer struct {
+	out       io.Writer
+	deadlines writeDeadliner
+	window    time.Duration
+	chunk     int64
 	// noDeadlines: the writer reaches no connection (a test's recorder).
 	noDeadlines bool
 	// movedAt is when the deadline was last moved, zero once bytes have been written
@@ -31,53 +32,56 @@ type pacedWriter struct {
 	movedAt time.Time
 }
 
-// freshFor is how long a deadline nothing was written under still counts as just moved.
-func (w *pacedWriter) freshFor() time.Duration { return w.window / 64 }
+// writeDeadliner is what both a net.Conn and an http.ResponseController offer.
+type writeDeadliner interface{ SetWriteDeadline(time.Time) error }
 
-func newPacedWriter(w http.ResponseWriter, rate int64, window time.Duration) *pacedWriter {
-	chunk := int64(math.Min(float64(rate)*window.Seconds(), math.MaxInt64))
-	p := &pacedWriter{ResponseWriter: w, rc: http.NewResponseController(w), window: window, chunk: max(chunk, 1)}
+// start sets the first deadline; out and deadlines must be set.
+func (p *pacer) start(rate int64, window time.Duration) {
+	p.window = window
+	p.chunk = max(int64(math.Min(float64(rate)*window.Seconds(), math.MaxInt64)), 1)
 	p.extend()
-	return p
 }
 
-func (w *pacedWriter) extend() {
-	if w.noDeadlines {
+// freshFor is how long a deadline nothing was written under still counts as just moved.
+func (p *pacer) freshFor() time.Duration { return p.window / 64 }
+
+func (p *pacer) extend() {
+	if p.noDeadlines {
 		return
 	}
 	now := time.Now()
-	if !w.movedAt.IsZero() && now.Sub(w.movedAt) < w.freshFor() {
+	if !p.movedAt.IsZero() && now.Sub(p.movedAt) < p.freshFor() {
 		return
 	}
-	w.movedAt = now
-	if err := w.rc.SetWriteDeadline(now.Add(w.window)); errors.Is(err, http.ErrNotSupported) {
-		w.noDeadlines = true
+	p.movedAt = now
+	if err := p.deadlines.SetWriteDeadline(now.Add(p.window)); errors.Is(err, http.ErrNotSupported) {
+		p.noDeadlines = true
 	}
 }
 
-func (w *pacedWriter) Write(p []byte) (int, error) {
+func (p *pacer) Write(b []byte) (int, error) {
 	var written int
-	for len(p) > 0 {
-		n := int(min(int64(len(p)), w.chunk))
-		w.extend()
-		m, err := w.ResponseWriter.Write(p[:n])
-		w.movedAt = time.Time{}
+	for len(b) > 0 {
+		n := int(min(int64(len(b)), p.chunk))
+		p.extend()
+		m, err := p.out.Write(b[:n])
+		p.movedAt = time.Time{}
 		written += m
 		if err != nil {
 			return written, err
 		}
-		p = p[n:]
+		b = b[n:]
 	}
 	return written, nil
 }
 
-// ReadFrom copies chunk by chunk through the inner writer's own ReadFrom. It narrows the
+// ReadFrom copies chunk by chunk through the output's own ReadFrom. It narrows the
 // *io.LimitedReader it is handed (ServeContent's, around the cached *os.File) instead of
-// wrapping it in another, since net/http's sendfile path looks through exactly one.
-// Any other source (an object store's body) is copied through Write with a pooled
-// buffer: net/http's fallback for such a source allocates a new buffer per call, which
-// is one per chunk, hundreds of MiB of garbage for a large download.
-func (w *pacedWriter) ReadFrom(r io.Reader) (int64, error) {
+// wrapping it in another, since the sendfile paths of net/http and of *net.TCPConn look
+// through exactly one. Any other source (an object store's body) is copied through Write
+// with a pooled buffer: net/http's fallback for such a source allocates a new buffer per
+// call, which is one per chunk, hundreds of MiB of garbage for a large download.
+func (p *pacer) ReadFrom(r io.Reader) (int64, error) {
 	lr, ok := r.(*io.LimitedReader)
 	if !ok {
 		lr = &io.LimitedReader{R: r, N: math.MaxInt64}
@@ -85,14 +89,14 @@ func (w *pacedWriter) ReadFrom(r io.Reader) (int64, error) {
 	if _, file := lr.R.(*os.File); !file {
 		buf := copyBuffers.Get().(*[]byte)
 		defer copyBuffers.Put(buf)
-		return io.CopyBuffer(writerOnly{w}, lr, *buf)
+		return io.CopyBuffer(writerOnly{p}, lr, *buf)
 	}
 	var total int64
 	for lr.N > 0 {
-		step := &io.LimitedReader{R: lr.R, N: min(lr.N, w.chunk)}
-		w.extend()
-		n, err := readFrom(w.ResponseWriter, step)
-		w.movedAt = time.Time{}
+		step := &io.LimitedReader{R: lr.R, N: min(lr.N, p.chunk)}
+		p.extend()
+		n, err := readFrom(p.out, step)
+		p.movedAt = time.Time{}
 		total += n
 		lr.N -= n
 		if err != nil {
@@ -104,6 +108,23 @@ func (w *pacedWriter) ReadFrom(r io.Reader) (int64, error) {
 	}
 	return total, nil
 }
+
+// pacedWriter is an http.ResponseWriter whose body goes through a pacer.
+type pacedWriter struct {
+	http.ResponseWriter
+	p pacer
+}
+
+func newPacedWriter(w http.ResponseWriter, rate int64, window time.Duration) *pacedWriter {
+	pw := &pacedWriter{ResponseWriter: w}
+	pw.p.out, pw.p.deadlines = w, http.NewResponseController(w)
+	pw.p.start(rate, window)
+	return pw
+}
+
+func (w *pacedWriter) Write(b []byte) (int, error) { return w.p.Write(b) }
+
+func (w *pacedWriter) ReadFrom(r io.Reader) (int64, error) { return w.p.ReadFrom(r) }
 
 // Unwrap lets http.ResponseController reach the connection.
 func (w *pacedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

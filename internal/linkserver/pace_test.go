@@ -68,7 +68,7 @@ func TestPacedWriterMovesTheDeadlineOncePerChunk(t *testing.T) {
 func TestPacedWriterMovesAStaleDeadline(t *testing.T) {
 	rec := &deadlineRecorder{ResponseRecorder: httptest.NewRecorder()}
 	w := newPacedWriter(rec, 1024, 16*time.Second)
-	w.movedAt = w.movedAt.Add(-time.Second) // as if made a second ago
+	w.p.movedAt = w.p.movedAt.Add(-time.Second) // as if made a second ago
 	if _, err := w.Write([]byte("body")); err != nil {
 		t.Fatal(err)
 	}

@@ -51,6 +51,10 @@ type Server struct {
 	// rechecks asks the File controller to look again at a File whose object changed.
 	rechecks *recheckRequester
 	handler  http.Handler
+	// metrics count the fast path's answers; net/http's are counted by handler.
+	metrics *metrics
+	// fastAnswers counts the fast path's answers, so tests can tell which path answered.
+	fastAnswers atomic.Int64
 	// serving is set once the listener is bound: after the caches have synced, since
 	// the manager starts runnables only then.
 	serving atomic.Bool
@@ -100,16 +104,33 @@ func (s *Server) Start(ctx context.Context) error {
 	s.log.Info("serving links", "address", ln.Addr().String(), "maxConnections", s.limits.MaxConnections)
 	s.serving.Store(true)
 	defer s.serving.Store(false)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(newLimitListener(ln, s.limits.MaxConnections)) }()
+	// Every connection starts on the fast path, which hands net/http the ones it does
+	// not serve (fastpath.go).
+	limited := newLimitListener(ln, s.limits.MaxConnections)
+	handoff := newHandoffListener(limited.Addr())
+	fast := newFastPath(s, handoff)
+	httpDone, fastDone := make(chan error, 1), make(chan error, 1)
+	go func() { httpDone <- srv.Serve(handoff) }()
+	go func() { fastDone <- fast.acceptLoop(ctx, limited) }()
+	var failed error
 	select {
-	case err := <-done:
-		return fmt.Errorf("link server: %w", err)
+	case err := <-httpDone:
+		failed = err
+	case err := <-fastDone:
+		failed = err
 	case <-ctx.Done():
 	}
+	_ = limited.Close()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	fastStopped := make(chan error, 1)
+	go func() { fastStopped <- fast.shutdown(shutdownCtx) }()
+	httpErr := srv.Shutdown(shutdownCtx)
+	fastErr := <-fastStopped
+	if failed != nil {
+		return fmt.Errorf("link server: %w", failed)
+	}
+	if err := errors.Join(httpErr, fastErr); err != nil {
 		return fmt.Errorf("link server shutdown: %w", err)
 	}
 	return nil

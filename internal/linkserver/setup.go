@@ -113,6 +113,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	}
 	s := newServer(mgr.GetCache(), mgr.GetAPIReader(), o)
 	s.rechecks.files = mgr.GetClient()
+	s.metrics = m
 	s.handler = m.observe(http.HandlerFunc(s.serveLink))
 	if err := mgr.Add(s); err != nil {
 		return nil, err

@@ -1,0 +1,116 @@
+package linkserver
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/filelink-dev/filelink-operator/internal/requesthead"
+)
+
+// answerPlain answers req on c when its link serves a body the content cache holds: a
+// 200 with the whole body and the very headers serveLink's http.ServeContent sends
+// (fastanswer_test.go compares them). For anything else it writes nothing and reports
+// false, and net/http answers: that is every 404, 410 and 503, a body not cached yet, an
+// object store's. An error is one of writing to c, which is then done with.
+func (s *Server) answerPlain(ctx context.Context, c tcpConn, req requesthead.Plain) (bool, error) {
+	start := time.Now()
+	link, err := s.linkFor(string(req.Path))
+	if err != nil || link.ExpiredAt(s.clock.Now()) {
+		return false, nil
+	}
+	file, err := s.fileFor(ctx, link)
+	if err != nil || file.Spec.Source.Store != nil {
+		return false, nil
+	}
+	_, key, modified, err := s.sourceVersion(ctx, file)
+	if err != nil {
+		return false, nil
+	}
+	b, ok := s.content.get(key)
+	if !ok {
+		return false, nil
+	}
+	content, done := b.open()
+	defer done()
+	f, ok := content.(*os.File)
+	if !ok {
+		return false, nil
+	}
+	mediaType, disposition := file.MediaType(), attachment(file.DownloadName())
+	if !fieldValue(mediaType) || !fieldValue(disposition) {
+		// net/http would rewrite such a value; let it.
+		return false, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return false, nil
+	}
+
+	buf := headBuffers.Get().(*[]byte)
+	defer headBuffers.Put(buf)
+	head := appendHead((*buf)[:0], start, b.size, mediaType, disposition, b.etag, modified, req.Close)
+	*buf = head
+	var p pacer
+	p.out, p.deadlines = c, c
+	p.start(s.limits.MinTransferRate, s.limits.TransferWindow)
+	if _, err := p.Write(head); err != nil {
+		return true, err
+	}
+	var sent int64
+	if !req.Head {
+		if sent, err = p.ReadFrom(&io.LimitedReader{R: f, N: b.size}); err != nil {
+			return true, err
+		}
+	}
+	s.metrics.record(http.StatusOK, sent, start)
+	s.fastAnswers.Add(1)
+	return true, nil
+}
+
+// appendHead writes the status line and headers of a whole-body 200 the way net/http
+// writes serveLink's: the handler's headers sorted, then Date and Connection.
+func appendHead(b []byte, now time.Time, size int64, mediaType, disposition, etag string, modified time.Time, closing bool) []byte {
+	b = append(b, "HTTP/1.1 200 OK\r\nAccept-Ranges: bytes\r\nCache-Control: "...)
+	b = append(b, hardenedHeaders["Cache-Control"][0]...)
+	b = append(b, "\r\nContent-Disposition: "...)
+	b = append(b, disposition...)
+	b = append(b, "\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, size, 10)
+	b = append(b, "\r\nContent-Security-Policy: "...)
+	b = append(b, hardenedHeaders["Content-Security-Policy"][0]...)
+	b = append(b, "\r\nContent-Type: "...)
+	b = append(b, mediaType...)
+	b = append(b, "\r\nEtag: "...)
+	b = append(b, etag...)
+	if !modified.IsZero() && !modified.Equal(time.Unix(0, 0)) {
+		// http.ServeContent's rule: no Last-Modified for an unknown time.
+		b = append(b, "\r\nLast-Modified: "...)
+		b = modified.UTC().AppendFormat(b, http.TimeFormat)
+	}
+	b = append(b, "\r\nReferrer-Policy: "...)
+	b = append(b, hardenedHeaders["Referrer-Policy"][0]...)
+	b = append(b, "\r\nX-Content-Type-Options: "...)
+	b = append(b, hardenedHeaders["X-Content-Type-Options"][0]...)
+	b = append(b, "\r\nDate: "...)
+	b = now.UTC().AppendFormat(b, http.TimeFormat)
+	if closing {
+		b = append(b, "\r\nConnection: close"...)
+	}
+	return append(b, "\r\n\r\n"...)
+}
+
+// fieldValue reports whether v can be sent as a header value as it is.
+func fieldValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+var headBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
