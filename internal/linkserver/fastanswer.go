@@ -54,6 +54,7 @@ func (s *Server) answerPlain(ctx context.Context, c tcpConn, req requesthead.Pla
 	defer headBuffers.Put(buf)
 	head := appendHead((*buf)[:0], start, b.size, mediaType, disposition, b.etag, modified, req.Close)
 	*buf = head
+	s.fastAnswers.Add(1) // before the client can see the answer
 	var p pacer
 	p.out, p.deadlines = c, c
 	p.start(s.limits.MinTransferRate, s.limits.TransferWindow)
@@ -67,7 +68,6 @@ func (s *Server) answerPlain(ctx context.Context, c tcpConn, req requesthead.Pla
 		}
 	}
 	s.metrics.record(http.StatusOK, sent, start)
-	s.fastAnswers.Add(1)
 	return true, nil
 }
 

@@ -135,7 +135,7 @@ func TestPipelinedRequestsAreAnsweredInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	before := linkserver.FastAnswers(server)
+	before, metricsBefore := linkserver.FastAnswers(server), gather(t)
 	if _, err := io.WriteString(conn, get+get+ranged+get+missing); err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +151,15 @@ func TestPipelinedRequestsAreAnsweredInOrder(t *testing.T) {
 	}
 	if got := linkserver.FastAnswers(server) - before; got != 2 {
 		t.Errorf("the fast path answered %d requests, want the 2 before the range", got)
+	}
+	// Both paths count their answers: the fast path's before it reads the next request.
+	metricsAfter := gather(t)
+	for series, want := range map[string]float64{`filelink_link_requests_total{code="200"}`: 3, `filelink_link_requests_total{code="206"}`: 1,
+		`filelink_link_requests_total{code="404"}`: 1, `filelink_link_request_duration_seconds_count{code="200"}`: 3,
+		"filelink_link_response_bytes_total": float64(3*len(content) + 4 + len("not found\n"))} {
+		if got := metricsAfter[series] - metricsBefore[series]; got != want {
+			t.Errorf("%s grew by %v, want %v", series, got, want)
+		}
 	}
 }
 
