@@ -37,7 +37,9 @@ func UncachedObjects() []client.Object {
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	// The reconcilers' events go through a sink of their own, not controller-runtime's
 	// recorders, whose broadcaster caches every event for minutes (internal/eventsink).
-	sink := eventsink.New(mgr.GetClient(), mgr.GetLogger().WithName("events"))
+	// It posts with as many workers as a reconciler has, since each reconcile that
+	// patches a status records at most one event.
+	sink := eventsink.New(mgr.GetClient(), mgr.GetLogger().WithName("events"), cfg.MaxConcurrentReconciles)
 	if err := mgr.Add(sink); err != nil {
 		return err
 	}

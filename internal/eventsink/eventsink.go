@@ -31,9 +31,9 @@ const (
 	// queueLength bounds the events waiting to be posted; beyond it events are dropped
 	// and counted, as client-go's broadcaster drops them beyond its 1,000.
 	queueLength = 1000
-	// workers post in parallel, so a burst (thousands of links issued at once) drains
-	// at the API server's pace rather than one round trip at a time.
-	workers = 4
+	// defaultWorkers post in parallel, so a burst (thousands of links issued at once)
+	// drains at the API server's pace rather than one round trip at a time.
+	defaultWorkers = 4
 	// maxNoteBytes is the API server's limit on an event's note.
 	maxNoteBytes = 1024
 	postTimeout  = 10 * time.Second
@@ -54,10 +54,14 @@ type Sink struct {
 	instance string
 	log      logr.Logger
 	queue    chan *eventsv1.Event
+	workers  int
 }
 
-// New returns a Sink posting with c, whose scheme must know every kind events are about.
-func New(c client.Client, log logr.Logger) *Sink {
+// New returns a Sink posting with c, whose scheme must know every kind events are about,
+// from workers goroutines (4 when not positive). Reconcilers that each record an event
+// per status patch need as many as they have workers of their own: with fewer, a burst
+// of reconciles fills the queue faster than it drains, and the rest are dropped.
+func New(c client.Client, log logr.Logger, workers int) *Sink {
 	registerOnce.Do(func() {
 		if err := ctrlmetrics.Registry.Register(dropped); err != nil {
 			log.Error(err, "registering the dropped events counter")
@@ -67,13 +71,16 @@ func New(c client.Client, log logr.Logger) *Sink {
 	if err != nil || instance == "" {
 		instance = "filelink-operator"
 	}
-	return &Sink{client: c, scheme: c.Scheme(), instance: instance, log: log, queue: make(chan *eventsv1.Event, queueLength)}
+	if workers <= 0 {
+		workers = defaultWorkers
+	}
+	return &Sink{client: c, scheme: c.Scheme(), instance: instance, log: log, queue: make(chan *eventsv1.Event, queueLength), workers: workers}
 }
 
 // Start posts queued events until ctx ends; events still queued then are dropped.
 func (s *Sink) Start(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for range workers {
+	for range s.workers {
 		wg.Go(func() {
 			for {
 				select {

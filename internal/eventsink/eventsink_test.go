@@ -49,7 +49,7 @@ func TestEventsArePostedWithTheirReference(t *testing.T) {
 	if err := k8s.Create(ctx, cm); err != nil {
 		t.Fatal(err)
 	}
-	sink := eventsink.New(k8s, logr.Discard())
+	sink := eventsink.New(k8s, logr.Discard(), 0)
 	go func() { _ = sink.Start(ctx) }()
 	long := strings.Repeat("é", 700) // 1400 bytes, cut inside a character at 1024
 	sink.Recorder("filelink-test").Eventf(cm, nil, corev1.EventTypeWarning, "Checked", "Check", "%s", long)
@@ -84,7 +84,7 @@ func TestEventsArePostedWithTheirReference(t *testing.T) {
 // TestAFullQueueDropsInsteadOfBlocking: a reconcile never waits on the API server for
 // an event; what the queue cannot hold is dropped and counted.
 func TestAFullQueueDropsInsteadOfBlocking(t *testing.T) {
-	sink := eventsink.New(k8s, logr.Discard()) // not started: nothing drains the queue
+	sink := eventsink.New(k8s, logr.Discard(), 0) // not started: nothing drains the queue
 	rec := sink.Recorder("filelink-test")
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "x"}}
 	before := testutil.ToFloat64(eventsink.Dropped)
