@@ -99,10 +99,10 @@ func bindFlags(fs *flag.FlagSet, o *options) {
 	// fairness, not a client-side guess, decides; they remain a ceiling against a loop.
 	fs.Float64Var(&o.qps, "kube-api-qps", 2000, "Client-side rate limit of requests to the API server, per second.")
 	fs.IntVar(&o.burst, "kube-api-burst", 4000, "Client-side burst of requests to the API server.")
-	// 16: every whole second of expiresAt can release a burst of links at once, each
-	// waiting on one status patch; with 8 workers the last of a burst of 84 waited ten
-	// patch latencies, which made the expiry tail (SPEC §9) on a slow API server.
-	fs.IntVar(&o.concurrency, "max-concurrent-reconciles", 16, "Reconciles run in parallel per controller.")
+	// 8: on two cores 16 shortened the expiry tail (bench row 2, p99 0.4 s instead of up
+	// to 1 s) but cost a tenth of the reconcile throughput (row 1) in contention on the
+	// API server, once the events kept pace.
+	fs.IntVar(&o.concurrency, "max-concurrent-reconciles", 8, "Reconciles run in parallel per controller.")
 	fs.Int64Var(&o.contentCacheBytes, "link-content-cache-bytes", linkserver.DefaultContentCacheBytes, "Memory cap, in bytes, for file bodies the link server keeps cached; larger bodies are served too, read from their source per request.")
 	fs.IntVar(&o.maxLinkConnections, "link-max-connections", linkserver.DefaultMaxConnections, "Connections the link server keeps open at once; further clients wait in the accept queue.")
 	fs.Int64Var(&o.minLinkTransferRate, "link-min-transfer-rate", linkserver.DefaultMinTransferRate, "Slowest rate, in bytes per second, at which a client may take a download before the link server cuts it.")

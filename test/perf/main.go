@@ -62,7 +62,7 @@ func parseFlags() config {
 	var c config
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
 	fs.StringVar(&c.manager, "manager", "bin/manager", "The manager binary to run; make build writes bin/manager.")
-	fs.StringVar(&c.managerArgs, "manager-args", "", "Extra flags for the manager, space separated, e.g. \"--kube-api-qps=2000 --max-concurrent-reconciles=32\".")
+	fs.StringVar(&c.managerArgs, "manager-args", "", "Extra flags for the manager, space separated, e.g. \"--kube-api-qps=2000 --max-concurrent-reconciles=16\".")
 	fs.StringVar(&c.managerEnv, "manager-env", "", "Extra environment for the manager, space separated, e.g. \"GOMEMLIMIT=120MiB GOGC=50\".")
 	fs.StringVar(&c.results, "results", "bench/RESULTS.md", "Where to write the results table (Markdown).")
 	fs.StringVar(&c.profileDir, "profile-dir", "", "Profile the manager (served on a loopback --pprof-bind-address) into this directory: its heap at the memory row, its CPU across the restart row; `go tool pprof -top FILE` reads them. Empty: no profiles.")
