@@ -16,7 +16,7 @@ import (
 // the content cache holds, and for those net/http's own work per request (a goroutine
 // for a background read, the header maps, a header write apart from the body) costs more
 // than the download: under wrk, bare http.ServeContent from a file reaches about 0.6 of
-// nginx's requests per second, this path about 0.85 (bench/RESULTS.md, row 3).
+// nginx's requests per second, this path 0.8 to 0.87 (bench/RESULTS.md, row 3).
 //
 // So each connection starts here. A request head that requesthead recognizes, for a link
 // that serves a cached body whole, is answered with one write of the head and sendfile
