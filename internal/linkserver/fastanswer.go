@@ -14,7 +14,7 @@ import (
 
 // answerPlain answers req on c when its link serves a body the content cache holds: a
 // 200 with the whole body and the very headers serveLink's http.ServeContent sends
-// (fastanswer_test.go compares them). For anything else it writes nothing and reports
+// (fastpath_test.go compares them). For anything else it writes nothing and reports
 // false, and net/http answers: that is every 404, 410 and 503, a body not cached yet, an
 // object store's. An error is one of writing to c, which is then done with.
 func (s *Server) answerPlain(ctx context.Context, c tcpConn, req requesthead.Plain) (bool, error) {
@@ -41,9 +41,10 @@ func (s *Server) answerPlain(ctx context.Context, c tcpConn, req requesthead.Pla
 	if !ok {
 		return false, nil
 	}
-	mediaType, disposition := file.MediaType(), attachment(file.DownloadName())
-	if !fieldValue(mediaType) || !fieldValue(disposition) {
-		// net/http would rewrite such a value; let it.
+	// The disposition is built only of safe bytes (disposition.go); a contentType the
+	// schema admits may still hold a CR or LF, which net/http would rewrite: let it.
+	mediaType := file.MediaType()
+	if !fieldValue(mediaType) {
 		return false, nil
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -52,7 +53,7 @@ func (s *Server) answerPlain(ctx context.Context, c tcpConn, req requesthead.Pla
 
 	buf := headBuffers.Get().(*[]byte)
 	defer headBuffers.Put(buf)
-	head := appendHead((*buf)[:0], start, b.size, mediaType, disposition, b.etag, modified, req.Close)
+	head := appendHead((*buf)[:0], start, b.size, mediaType, attachment(file.DownloadName()), b.etag, modified, req.Close)
 	*buf = head
 	s.fastAnswers.Add(1) // before the client can see the answer
 	var p pacer

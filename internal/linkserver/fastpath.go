@@ -57,8 +57,7 @@ func (fp *fastPath) acceptLoop(ctx context.Context, ln net.Listener) error {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+			if isTemporary(err) {
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 				fp.s.log.Error(err, "accepting a connection; retrying", "in", backoff)
 				time.Sleep(backoff)
