@@ -212,3 +212,27 @@ func TestShutdownClosesFastPathConnections(t *testing.T) {
 		t.Errorf("the idle connection after the stop: %v, want EOF", err)
 	}
 }
+
+// TestAContentTypeWithALineBreakIsNetHTTPs: the schema lets a line break into a
+// contentType's parameters; the fast path leaves such a File to net/http, which sends
+// the value without it.
+func TestAContentTypeWithALineBreakIsNetHTTPs(t *testing.T) {
+	f := newFixture(t, func(f *fixture) { f.file.Spec.ContentType = "text/plain\r\n; charset=utf-8" })
+	eventuallyStatus(t, f.url(), http.StatusOK)
+	before := linkserver.FastAnswers(server)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	head, resp, body := rawExchange(t, conn, bufio.NewReader(conn), "GET "+strings.TrimPrefix(f.url(), base)+" HTTP/1.1\r\nHost: a\r\n\r\n", http.MethodGet)
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, content) {
+		t.Fatalf("%d, %q", resp.StatusCode, body)
+	}
+	if got := linkserver.FastAnswers(server) - before; got != 0 {
+		t.Errorf("the fast path answered %d requests", got)
+	}
+	if strings.Count(head, "\n") != strings.Count(head, "\r\n") || !strings.Contains(head, "Content-Type: text/plain  ; charset=utf-8\r\n") {
+		t.Errorf("the head carries the line break or lost the type:\n%q", head)
+	}
+}
