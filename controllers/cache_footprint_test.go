@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/controllers"
 	"github.com/filelink-dev/filelink-operator/test/framework"
 )
@@ -24,7 +24,7 @@ import (
 func TestStatusWritesKeepTheMetadataTheCacheDrops(t *testing.T) {
 	ns := newNamespace(t)
 	applied := `{"spec":{"file":"evidence"}}`
-	f := fileFromSecret(ns, "evidence", v1.PurposeDisputeEvidence, "docs", "evidence.pdf")
+	f := fileFromSecret(ns, "evidence", filelinkv1.PurposeDisputeEvidence, "docs", "evidence.pdf")
 	l := link(ns, "share", "evidence", nil)
 	for _, o := range []client.Object{f, l} {
 		o.SetLabels(map[string]string{"team": "billing"})
@@ -32,12 +32,12 @@ func TestStatusWritesKeepTheMetadataTheCacheDrops(t *testing.T) {
 	}
 	create(t, secret(ns, "docs", map[string][]byte{"evidence.pdf": pdf}), f, l)
 	eventuallyLink(t, l, beActive)
-	eventuallyFile(t, f, func(g Gomega, f *v1.File) {
-		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
 	})
-	for _, o := range []client.Object{&v1.File{}, &v1.FileLink{}} {
+	for _, o := range []client.Object{&filelinkv1.File{}, &filelinkv1.FileLink{}} {
 		key := client.ObjectKeyFromObject(f)
-		if _, isLink := o.(*v1.FileLink); isLink {
+		if _, isLink := o.(*filelinkv1.FileLink); isLink {
 			key = client.ObjectKeyFromObject(l)
 		}
 		if err := k8s.Get(context.Background(), key, o); err != nil {
@@ -60,9 +60,9 @@ func TestIndexesHoldNamespacedKeysOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byFile := func(o client.Object) []string { return []string{o.(*v1.FileLink).Spec.File} }
+	byFile := func(o client.Object) []string { return []string{o.(*filelinkv1.FileLink).Spec.File} }
 	for range 2 {
-		if err := controllers.IndexInNamespace(ctx, c, &v1.FileLink{}, controllers.FileLinkFileIndex, byFile); err != nil {
+		if err := controllers.IndexInNamespace(ctx, c, &filelinkv1.FileLink{}, controllers.FileLinkFileIndex, byFile); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -74,13 +74,13 @@ func TestIndexesHoldNamespacedKeysOnly(t *testing.T) {
 	ns, other := newNamespace(t), newNamespace(t)
 	create(t, link(ns, "a", "evidence", nil), link(other, "b", "evidence", nil))
 	NewWithT(t).Eventually(func(g Gomega) {
-		var links v1.FileLinkList
+		var links filelinkv1.FileLinkList
 		g.Expect(c.List(ctx, &links, client.InNamespace(ns), client.MatchingFields{controllers.FileLinkFileIndex: "evidence"})).To(Succeed())
 		g.Expect(links.Items).To(HaveLen(1))
 		g.Expect(links.Items[0].Name).To(Equal("a"))
 	}).WithTimeout(wait).Should(Succeed())
 
-	inf, err := c.GetInformer(ctx, &v1.FileLink{})
+	inf, err := c.GetInformer(ctx, &filelinkv1.FileLink{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,14 +98,14 @@ func TestIndexesHoldNamespacedKeysOnly(t *testing.T) {
 // The initial list of a dependency's informer maps to nothing: the reconciled kind's own
 // initial list queues every object already. Later creations do map.
 func TestInitialListOfDependenciesIsNotMapped(t *testing.T) {
-	if controllers.SkipInitialList.Create(event.CreateEvent{Object: &v1.File{}, IsInInitialList: true}) {
+	if controllers.SkipInitialList.Create(event.CreateEvent{Object: &filelinkv1.File{}, IsInInitialList: true}) {
 		t.Error("a create from the initial list passes")
 	}
-	if !controllers.SkipInitialList.Create(event.CreateEvent{Object: &v1.File{}}) {
+	if !controllers.SkipInitialList.Create(event.CreateEvent{Object: &filelinkv1.File{}}) {
 		t.Error("a create after the initial list is dropped")
 	}
-	if !controllers.SkipInitialList.Update(event.UpdateEvent{ObjectOld: &v1.File{}, ObjectNew: &v1.File{}}) ||
-		!controllers.SkipInitialList.Delete(event.DeleteEvent{Object: &v1.File{}}) {
+	if !controllers.SkipInitialList.Update(event.UpdateEvent{ObjectOld: &filelinkv1.File{}, ObjectNew: &filelinkv1.File{}}) ||
+		!controllers.SkipInitialList.Delete(event.DeleteEvent{Object: &filelinkv1.File{}}) {
 		t.Error("updates or deletes are dropped")
 	}
 }

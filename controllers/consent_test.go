@@ -14,7 +14,7 @@ import (
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
@@ -30,10 +30,10 @@ func download(g Gomega, issued string) (int, string) {
 }
 
 // beNotShareable: nothing of the source is published, not even a digest or its version.
-func beNotShareable(g Gomega, f *v1.File) {
-	haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, v1.ReasonSourceNotShareable)
-	g.Expect(conditionStatus(f.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("True"))
-	g.Expect(conditionStatus(f.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("absent"))
+func beNotShareable(g Gomega, f *filelinkv1.File) {
+	haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, filelinkv1.ReasonSourceNotShareable)
+	g.Expect(conditionStatus(f.Status.Conditions, filelinkv1.ConditionStalled)).To(BeEquivalentTo("True"))
+	g.Expect(conditionStatus(f.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("absent"))
 	g.Expect(f.Status.Size).To(BeZero(), "size of an unshareable source")
 	g.Expect(f.Status.SHA256).To(BeEmpty(), "digest of an unshareable source")
 	g.Expect(f.Status.SourceResourceVersion).To(BeEmpty(), "version of an unshareable source")
@@ -49,38 +49,38 @@ func TestConsentDecidesWhatIsPublished(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			g := NewWithT(t)
 			ns := newNamespace(t)
-			f := fileFromSecret(ns, "evidence", v1.PurposeDisputeEvidence, "docs", "evidence.pdf")
+			f := fileFromSecret(ns, "evidence", filelinkv1.PurposeDisputeEvidence, "docs", "evidence.pdf")
 			var source client.Object = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "docs"},
 				Data: map[string][]byte{"evidence.pdf": []byte(body)}}
 			if kind == "ConfigMap" {
 				source = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "docs"},
 					BinaryData: map[string][]byte{"evidence.pdf": []byte(body)}}
-				f.Spec.Source = v1.FileSource{ConfigMap: &v1.KeySelector{Name: "docs", Key: "evidence.pdf"}}
+				f.Spec.Source = filelinkv1.FileSource{ConfigMap: &filelinkv1.KeySelector{Name: "docs", Key: "evidence.pdf"}}
 			}
 			l := link(ns, "share", "evidence", nil)
 			create(t, source, f, l)
 
 			eventuallyFile(t, f, beNotShareable)
 			wantGitOpsHealth(t, f, kstatus.FailedStatus)
-			g.Expect(apimeta.FindStatusCondition(f.Status.Conditions, v1.ConditionReady).Message).To(ContainSubstring("kubectl label " + strings.ToLower(kind) + " docs filelink.dev/shareable=true"))
-			eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
-				haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonFileNotReady)
-				g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
+			g.Expect(apimeta.FindStatusCondition(f.Status.Conditions, filelinkv1.ConditionReady).Message).To(ContainSubstring("kubectl label " + strings.ToLower(kind) + " docs filelink.dev/shareable=true"))
+			eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
+				haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, filelinkv1.ReasonFileNotReady)
+				g.Expect(conditionStatus(l.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("True"))
 				g.Expect(l.Status.SHA256).To(BeEmpty())
 			})
 			code, _ := download(g, l.Status.URL)
 			g.Expect(code).To(Equal(http.StatusNotFound))
 			// One warning, not one per reconcile: a change to the File reconciles it again.
 			g.Eventually(func(g Gomega) {
-				g.Expect(count(eventReasons(g, ns, "evidence"), "Warning/"+v1.ReasonSourceNotShareable)).To(Equal(1))
+				g.Expect(count(eventReasons(g, ns, "evidence"), "Warning/"+filelinkv1.ReasonSourceNotShareable)).To(Equal(1))
 			}).WithTimeout(wait).Should(Succeed())
 			touch(t, f)
 			g.Consistently(func(g Gomega) {
-				g.Expect(count(eventReasons(g, ns, "evidence"), "Warning/"+v1.ReasonSourceNotShareable)).To(Equal(1))
+				g.Expect(count(eventReasons(g, ns, "evidence"), "Warning/"+filelinkv1.ReasonSourceNotShareable)).To(Equal(1))
 			}).WithTimeout(time.Second).Should(Succeed())
 
 			framework.SetShareable(t, k8s, source, true)
-			eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+			eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
 				beReadyFile(g, f)
 				g.Expect(f.Status.SHA256).To(Equal(sha([]byte(body))))
 				g.Expect(f.Status.SourceResourceVersion).NotTo(BeEmpty())
@@ -100,8 +100,8 @@ func TestConsentDecidesWhatIsPublished(t *testing.T) {
 			// The source still exists: the label's removal reaches the labelled-only
 			// cache as a delete, yet the File says why, rather than SourceNotFound.
 			eventuallyFile(t, f, beNotShareable)
-			eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
-				haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonFileNotReady)
+			eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
+				haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, filelinkv1.ReasonFileNotReady)
 			})
 			g.Consistently(func(g Gomega) int {
 				code, _ := download(g, l.Status.URL)

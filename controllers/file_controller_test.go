@@ -10,19 +10,19 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 )
 
 var fileIDShape = regexp.MustCompile(`^file_[0-9A-Za-z]{24}$`)
 
-func beReadyFile(g Gomega, f *v1.File) {
-	haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+func beReadyFile(g Gomega, f *filelinkv1.File) {
+	haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
 	g.Expect(f.Status.ObservedGeneration).To(Equal(f.Generation))
 }
 
 func TestFileFromSecretDescribesItsContent(t *testing.T) {
 	ns := newNamespace(t)
-	f := fileFromSecret(ns, "q3-report", v1.PurposeFinanceReportRun, "reports", "q3")
+	f := fileFromSecret(ns, "q3-report", filelinkv1.PurposeFinanceReportRun, "reports", "q3")
 	f.Spec.Filename = "Q3 Report.CSV"
 	body := []byte("date,amount\n2026-09-30,100\n")
 	create(t, secret(ns, "reports", map[string][]byte{"q3": body}), f)
@@ -43,10 +43,10 @@ func TestFileFromSecretDescribesItsContent(t *testing.T) {
 
 func TestFileFromConfigMapDataAndBinaryData(t *testing.T) {
 	ns := newNamespace(t)
-	text := fileFromSecret(ns, "terms.txt", v1.PurposeDisputeEvidence, "", "")
-	text.Spec.Source = v1.FileSource{ConfigMap: &v1.KeySelector{Name: "assets", Key: "terms"}}
-	logo := fileFromSecret(ns, "logo", v1.PurposeBusinessLogo, "", "")
-	logo.Spec.Source = v1.FileSource{ConfigMap: &v1.KeySelector{Name: "assets", Key: "logo"}}
+	text := fileFromSecret(ns, "terms.txt", filelinkv1.PurposeDisputeEvidence, "", "")
+	text.Spec.Source = filelinkv1.FileSource{ConfigMap: &filelinkv1.KeySelector{Name: "assets", Key: "terms"}}
+	logo := fileFromSecret(ns, "logo", filelinkv1.PurposeBusinessLogo, "", "")
+	logo.Spec.Source = filelinkv1.FileSource{ConfigMap: &filelinkv1.KeySelector{Name: "assets", Key: "logo"}}
 	logo.Spec.ContentType = "image/x-custom"
 	png := []byte{0x89, 'P', 'N', 'G', 0, 1, 2}
 	cm := &corev1.ConfigMap{
@@ -69,11 +69,11 @@ func TestFileFromConfigMapDataAndBinaryData(t *testing.T) {
 
 func TestFileWaitsForItsSourceAndFollowsIt(t *testing.T) {
 	ns := newNamespace(t)
-	f := fileFromSecret(ns, "doc.bin", v1.PurposeDisputeEvidence, "late", "doc")
+	f := fileFromSecret(ns, "doc.bin", filelinkv1.PurposeDisputeEvidence, "late", "doc")
 	create(t, f)
-	eventuallyFile(t, f, func(g Gomega, f *v1.File) {
-		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, v1.ReasonSourceNotFound)
-		g.Expect(conditionStatus(f.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, filelinkv1.ReasonSourceNotFound)
+		g.Expect(conditionStatus(f.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("True"))
 	})
 	wantGitOpsHealth(t, f, kstatus.InProgressStatus)
 	if f.Status.ContentType != "application/octet-stream" {
@@ -82,17 +82,17 @@ func TestFileWaitsForItsSourceAndFollowsIt(t *testing.T) {
 
 	s := secret(ns, "late", map[string][]byte{"doc": []byte("one")})
 	create(t, s)
-	eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
 		beReadyFile(g, f)
 		g.Expect(f.Status.SHA256).To(Equal(sha([]byte("one"))))
-		g.Expect(conditionStatus(f.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("absent"))
+		g.Expect(conditionStatus(f.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("absent"))
 	})
 
 	if err := k8s.Delete(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
-	eventuallyFile(t, f, func(g Gomega, f *v1.File) {
-		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, v1.ReasonSourceNotFound)
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, filelinkv1.ReasonSourceNotFound)
 		g.Expect(f.Status.Size).To(BeZero())
 	})
 	NewWithT(t).Eventually(func(g Gomega) {
@@ -113,13 +113,13 @@ func TestSigningKeySecretIsCreatedWithARandomKey(t *testing.T) {
 // for status.lastHandledRecheckAt would wait for ever.
 func TestFileFromSecretAnswersARecheckRequest(t *testing.T) {
 	ns := newNamespace(t)
-	f := fileFromSecret(ns, "statement", v1.PurposeFinanceReportRun, "statements", "q4")
+	f := fileFromSecret(ns, "statement", filelinkv1.PurposeFinanceReportRun, "statements", "q4")
 	body := []byte("date,amount\n2026-12-31,100\n")
 	create(t, secret(ns, "statements", map[string][]byte{"q4": body}), f)
 	eventuallyFile(t, f, beReadyFile)
 
 	requestRecheck(t, f, "2026-11-20T10:00:00Z")
-	eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
 		beReadyFile(g, f)
 		g.Expect(f.Status.SHA256).To(Equal(sha(body)))
 		g.Expect(f.Status.LastHandledRecheckAt).To(Equal("2026-11-20T10:00:00Z"))

@@ -19,7 +19,7 @@ import (
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/test/framework/s3server"
 )
 
@@ -36,14 +36,14 @@ func TestFileFromStore(t *testing.T) {
 	if err := s3.CreateBucket(ctx, plainBucket, false); err != nil {
 		t.Fatal(err)
 	}
-	store := func(ns string) *v1.FileStore {
-		return &v1.FileStore{
+	store := func(ns string) *filelinkv1.FileStore {
+		return &filelinkv1.FileStore{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evidence"},
-			Spec: v1.FileStoreSpec{
-				S3: v1.S3Bucket{
+			Spec: filelinkv1.FileStoreSpec{
+				S3: filelinkv1.S3Bucket{
 					Endpoint: s3.Endpoint, AllowInsecureHTTP: true, Region: s3server.Region,
 					Bucket: bucket, ForcePathStyle: true,
-					Credentials: v1.S3Credentials{SecretName: "s3-reader"},
+					Credentials: filelinkv1.S3Credentials{SecretName: "s3-reader"},
 				},
 				Interval: &metav1.Duration{Duration: time.Second},
 			},
@@ -63,7 +63,7 @@ func TestFileFromStore(t *testing.T) {
 	}
 	// setup creates a namespace with a Ready FileStore, changed by each of tune, and its
 	// labelled credentials.
-	setup := func(t *testing.T, tune ...func(*v1.FileStore)) (string, *v1.FileStore) {
+	setup := func(t *testing.T, tune ...func(*filelinkv1.FileStore)) (string, *filelinkv1.FileStore) {
 		ns := newNamespace(t)
 		s := store(ns)
 		for _, f := range tune {
@@ -75,7 +75,7 @@ func TestFileFromStore(t *testing.T) {
 	}
 	// hourly makes a store's interval longer than any test here: whatever re-checks a
 	// File then comes from a download or a person, not from the interval.
-	hourly := func(s *v1.FileStore) { s.Spec.Interval = &metav1.Duration{Duration: time.Hour} }
+	hourly := func(s *filelinkv1.FileStore) { s.Spec.Interval = &metav1.Duration{Duration: time.Hour} }
 
 	t.Run("a 5 MiB object makes the File and its link Ready, with its size and digest", func(t *testing.T) {
 		ns, _ := setup(t)
@@ -85,7 +85,7 @@ func TestFileFromStore(t *testing.T) {
 		f := fileFromStore(ns, "evidence-0042", key, "")
 		l := link(ns, "evidence-0042", f.Name, nil)
 		create(t, f, l)
-		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
 			beReadyWith(g, f, body)
 			g.Expect(f.Status.Type).To(Equal("pdf"))
 			g.Expect(f.Status.ContentType).To(Equal("application/pdf"))
@@ -97,8 +97,8 @@ func TestFileFromStore(t *testing.T) {
 			g.Expect(f.Status.StoreObject.LastModified).NotTo(BeNil())
 		})
 		wantGitOpsHealth(t, f, kstatus.CurrentStatus)
-		eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
-			haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, v1.ReasonActive)
+		eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
+			haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, filelinkv1.ReasonActive)
 			g.Expect(l.Status.Size).To(BeEquivalentTo(len(body)))
 			g.Expect(l.Status.SHA256).To(Equal(sha(body)))
 		})
@@ -124,7 +124,7 @@ func TestFileFromStore(t *testing.T) {
 		}
 		f := fileFromStore(ns, "checksummed", key, "")
 		create(t, f)
-		eventuallyFile(t, f, func(g Gomega, f *v1.File) { beReadyWith(g, f, body) })
+		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) { beReadyWith(g, f, body) })
 	})
 
 	t.Run("an overwritten object gets its new digest within one interval", func(t *testing.T) {
@@ -135,8 +135,8 @@ func TestFileFromStore(t *testing.T) {
 		f := fileFromStore(ns, "statement", key, "")
 		l := link(ns, "statement", f.Name, nil)
 		create(t, f, l)
-		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
 			g.Expect(f.Status.SHA256).To(Equal(sha(first)))
 		})
 		second := []byte("%PDF second statement, longer")
@@ -148,13 +148,13 @@ func TestFileFromStore(t *testing.T) {
 			g.Expect(f.Status.Size).To(BeEquivalentTo(len(second)))
 			g.Expect(f.Status.StoreObject.VersionID).To(Equal(up.VersionID))
 		}).WithTimeout(5 * time.Second).Should(Succeed())
-		eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+		eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
 			g.Expect(l.Status.SHA256).To(Equal(sha(second)))
 		})
 	})
 
 	t.Run("a download that finds the object overwritten re-checks its File at once", func(t *testing.T) {
-		ns, _ := setup(t, hourly, func(s *v1.FileStore) { s.Spec.S3.Bucket = plainBucket })
+		ns, _ := setup(t, hourly, func(s *filelinkv1.FileStore) { s.Spec.S3.Bucket = plainBucket })
 		key := ns + "/overwritten.pdf"
 		first := randomBody(t, 64<<10)
 		putIn(t, plainBucket, key, first)
@@ -196,11 +196,11 @@ func TestFileFromStore(t *testing.T) {
 		put(t, key, first)
 		f := fileFromStore(ns, "by-hand", key, "")
 		create(t, f)
-		eventuallyFile(t, f, func(g Gomega, f *v1.File) { beReadyWith(g, f, first) })
+		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) { beReadyWith(g, f, first) })
 		second := []byte("%PDF after, by hand")
 		put(t, key, second)
 		requestRecheck(t, f, "2026-11-20T10:00:00Z")
-		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
 			beReadyWith(g, f, second)
 			g.Expect(f.Status.LastHandledRecheckAt).To(Equal("2026-11-20T10:00:00Z"))
 		})
@@ -216,14 +216,14 @@ func TestFileFromStore(t *testing.T) {
 		}
 		f := fileFromStore(ns, "pinned", key, up.VersionID)
 		create(t, f)
-		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
 			g.Expect(f.Status.SHA256).To(Equal(sha(first)))
 		})
 		put(t, key, []byte("%PDF version two"))
 		NewWithT(t).Consistently(func(g Gomega) {
 			f := get(g, f)
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
 			g.Expect(f.Status.SHA256).To(Equal(sha(first)))
 			g.Expect(f.Status.StoreObject.VersionID).To(Equal(up.VersionID))
 		}).WithTimeout(3 * time.Second).Should(Succeed())
@@ -235,9 +235,9 @@ func TestFileFromStore(t *testing.T) {
 		f := fileFromStore(ns, "later", key, "")
 		l := link(ns, "later", f.Name, nil)
 		create(t, f, l)
-		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, v1.ReasonObjectNotFound)
-			g.Expect(conditionStatus(f.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
+		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, filelinkv1.ReasonObjectNotFound)
+			g.Expect(conditionStatus(f.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("True"))
 			g.Expect(readyMessage(f.Status.Conditions)).To(ContainSubstring(key))
 			g.Expect(f.Status.SHA256).To(BeEmpty())
 		})
@@ -245,8 +245,8 @@ func TestFileFromStore(t *testing.T) {
 		wantLinkNotReady(t, l)
 		body := []byte("%PDF arrived")
 		put(t, key, body)
-		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
 			g.Expect(f.Status.SHA256).To(Equal(sha(body)))
 		})
 	})
@@ -255,9 +255,9 @@ func TestFileFromStore(t *testing.T) {
 	// the change: until then its Ready condition describes the older generation. A change
 	// that leaves the bucket reachable must not take its Files or their links down
 	// meanwhile.
-	for name, change := range map[string]func(*v1.FileStore){
-		"delivery proxy to redirect": func(s *v1.FileStore) { s.Spec.Delivery = v1.DeliveryRedirect },
-		"interval":                   func(s *v1.FileStore) { s.Spec.Interval = &metav1.Duration{Duration: 2 * time.Second} },
+	for name, change := range map[string]func(*filelinkv1.FileStore){
+		"delivery proxy to redirect": func(s *filelinkv1.FileStore) { s.Spec.Delivery = filelinkv1.DeliveryRedirect },
+		"interval":                   func(s *filelinkv1.FileStore) { s.Spec.Interval = &metav1.Duration{Duration: 2 * time.Second} },
 	} {
 		t.Run("a store's "+name+" change keeps its Files Ready and their links serving", func(t *testing.T) {
 			ns, s := setup(t)
@@ -282,15 +282,15 @@ func TestFileFromStore(t *testing.T) {
 	t.Run("wrong credentials leave the File waiting on its store", func(t *testing.T) {
 		ns := newNamespace(t)
 		s := store(ns)
-		wrong := map[string][]byte{v1.CredentialsAccessKeyID: []byte(s3.AccessKeyID), v1.CredentialsSecretAccessKey: []byte("not-the-secret")}
+		wrong := map[string][]byte{filelinkv1.CredentialsAccessKeyID: []byte(s3.AccessKeyID), filelinkv1.CredentialsSecretAccessKey: []byte("not-the-secret")}
 		key := ns + "/denied.pdf"
 		put(t, key, []byte("%PDF"))
 		f := fileFromStore(ns, "denied", key, "")
 		l := link(ns, "denied", f.Name, nil)
 		create(t, secret(ns, "s3-reader", wrong), s, f, l)
-		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, v1.ReasonStoreNotReady)
-			g.Expect(readyMessage(f.Status.Conditions)).To(ContainSubstring(v1.ReasonAccessDenied))
+		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, filelinkv1.ReasonStoreNotReady)
+			g.Expect(readyMessage(f.Status.Conditions)).To(ContainSubstring(filelinkv1.ReasonAccessDenied))
 			g.Expect(f.Status.SHA256).To(BeEmpty())
 		})
 		wantLinkNotReady(t, l)
@@ -307,17 +307,17 @@ func TestFileFromStore(t *testing.T) {
 		f := fileFromStore(ns, "unlabelled", key, "")
 		l := link(ns, "unlabelled", f.Name, nil)
 		create(t, sec, s, f, l)
-		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, v1.ReasonStoreNotReady)
-			g.Expect(readyMessage(f.Status.Conditions)).To(ContainSubstring(v1.ReasonCredentialsNotShareable))
+		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, filelinkv1.ReasonStoreNotReady)
+			g.Expect(readyMessage(f.Status.Conditions)).To(ContainSubstring(filelinkv1.ReasonCredentialsNotShareable))
 			g.Expect(f.Status.SHA256).To(BeEmpty())
 			g.Expect(f.Status.StoreObject).To(BeNil())
 		})
 		wantLinkNotReady(t, l)
 		// The owner's label reaches the File through its store.
-		label(t, sec, v1.ShareableValue)
-		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+		label(t, sec, filelinkv1.ShareableValue)
+		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
 			g.Expect(f.Status.SHA256).To(Equal(sha(body)))
 		})
 	})
@@ -329,15 +329,15 @@ func TestFileFromStore(t *testing.T) {
 		f := fileFromStore(ns, "gone", key, "")
 		l := link(ns, "gone", f.Name, nil)
 		create(t, f, l)
-		eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
-			haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, v1.ReasonActive)
+		eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
+			haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, filelinkv1.ReasonActive)
 		})
 		if err := k8s.Delete(ctx, s); err != nil {
 			t.Fatal(err)
 		}
-		eventuallyFile(t, f, func(g Gomega, f *v1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, v1.ReasonStoreNotFound)
-			g.Expect(conditionStatus(f.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
+		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, filelinkv1.ReasonStoreNotFound)
+			g.Expect(conditionStatus(f.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("True"))
 			g.Expect(f.Status.SHA256).To(BeEmpty())
 			g.Expect(f.Status.StoreObject).To(BeNil())
 		})
@@ -347,11 +347,11 @@ func TestFileFromStore(t *testing.T) {
 
 // eventuallyServing waits until l is Active for body and its URL serves body, and
 // returns the URL.
-func eventuallyServing(t *testing.T, l *v1.FileLink, body []byte) string {
+func eventuallyServing(t *testing.T, l *filelinkv1.FileLink, body []byte) string {
 	t.Helper()
 	var url string
-	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
-		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, v1.ReasonActive)
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
+		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, filelinkv1.ReasonActive)
 		g.Expect(l.Status.SHA256).To(Equal(sha(body)))
 		url = l.Status.URL
 	})
@@ -388,11 +388,11 @@ func awaitNewBytes(t *testing.T, url string, old, want []byte, meanwhile int) {
 
 // wantRecheckHandled checks that f describes body now, and that it got there through a
 // re-check the link server requested and the controller recorded.
-func wantRecheckHandled(t *testing.T, f *v1.File, body []byte) {
+func wantRecheckHandled(t *testing.T, f *filelinkv1.File, body []byte) {
 	t.Helper()
-	eventuallyFile(t, f, func(g Gomega, f *v1.File) {
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
 		beReadyWith(g, f, body)
-		requested := f.Annotations[v1.RecheckRequestedAtAnnotation]
+		requested := f.Annotations[filelinkv1.RecheckRequestedAtAnnotation]
 		_, err := time.Parse(time.RFC3339, requested)
 		g.Expect(err).NotTo(HaveOccurred(), "the link server's request is a time")
 		g.Expect(f.Status.LastHandledRecheckAt).To(Equal(requested))
@@ -401,9 +401,9 @@ func wantRecheckHandled(t *testing.T, f *v1.File, body []byte) {
 
 // requestRecheck sets the re-check annotation on f, as
 // `kubectl annotate file NAME filelink.dev/recheck-requested-at=VALUE --overwrite` does.
-func requestRecheck(t *testing.T, f *v1.File, value string) {
+func requestRecheck(t *testing.T, f *filelinkv1.File, value string) {
 	t.Helper()
-	patch := []byte(`{"metadata":{"annotations":{"` + v1.RecheckRequestedAtAnnotation + `":"` + value + `"}}}`)
+	patch := []byte(`{"metadata":{"annotations":{"` + filelinkv1.RecheckRequestedAtAnnotation + `":"` + value + `"}}}`)
 	if err := k8s.Patch(context.Background(), f.DeepCopy(), client.RawPatch(types.MergePatchType, patch)); err != nil {
 		t.Fatal(err)
 	}
@@ -411,11 +411,11 @@ func requestRecheck(t *testing.T, f *v1.File, value string) {
 
 // fileFromStore is a File of the object key in the FileStore "evidence", pinned to
 // versionID when it is not empty.
-func fileFromStore(ns, name, key, versionID string) *v1.File {
-	return &v1.File{
+func fileFromStore(ns, name, key, versionID string) *filelinkv1.File {
+	return &filelinkv1.File{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1.FileSpec{Purpose: v1.PurposeDisputeEvidence, Source: v1.FileSource{
-			Store: &v1.StoreObjectSelector{Name: "evidence", Key: key, VersionID: versionID}}},
+		Spec: filelinkv1.FileSpec{Purpose: filelinkv1.PurposeDisputeEvidence, Source: filelinkv1.FileSource{
+			Store: &filelinkv1.StoreObjectSelector{Name: "evidence", Key: key, VersionID: versionID}}},
 	}
 }
 
@@ -430,7 +430,7 @@ func randomBody(t *testing.T, n int) []byte {
 
 func readyMessage(conds []metav1.Condition) string {
 	for _, c := range conds {
-		if c.Type == v1.ConditionReady {
+		if c.Type == filelinkv1.ConditionReady {
 			return c.Message
 		}
 	}
@@ -438,17 +438,17 @@ func readyMessage(conds []metav1.Condition) string {
 }
 
 // wantLinkNotReady waits until l reports its File not Ready, as SPEC §3 says.
-func wantLinkNotReady(t *testing.T, l *v1.FileLink) {
+func wantLinkNotReady(t *testing.T, l *filelinkv1.FileLink) {
 	t.Helper()
-	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
-		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonFileNotReady)
-		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
+		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, filelinkv1.ReasonFileNotReady)
+		g.Expect(conditionStatus(l.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("True"))
 	})
 }
 
 // beReadyWith checks that f is Ready with the size and digest of body.
-func beReadyWith(g Gomega, f *v1.File, body []byte) {
-	haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+func beReadyWith(g Gomega, f *filelinkv1.File, body []byte) {
+	haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
 	g.Expect(f.Status.Size).To(BeEquivalentTo(len(body)))
 	g.Expect(f.Status.SHA256).To(Equal(sha(body)))
 }
@@ -456,7 +456,7 @@ func beReadyWith(g Gomega, f *v1.File, body []byte) {
 // wantSteady watches f, l and downloads of url for a few seconds after a change to s,
 // and at least until s's controller has checked its new generation: f never leaves
 // Ready=True, l never leaves Active, and url answers 200 or 302, never 404.
-func wantSteady(t *testing.T, f *v1.File, l *v1.FileLink, url string, s *v1.FileStore) {
+func wantSteady(t *testing.T, f *filelinkv1.File, l *filelinkv1.FileLink, url string, s *filelinkv1.FileStore) {
 	t.Helper()
 	ctx := context.Background()
 	quiet := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -468,13 +468,13 @@ func wantSteady(t *testing.T, f *v1.File, l *v1.FileLink, url string, s *v1.File
 		}
 		g := NewWithT(t)
 		file, lnk, store := get(g, f.DeepCopy()), get(g, l.DeepCopy()), get(g, s.DeepCopy())
-		if c := meta.FindStatusCondition(file.Status.Conditions, v1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
+		if c := meta.FindStatusCondition(file.Status.Conditions, filelinkv1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
 			t.Fatalf("the File left Ready=True: %+v", c)
 		}
-		if c := meta.FindStatusCondition(lnk.Status.Conditions, v1.ConditionReady); c == nil || c.Reason != v1.ReasonActive {
+		if c := meta.FindStatusCondition(lnk.Status.Conditions, filelinkv1.ConditionReady); c == nil || c.Reason != filelinkv1.ReasonActive {
 			t.Fatalf("the link left Active: %+v", c)
 		}
-		if c := meta.FindStatusCondition(store.Status.Conditions, v1.ConditionReady); c != nil && c.ObservedGeneration == generation {
+		if c := meta.FindStatusCondition(store.Status.Conditions, filelinkv1.ConditionReady); c != nil && c.ObservedGeneration == generation {
 			checked = true
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

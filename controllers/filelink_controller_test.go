@@ -12,7 +12,7 @@ import (
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 )
 
 // The tests below follow the rows of SPEC §3, in order.
@@ -24,16 +24,16 @@ var (
 )
 
 // readyFileAndSecret creates a linkable File named "evidence" backed by a Secret.
-func readyFileAndSecret(t *testing.T, ns string) *v1.File {
+func readyFileAndSecret(t *testing.T, ns string) *filelinkv1.File {
 	t.Helper()
-	f := fileFromSecret(ns, "evidence", v1.PurposeDisputeEvidence, "docs", "evidence.pdf")
+	f := fileFromSecret(ns, "evidence", filelinkv1.PurposeDisputeEvidence, "docs", "evidence.pdf")
 	create(t, secret(ns, "docs", map[string][]byte{"evidence.pdf": pdf}), f)
 	return f
 }
 
 // activeLink creates a ready File and the link "share" to it, expiring at expires
 // (nil: never), and waits until the link is active.
-func activeLink(t *testing.T, ns string, expires *time.Time) (*v1.File, *v1.FileLink) {
+func activeLink(t *testing.T, ns string, expires *time.Time) (*filelinkv1.File, *filelinkv1.FileLink) {
 	t.Helper()
 	f := readyFileAndSecret(t, ns)
 	l := link(ns, "share", "evidence", expires)
@@ -42,8 +42,8 @@ func activeLink(t *testing.T, ns string, expires *time.Time) (*v1.File, *v1.File
 	return f, l
 }
 
-func beActive(g Gomega, l *v1.FileLink) {
-	haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, v1.ReasonActive)
+func beActive(g Gomega, l *filelinkv1.FileLink) {
+	haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, filelinkv1.ReasonActive)
 }
 
 func TestActiveLinkIsIssuedOnce(t *testing.T) {
@@ -52,7 +52,7 @@ func TestActiveLinkIsIssuedOnce(t *testing.T) {
 	l := link(ns, "share", "evidence", nil)
 	create(t, l)
 
-	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
 		beActive(g, l)
 		g.Expect(l.Status.ObservedGeneration).To(Equal(l.Generation))
 	})
@@ -62,7 +62,7 @@ func TestActiveLinkIsIssuedOnce(t *testing.T) {
 	if l.Status.Size != int64(len(pdf)) || l.Status.SHA256 != sha(pdf) || l.Status.Expired {
 		t.Fatalf("status %+v does not describe the file", l.Status)
 	}
-	for _, typ := range []string{v1.ConditionReconciling, v1.ConditionStalled} {
+	for _, typ := range []string{filelinkv1.ConditionReconciling, filelinkv1.ConditionStalled} {
 		if s := conditionStatus(l.Status.Conditions, typ); s != "absent" {
 			t.Errorf("%s is %s on an active link", typ, s)
 		}
@@ -80,10 +80,10 @@ func TestLinkWaitsForItsFileAndPicksItUpByWatch(t *testing.T) {
 	l := link(ns, "early", "evidence", nil)
 	create(t, l)
 
-	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
-		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonFileNotFound)
-		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
-		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("absent"))
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
+		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, filelinkv1.ReasonFileNotFound)
+		g.Expect(conditionStatus(l.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("True"))
+		g.Expect(conditionStatus(l.Status.Conditions, filelinkv1.ConditionStalled)).To(BeEquivalentTo("absent"))
 	})
 	wantGitOpsHealth(t, l, kstatus.InProgressStatus)
 	// The URL is derived, not granted, so it is known before the File exists.
@@ -101,13 +101,13 @@ func TestLinkWaitsForItsFileAndPicksItUpByWatch(t *testing.T) {
 
 func TestLinkToFileThatIsNotReady(t *testing.T) {
 	ns := newNamespace(t)
-	f := fileFromSecret(ns, "evidence", v1.PurposeDisputeEvidence, "docs", "evidence.pdf")
+	f := fileFromSecret(ns, "evidence", filelinkv1.PurposeDisputeEvidence, "docs", "evidence.pdf")
 	l := link(ns, "share", "evidence", nil)
 	create(t, f, l)
 
-	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
-		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonFileNotReady)
-		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
+		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, filelinkv1.ReasonFileNotReady)
+		g.Expect(conditionStatus(l.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("True"))
 	})
 	wantGitOpsHealth(t, l, kstatus.InProgressStatus)
 	NewWithT(t).Eventually(func(g Gomega) {
@@ -117,11 +117,11 @@ func TestLinkToFileThatIsNotReady(t *testing.T) {
 	// The Secret arrives with the wrong key: still not ready.
 	s := secret(ns, "docs", map[string][]byte{"other.pdf": pdf})
 	create(t, s)
-	eventuallyFile(t, f, func(g Gomega, f *v1.File) {
-		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, v1.ReasonKeyNotFound)
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, filelinkv1.ReasonKeyNotFound)
 	})
-	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
-		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonFileNotReady)
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
+		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, filelinkv1.ReasonFileNotReady)
 	})
 
 	// The key appears: File, then link, become ready without any touch.
@@ -134,19 +134,19 @@ func TestLinkToFileThatIsNotReady(t *testing.T) {
 
 func TestLinkToUnlinkablePurposeIsStalled(t *testing.T) {
 	ns := newNamespace(t)
-	f := fileFromSecret(ns, "passport", v1.PurposeIdentityDocument, "docs", "passport.png")
+	f := fileFromSecret(ns, "passport", filelinkv1.PurposeIdentityDocument, "docs", "passport.png")
 	l := link(ns, "share", "passport", nil)
 	create(t, secret(ns, "docs", map[string][]byte{"passport.png": []byte("png")}), f, l)
 
-	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
-		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonPurposeNotLinkable)
-		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("True"))
-		g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("absent"))
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
+		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, filelinkv1.ReasonPurposeNotLinkable)
+		g.Expect(conditionStatus(l.Status.Conditions, filelinkv1.ConditionStalled)).To(BeEquivalentTo("True"))
+		g.Expect(conditionStatus(l.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("absent"))
 	})
 	wantGitOpsHealth(t, l, kstatus.FailedStatus)
 	c := l.Status.Conditions[0]
 	for _, c2 := range l.Status.Conditions {
-		if c2.Type == v1.ConditionReady {
+		if c2.Type == filelinkv1.ConditionReady {
 			c = c2
 		}
 	}
@@ -157,11 +157,11 @@ func TestLinkToUnlinkablePurposeIsStalled(t *testing.T) {
 }
 
 // beExpired is the terminal state: expired, Ready=True Expired, nothing in progress.
-func beExpired(g Gomega, l *v1.FileLink) {
+func beExpired(g Gomega, l *filelinkv1.FileLink) {
 	g.Expect(l.Status.Expired).To(BeTrue())
-	haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, v1.ReasonExpired)
-	g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("absent"))
-	g.Expect(conditionStatus(l.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("absent"))
+	haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, filelinkv1.ReasonExpired)
+	g.Expect(conditionStatus(l.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("absent"))
+	g.Expect(conditionStatus(l.Status.Conditions, filelinkv1.ConditionStalled)).To(BeEquivalentTo("absent"))
 }
 
 func TestLinkExpiresWhenTheClockReachesExpiresAt(t *testing.T) {
@@ -192,7 +192,7 @@ func TestExpiryIsScheduledNotPolled(t *testing.T) {
 	create(t, l)
 	eventuallyLink(t, l, beActive)
 
-	w, err := k8s.Watch(context.Background(), &v1.FileLinkList{}, client.InNamespace(ns))
+	w, err := k8s.Watch(context.Background(), &filelinkv1.FileLinkList{}, client.InNamespace(ns))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestExpiryIsScheduledNotPolled(t *testing.T) {
 			if ev.Type != watch.Modified {
 				continue
 			}
-			if got := ev.Object.(*v1.FileLink); got.Status.Expired {
+			if got := ev.Object.(*filelinkv1.FileLink); got.Status.Expired {
 				lag := clk.Now().Sub(expires)
 				if lag < 0 || lag > time.Second {
 					t.Fatalf("expired observed %v after expiresAt; want within [0, 1s]", lag)
@@ -250,7 +250,7 @@ func TestLinksFollowTheirFile(t *testing.T) {
 	if err := k8s.Update(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
-	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
 		beActive(g, l)
 		g.Expect(l.Status.SHA256).To(Equal(sha(v2)))
 		g.Expect(l.Status.Size).To(BeEquivalentTo(len(v2)))
@@ -260,8 +260,8 @@ func TestLinksFollowTheirFile(t *testing.T) {
 	if err := k8s.Delete(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
-	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
-		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, v1.ReasonFileNotFound)
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
+		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionFalse, filelinkv1.ReasonFileNotFound)
 		g.Expect(l.Status.SHA256).To(BeEmpty())
 	})
 }
@@ -279,7 +279,7 @@ func TestURLSurvivesStatusLossAndRestart(t *testing.T) {
 		t.Fatalf("status not wiped: %+v", l.Status)
 	}
 	touch(t, l)
-	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
 		beActive(g, l)
 		g.Expect(l.Status.URL).To(Equal(url))
 		g.Expect(l.Status.ID).To(Equal(id))
@@ -296,7 +296,7 @@ func TestURLSurvivesStatusLossAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	touch(t, l)
-	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
 		g.Expect(l.Status.URL).To(Equal(url))
 		g.Expect(l.ResourceVersion).NotTo(Equal(rv), "the touch is seen")
 	})

@@ -12,7 +12,7 @@ import (
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/test/framework/s3server"
 )
 
@@ -21,13 +21,13 @@ import (
 func TestFileStore(t *testing.T) {
 	ctx := context.Background()
 	s3, creds := startS3(ctx, t, "evidence")
-	store := func(ns, bucket string) *v1.FileStore {
-		return &v1.FileStore{
+	store := func(ns, bucket string) *filelinkv1.FileStore {
+		return &filelinkv1.FileStore{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evidence"},
-			Spec: v1.FileStoreSpec{S3: v1.S3Bucket{
+			Spec: filelinkv1.FileStoreSpec{S3: filelinkv1.S3Bucket{
 				Endpoint: s3.Endpoint, AllowInsecureHTTP: true, Region: s3server.Region,
 				Bucket: bucket, ForcePathStyle: true,
-				Credentials: v1.S3Credentials{SecretName: "s3-reader"},
+				Credentials: filelinkv1.S3Credentials{SecretName: "s3-reader"},
 			}},
 		}
 	}
@@ -36,13 +36,13 @@ func TestFileStore(t *testing.T) {
 		ns := newNamespace(t)
 		s := store(ns, "evidence")
 		create(t, secret(ns, "s3-reader", creds), s)
-		eventuallyStore(t, s, func(g Gomega, s *v1.FileStore) {
-			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
+		eventuallyStore(t, s, func(g Gomega, s *filelinkv1.FileStore) {
+			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
 			g.Expect(s.Status.ObservedGeneration).To(Equal(s.Generation))
-			g.Expect(conditionStatus(s.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("absent"))
-			g.Expect(conditionStatus(s.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("absent"))
+			g.Expect(conditionStatus(s.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("absent"))
+			g.Expect(conditionStatus(s.Status.Conditions, filelinkv1.ConditionStalled)).To(BeEquivalentTo("absent"))
 		})
-		if s.Spec.Delivery != v1.DeliveryProxy || s.Spec.CheckInterval() != 10*time.Minute || s.Spec.Interval == nil {
+		if s.Spec.Delivery != filelinkv1.DeliveryProxy || s.Spec.CheckInterval() != 10*time.Minute || s.Spec.Interval == nil {
 			t.Errorf("defaults: delivery %q, interval %v", s.Spec.Delivery, s.Spec.Interval)
 		}
 		wantGitOpsHealth(t, s, kstatus.CurrentStatus)
@@ -52,9 +52,9 @@ func TestFileStore(t *testing.T) {
 		ns := newNamespace(t)
 		s := store(ns, "evidence")
 		create(t, s)
-		eventuallyStore(t, s, func(g Gomega, s *v1.FileStore) {
-			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, v1.ReasonCredentialsNotFound)
-			g.Expect(conditionStatus(s.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
+		eventuallyStore(t, s, func(g Gomega, s *filelinkv1.FileStore) {
+			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, filelinkv1.ReasonCredentialsNotFound)
+			g.Expect(conditionStatus(s.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("True"))
 		})
 		wantGitOpsHealth(t, s, kstatus.InProgressStatus)
 		create(t, secret(ns, "s3-reader", creds))
@@ -67,39 +67,39 @@ func TestFileStore(t *testing.T) {
 		sec := secret(ns, "s3-reader", creds)
 		sec.Labels = nil
 		create(t, sec, s)
-		eventuallyStore(t, s, func(g Gomega, s *v1.FileStore) {
-			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, v1.ReasonCredentialsNotShareable)
-			g.Expect(conditionStatus(s.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("True"))
+		eventuallyStore(t, s, func(g Gomega, s *filelinkv1.FileStore) {
+			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, filelinkv1.ReasonCredentialsNotShareable)
+			g.Expect(conditionStatus(s.Status.Conditions, filelinkv1.ConditionStalled)).To(BeEquivalentTo("True"))
 		})
 		wantGitOpsHealth(t, s, kstatus.FailedStatus)
 
-		label(t, sec, v1.ShareableValue)
+		label(t, sec, filelinkv1.ShareableValue)
 		eventuallyStoreReady(t, s)
 
 		label(t, sec, "false")
-		eventuallyStore(t, s, func(g Gomega, s *v1.FileStore) {
-			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, v1.ReasonCredentialsNotShareable)
+		eventuallyStore(t, s, func(g Gomega, s *filelinkv1.FileStore) {
+			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, filelinkv1.ReasonCredentialsNotShareable)
 		})
 	})
 
 	t.Run("incomplete credentials", func(t *testing.T) {
 		ns := newNamespace(t)
 		s := store(ns, "evidence")
-		create(t, secret(ns, "s3-reader", map[string][]byte{v1.CredentialsAccessKeyID: []byte(s3.AccessKeyID)}), s)
-		eventuallyStore(t, s, func(g Gomega, s *v1.FileStore) {
-			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, v1.ReasonCredentialsInvalid)
-			g.Expect(conditionStatus(s.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("True"))
+		create(t, secret(ns, "s3-reader", map[string][]byte{filelinkv1.CredentialsAccessKeyID: []byte(s3.AccessKeyID)}), s)
+		eventuallyStore(t, s, func(g Gomega, s *filelinkv1.FileStore) {
+			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, filelinkv1.ReasonCredentialsInvalid)
+			g.Expect(conditionStatus(s.Status.Conditions, filelinkv1.ConditionStalled)).To(BeEquivalentTo("True"))
 		})
 	})
 
 	t.Run("wrong credentials are access denied", func(t *testing.T) {
 		ns := newNamespace(t)
 		s := store(ns, "evidence")
-		wrong := map[string][]byte{v1.CredentialsAccessKeyID: []byte(s3.AccessKeyID), v1.CredentialsSecretAccessKey: []byte("not-the-secret")}
+		wrong := map[string][]byte{filelinkv1.CredentialsAccessKeyID: []byte(s3.AccessKeyID), filelinkv1.CredentialsSecretAccessKey: []byte("not-the-secret")}
 		create(t, secret(ns, "s3-reader", wrong), s)
-		eventuallyStore(t, s, func(g Gomega, s *v1.FileStore) {
-			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, v1.ReasonAccessDenied)
-			g.Expect(conditionStatus(s.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("True"))
+		eventuallyStore(t, s, func(g Gomega, s *filelinkv1.FileStore) {
+			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, filelinkv1.ReasonAccessDenied)
+			g.Expect(conditionStatus(s.Status.Conditions, filelinkv1.ConditionStalled)).To(BeEquivalentTo("True"))
 		})
 		wantGitOpsHealth(t, s, kstatus.FailedStatus)
 	})
@@ -109,9 +109,9 @@ func TestFileStore(t *testing.T) {
 		s := store(ns, "late-"+ns)
 		s.Spec.Interval = &metav1.Duration{Duration: time.Second}
 		create(t, secret(ns, "s3-reader", creds), s)
-		eventuallyStore(t, s, func(g Gomega, s *v1.FileStore) {
-			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, v1.ReasonBucketNotFound)
-			g.Expect(conditionStatus(s.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("True"))
+		eventuallyStore(t, s, func(g Gomega, s *filelinkv1.FileStore) {
+			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, filelinkv1.ReasonBucketNotFound)
+			g.Expect(conditionStatus(s.Status.Conditions, filelinkv1.ConditionStalled)).To(BeEquivalentTo("True"))
 		})
 		if err := s3.CreateBucket(ctx, s.Spec.S3.Bucket, false); err != nil {
 			t.Fatal(err)
@@ -129,9 +129,9 @@ func TestFileStore(t *testing.T) {
 		s.Spec.S3.Endpoint = "http://" + l.Addr().String()
 		l.Close()
 		create(t, secret(ns, "s3-reader", creds), s)
-		eventuallyStore(t, s, func(g Gomega, s *v1.FileStore) {
-			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, v1.ReasonUnreachable)
-			g.Expect(conditionStatus(s.Status.Conditions, v1.ConditionReconciling)).To(BeEquivalentTo("True"))
+		eventuallyStore(t, s, func(g Gomega, s *filelinkv1.FileStore) {
+			haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionFalse, filelinkv1.ReasonUnreachable)
+			g.Expect(conditionStatus(s.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("True"))
 		})
 		wantGitOpsHealth(t, s, kstatus.InProgressStatus)
 
@@ -152,21 +152,21 @@ func TestFileStore(t *testing.T) {
 func label(t *testing.T, s *corev1.Secret, value string) {
 	t.Helper()
 	patch := client.MergeFrom(s.DeepCopy())
-	s.Labels = map[string]string{v1.ShareableLabel: value}
+	s.Labels = map[string]string{filelinkv1.ShareableLabel: value}
 	if err := k8s.Patch(context.Background(), s, patch); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func eventuallyStore(t *testing.T, s *v1.FileStore, check func(g Gomega, s *v1.FileStore)) {
+func eventuallyStore(t *testing.T, s *filelinkv1.FileStore, check func(g Gomega, s *filelinkv1.FileStore)) {
 	t.Helper()
 	NewWithT(t).Eventually(func(g Gomega) { check(g, get(g, s)) }).WithTimeout(wait).Should(Succeed())
 }
 
-func eventuallyStoreReady(t *testing.T, s *v1.FileStore) {
+func eventuallyStoreReady(t *testing.T, s *filelinkv1.FileStore) {
 	t.Helper()
-	eventuallyStore(t, s, func(g Gomega, s *v1.FileStore) {
-		haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionTrue, v1.ReasonSucceeded)
-		g.Expect(conditionStatus(s.Status.Conditions, v1.ConditionStalled)).To(BeEquivalentTo("absent"))
+	eventuallyStore(t, s, func(g Gomega, s *filelinkv1.FileStore) {
+		haveReady(g, s.Status.Conditions, s.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
+		g.Expect(conditionStatus(s.Status.Conditions, filelinkv1.ConditionStalled)).To(BeEquivalentTo("absent"))
 	})
 }

@@ -16,7 +16,7 @@ import (
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
@@ -52,19 +52,19 @@ func get[T client.Object](g Gomega, obj T) T {
 }
 
 // eventuallyLink waits until the link, read from the API server, passes check.
-func eventuallyLink(t *testing.T, l *v1.FileLink, check func(g Gomega, l *v1.FileLink)) {
+func eventuallyLink(t *testing.T, l *filelinkv1.FileLink, check func(g Gomega, l *filelinkv1.FileLink)) {
 	t.Helper()
 	NewWithT(t).Eventually(func(g Gomega) { check(g, get(g, l)) }).WithTimeout(wait).Should(Succeed())
 }
 
-func eventuallyFile(t *testing.T, f *v1.File, check func(g Gomega, f *v1.File)) {
+func eventuallyFile(t *testing.T, f *filelinkv1.File, check func(g Gomega, f *filelinkv1.File)) {
 	t.Helper()
 	NewWithT(t).Eventually(func(g Gomega) { check(g, get(g, f)) }).WithTimeout(wait).Should(Succeed())
 }
 
 // haveReady asserts the Ready condition's status and reason, for the current generation.
 func haveReady(g Gomega, conds []metav1.Condition, gen int64, status metav1.ConditionStatus, reason string) {
-	c := meta.FindStatusCondition(conds, v1.ConditionReady)
+	c := meta.FindStatusCondition(conds, filelinkv1.ConditionReady)
 	g.ExpectWithOffset(1, c).NotTo(BeNil(), "no Ready condition")
 	g.ExpectWithOffset(1, c.Status).To(Equal(status), "Ready status")
 	g.ExpectWithOffset(1, c.Reason).To(Equal(reason), "Ready reason")

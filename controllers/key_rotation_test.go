@@ -10,7 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 	"github.com/filelink-dev/filelink-operator/test/framework"
 )
@@ -43,7 +43,7 @@ func randomKey(t *testing.T) []byte {
 }
 
 // urlUnder is the URL the reconciler issues for l under key.
-func urlUnder(g Gomega, key []byte, l *v1.FileLink) string {
+func urlUnder(g Gomega, key []byte, l *filelinkv1.FileLink) string {
 	s, err := signing.NewSigner(key)
 	g.ExpectWithOffset(1, err).NotTo(HaveOccurred())
 	return s.URL(baseURL, l.UID)
@@ -78,7 +78,7 @@ func TestKeyRotationReissuesURLsAndRevocationEndsTheOldOnes(t *testing.T) {
 	newKey := randomKey(t)
 	setKeyData(t, map[string][]byte{"key": newKey, "retired-2026-11": oldKey})
 	newURL := urlUnder(g, newKey, l)
-	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
 		beActive(g, l)
 		g.Expect(l.Status.URL).To(Equal(newURL), "status.url not reissued under the new key")
 	})
@@ -104,7 +104,7 @@ func TestDeletingTheKeySecretRevokesEveryURLAndReissuesUnderANewKey(t *testing.T
 	g := NewWithT(t)
 	g.Expect(k8s.Delete(context.Background(), keySecret(g))).To(Succeed())
 	var after string
-	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
 		key := keySecret(g).Data[signing.ActiveKeyEntry]
 		g.Expect(key).To(HaveLen(signing.MinKeyLength), "no new key created")
 		after = urlUnder(g, key, l)
@@ -138,7 +138,7 @@ func TestAKeySecretWithoutAUsableKeyIssuesNothingUntilFixed(t *testing.T) {
 
 	fixed := randomKey(t)
 	setKeyData(t, map[string][]byte{"key": fixed})
-	eventuallyLink(t, l, func(g Gomega, l *v1.FileLink) {
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
 		beActive(g, l)
 		g.Expect(l.Status.URL).To(Equal(urlUnder(g, fixed, l)))
 	})

@@ -13,7 +13,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/controllers"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
@@ -64,7 +64,7 @@ func TestRequeueIsTheExactTimeToExpiry(t *testing.T) {
 	g := NewWithT(t)
 	now := time.Date(2026, 11, 27, 12, 0, 0, 250_000_000, time.UTC)
 	files, links, fake := directReconcilers(t, now)
-	f := fileFromSecret(directNS, "requeue-file", v1.PurposeBusinessLogo, "requeue-docs", "logo.png")
+	f := fileFromSecret(directNS, "requeue-file", filelinkv1.PurposeBusinessLogo, "requeue-docs", "logo.png")
 	expires := time.Date(2026, 11, 27, 13, 30, 0, 0, time.UTC)
 	l := link(directNS, "requeue-link", "requeue-file", &expires)
 	create(t, secret(directNS, "requeue-docs", map[string][]byte{"logo.png": []byte("png")}), f, l)
@@ -108,7 +108,7 @@ func TestRequeueIsTheExactTimeToExpiry(t *testing.T) {
 
 func TestReconcileOfMissingObjectsIsQuiet(t *testing.T) {
 	files, links, _ := directReconcilers(t, time.Now())
-	ghostFile := fileFromSecret(directNS, "ghost", v1.PurposeSelfie, "none", "none")
+	ghostFile := fileFromSecret(directNS, "ghost", filelinkv1.PurposeSelfie, "none", "none")
 	ghostLink := link(directNS, "ghost", "ghost", nil)
 	if res := reconcile(t, files, ghostFile); res != (ctrl.Result{}) {
 		t.Errorf("File: %+v", res)
@@ -121,7 +121,7 @@ func TestReconcileOfMissingObjectsIsQuiet(t *testing.T) {
 func TestNonExpiringLinkIsNotRequeued(t *testing.T) {
 	g := NewWithT(t)
 	files, links, _ := directReconcilers(t, time.Now())
-	f := fileFromSecret(directNS, "forever-file", v1.PurposeBusinessLogo, "forever-docs", "logo.png")
+	f := fileFromSecret(directNS, "forever-file", filelinkv1.PurposeBusinessLogo, "forever-docs", "logo.png")
 	l := link(directNS, "forever-link", "forever-file", nil)
 	create(t, secret(directNS, "forever-docs", map[string][]byte{"logo.png": []byte("png")}), f, l)
 	reconcile(t, files, f)
@@ -134,7 +134,7 @@ func TestNonExpiringLinkIsNotRequeued(t *testing.T) {
 // TestNeverReconciledObjectsAreInProgress: status.observedGeneration defaults to -1, so
 // before the first reconcile no GitOps tool reads a File or link as current.
 func TestNeverReconciledObjectsAreInProgress(t *testing.T) {
-	f := fileFromSecret(directNS, "fresh-file", v1.PurposeBusinessLogo, "fresh-docs", "logo.png")
+	f := fileFromSecret(directNS, "fresh-file", filelinkv1.PurposeBusinessLogo, "fresh-docs", "logo.png")
 	l := link(directNS, "fresh-link", "fresh-file", nil)
 	create(t, f, l)
 	wantGitOpsHealth(t, f, kstatus.InProgressStatus)
@@ -148,7 +148,7 @@ func TestLinkWaitsSilentlyForAFileNotYetRead(t *testing.T) {
 	g := NewWithT(t)
 	now := time.Now()
 	files, links, _ := directReconcilers(t, now)
-	f := fileFromSecret(directNS, "unread-file", v1.PurposeBusinessLogo, "unread-docs", "logo.png")
+	f := fileFromSecret(directNS, "unread-file", filelinkv1.PurposeBusinessLogo, "unread-docs", "logo.png")
 	expires := now.Add(time.Hour).Truncate(time.Second)
 	l := link(directNS, "unread-link", "unread-file", &expires)
 	create(t, secret(directNS, "unread-docs", map[string][]byte{"logo.png": []byte("png")}), f, l)

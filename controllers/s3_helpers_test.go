@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/test/framework/s3server"
 )
 
@@ -24,5 +24,5 @@ func startS3(ctx context.Context, t *testing.T, bucket string) (*s3server.Server
 	if err := s3.CreateBucket(ctx, bucket, true); err != nil {
 		t.Fatal(err)
 	}
-	return s3, map[string][]byte{v1.CredentialsAccessKeyID: []byte(s3.AccessKeyID), v1.CredentialsSecretAccessKey: []byte(s3.SecretAccessKey)}
+	return s3, map[string][]byte{filelinkv1.CredentialsAccessKeyID: []byte(s3.AccessKeyID), filelinkv1.CredentialsSecretAccessKey: []byte(s3.SecretAccessKey)}
 }

@@ -6,7 +6,7 @@ import (
 
 	. "github.com/onsi/gomega"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/controllers"
 )
 
@@ -21,11 +21,11 @@ func TestStatusPatchFromAStaleReadIsRefused(t *testing.T) {
 
 	// Someone else writes first.
 	newer := stale.DeepCopy()
-	res, err := controllers.PatchStatus(ctx, k8s, newer, func(l *v1.FileLink) { l.Status.ID = "link_newer" })
+	res, err := controllers.PatchStatus(ctx, k8s, newer, func(l *filelinkv1.FileLink) { l.Status.ID = "link_newer" })
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(res).To(Equal(controllers.StatusWritten))
 
-	res, err = controllers.PatchStatus(ctx, k8s, stale, func(l *v1.FileLink) { l.Status.URL = "http://stale" })
+	res, err = controllers.PatchStatus(ctx, k8s, stale, func(l *filelinkv1.FileLink) { l.Status.URL = "http://stale" })
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(res).To(Equal(controllers.StatusStale))
 	stored := get(g, l)
@@ -33,7 +33,7 @@ func TestStatusPatchFromAStaleReadIsRefused(t *testing.T) {
 	g.Expect(stored.Status.URL).To(BeEmpty(), "a stale read overwrote newer status")
 
 	// Re-read, it goes through.
-	res, err = controllers.PatchStatus(ctx, k8s, stored, func(l *v1.FileLink) { l.Status.URL = "http://fresh" })
+	res, err = controllers.PatchStatus(ctx, k8s, stored, func(l *filelinkv1.FileLink) { l.Status.URL = "http://fresh" })
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(res).To(Equal(controllers.StatusWritten))
 	g.Expect(get(g, l).Status.URL).To(Equal("http://fresh"))
@@ -44,7 +44,7 @@ func TestStatusPatchWithNothingChangedWritesNothing(t *testing.T) {
 	l := link(directNS, "unchanged", "some-file", nil)
 	create(t, l)
 	rv := l.ResourceVersion
-	res, err := controllers.PatchStatus(context.Background(), k8s, l, func(*v1.FileLink) {})
+	res, err := controllers.PatchStatus(context.Background(), k8s, l, func(*filelinkv1.FileLink) {})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(res).To(Equal(controllers.StatusUnchanged))
 	g.Expect(get(g, l).ResourceVersion).To(Equal(rv))
@@ -55,7 +55,7 @@ func TestStatusPatchOfADeletedObjectReportsItGone(t *testing.T) {
 	l := link(directNS, "deleted", "some-file", nil)
 	create(t, l)
 	g.Expect(k8s.Delete(context.Background(), l.DeepCopy())).To(Succeed())
-	res, err := controllers.PatchStatus(context.Background(), k8s, l, func(l *v1.FileLink) { l.Status.ID = "link_gone" })
+	res, err := controllers.PatchStatus(context.Background(), k8s, l, func(l *filelinkv1.FileLink) { l.Status.ID = "link_gone" })
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(res).To(Equal(controllers.StatusGone))
 }

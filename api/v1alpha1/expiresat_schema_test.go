@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
@@ -54,7 +54,7 @@ func TestExpiresAtSchemaAdmitsOnlyWhatGoReads(t *testing.T) {
 				t.Fatalf("test table is wrong: time.Parse(RFC3339, %q) = %v", c.value, goErr)
 			}
 			u := &unstructured.Unstructured{Object: map[string]any{
-				"apiVersion": v1.GroupVersion.String(),
+				"apiVersion": filelinkv1.GroupVersion.String(),
 				"kind":       "FileLink",
 				"metadata":   map[string]any{"namespace": ns, "name": fmt.Sprintf("expires-%d", i)},
 				"spec":       map[string]any{"file": "evidence", "expiresAt": c.value},
@@ -67,13 +67,13 @@ func TestExpiresAtSchemaAdmitsOnlyWhatGoReads(t *testing.T) {
 			if err != nil {
 				t.Fatalf("valid expiresAt %q refused: %v", c.value, err)
 			}
-			if err := k8s.Get(ctx, client.ObjectKeyFromObject(u), &v1.FileLink{}); err != nil {
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(u), &filelinkv1.FileLink{}); err != nil {
 				t.Fatalf("admitted expiresAt %q does not read back: %v", c.value, err)
 			}
 		})
 	}
 	// What an informer does: list the kind. It fails if any stored object is unreadable.
-	if err := k8s.List(ctx, &v1.FileLinkList{}, client.InNamespace(ns)); err != nil {
+	if err := k8s.List(ctx, &filelinkv1.FileLinkList{}, client.InNamespace(ns)); err != nil {
 		t.Fatalf("listing FileLinks after the candidates: %v", err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
@@ -30,20 +30,20 @@ func TestMain(m *testing.M) {
 
 const ns = "validation"
 
-func validFile(name string) *v1.File {
-	return &v1.File{
+func validFile(name string) *filelinkv1.File {
+	return &filelinkv1.File{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1.FileSpec{
-			Purpose: v1.PurposeDisputeEvidence,
-			Source:  v1.FileSource{Secret: &v1.KeySelector{Name: "docs", Key: "evidence.pdf"}},
+		Spec: filelinkv1.FileSpec{
+			Purpose: filelinkv1.PurposeDisputeEvidence,
+			Source:  filelinkv1.FileSource{Secret: &filelinkv1.KeySelector{Name: "docs", Key: "evidence.pdf"}},
 		},
 	}
 }
 
-func validLink(name string) *v1.FileLink {
-	return &v1.FileLink{
+func validLink(name string) *filelinkv1.FileLink {
+	return &filelinkv1.FileLink{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec:       v1.FileLinkSpec{File: "evidence"},
+		Spec:       filelinkv1.FileLinkSpec{File: "evidence"},
 	}
 }
 
@@ -77,22 +77,22 @@ func runInvalid[T client.Object](t *testing.T, valid func(name string) T, cases 
 }
 
 func TestFileCreateValidation(t *testing.T) {
-	cases := []invalidCase[*v1.File]{
-		{"unknown purpose", func(f *v1.File) { f.Spec.Purpose = "cat_pictures" }, []string{"spec.purpose", "Unsupported value"}},
-		{"empty purpose", func(f *v1.File) { f.Spec.Purpose = "" }, []string{"spec.purpose"}},
-		{"no source", func(f *v1.File) { f.Spec.Source = v1.FileSource{} }, []string{"spec.source", "exactly one of source.secret, source.configMap or source.store"}},
-		{"both sources", func(f *v1.File) {
-			f.Spec.Source.ConfigMap = &v1.KeySelector{Name: "docs", Key: "evidence.pdf"}
+	cases := []invalidCase[*filelinkv1.File]{
+		{"unknown purpose", func(f *filelinkv1.File) { f.Spec.Purpose = "cat_pictures" }, []string{"spec.purpose", "Unsupported value"}},
+		{"empty purpose", func(f *filelinkv1.File) { f.Spec.Purpose = "" }, []string{"spec.purpose"}},
+		{"no source", func(f *filelinkv1.File) { f.Spec.Source = filelinkv1.FileSource{} }, []string{"spec.source", "exactly one of source.secret, source.configMap or source.store"}},
+		{"both sources", func(f *filelinkv1.File) {
+			f.Spec.Source.ConfigMap = &filelinkv1.KeySelector{Name: "docs", Key: "evidence.pdf"}
 		}, []string{"spec.source", "exactly one of source.secret, source.configMap or source.store"}},
-		{"source without key", func(f *v1.File) { f.Spec.Source.Secret.Key = "" }, []string{"spec.source.secret.key"}},
-		{"source key with slash", func(f *v1.File) { f.Spec.Source.Secret.Key = "a/b" }, []string{"spec.source.secret.key"}},
-		{"filename with slash", func(f *v1.File) { f.Spec.Filename = "../etc/passwd" }, []string{"spec.filename", "must not contain '/'"}},
-		{"filename with newline", func(f *v1.File) { f.Spec.Filename = "a\nb.pdf" }, []string{"spec.filename", "control characters"}},
-		{"filename with NUL", func(f *v1.File) { f.Spec.Filename = "a\x00b.pdf" }, []string{"spec.filename", "control characters"}},
-		{"filename with DEL", func(f *v1.File) { f.Spec.Filename = "a\x7fb.pdf" }, []string{"spec.filename", "control characters"}},
-		{"filename of 256 bytes", func(f *v1.File) { f.Spec.Filename = strings.Repeat("a", 252) + ".pdf" }, []string{"spec.filename"}},
-		{"filename of 128 characters but 256 bytes", func(f *v1.File) { f.Spec.Filename = strings.Repeat("é", 128) }, []string{"spec.filename", "at most 255 bytes"}},
-		{"malformed content type", func(f *v1.File) { f.Spec.ContentType = "pdf" }, []string{"spec.contentType"}},
+		{"source without key", func(f *filelinkv1.File) { f.Spec.Source.Secret.Key = "" }, []string{"spec.source.secret.key"}},
+		{"source key with slash", func(f *filelinkv1.File) { f.Spec.Source.Secret.Key = "a/b" }, []string{"spec.source.secret.key"}},
+		{"filename with slash", func(f *filelinkv1.File) { f.Spec.Filename = "../etc/passwd" }, []string{"spec.filename", "must not contain '/'"}},
+		{"filename with newline", func(f *filelinkv1.File) { f.Spec.Filename = "a\nb.pdf" }, []string{"spec.filename", "control characters"}},
+		{"filename with NUL", func(f *filelinkv1.File) { f.Spec.Filename = "a\x00b.pdf" }, []string{"spec.filename", "control characters"}},
+		{"filename with DEL", func(f *filelinkv1.File) { f.Spec.Filename = "a\x7fb.pdf" }, []string{"spec.filename", "control characters"}},
+		{"filename of 256 bytes", func(f *filelinkv1.File) { f.Spec.Filename = strings.Repeat("a", 252) + ".pdf" }, []string{"spec.filename"}},
+		{"filename of 128 characters but 256 bytes", func(f *filelinkv1.File) { f.Spec.Filename = strings.Repeat("é", 128) }, []string{"spec.filename", "at most 255 bytes"}},
+		{"malformed content type", func(f *filelinkv1.File) { f.Spec.ContentType = "pdf" }, []string{"spec.contentType"}},
 	}
 	runInvalid(t, validFile, cases)
 }
@@ -102,12 +102,12 @@ func TestFileAcceptsEdgeValues(t *testing.T) {
 	f := validFile("edge")
 	f.Spec.Filename = strings.Repeat("é", 127) + "a" // 255 bytes exactly
 	f.Spec.ContentType = "text/csv; charset=utf-8"
-	f.Spec.Source = v1.FileSource{ConfigMap: &v1.KeySelector{Name: "docs", Key: "report.csv"}}
+	f.Spec.Source = filelinkv1.FileSource{ConfigMap: &filelinkv1.KeySelector{Name: "docs", Key: "report.csv"}}
 	if err := k8s.Create(ctx, f); err != nil {
 		t.Fatalf("valid File refused: %v", err)
 	}
 	// Every one of Stripe's 21 purposes is accepted.
-	purposes := []v1.Purpose{"account_requirement", "additional_verification", "business_icon", "business_logo",
+	purposes := []filelinkv1.Purpose{"account_requirement", "additional_verification", "business_icon", "business_logo",
 		"customer_signature", "dispute_evidence", "document_provider_identity_document", "finance_report_run",
 		"financial_account_statement", "identity_document", "identity_document_downloadable",
 		"issuing_regulatory_reporting", "pci_document", "platform_terms_of_service", "selfie",
@@ -128,7 +128,7 @@ func TestFilePurposeIsImmutable(t *testing.T) {
 	if err := k8s.Create(ctx, f); err != nil {
 		t.Fatal(err)
 	}
-	f.Spec.Purpose = v1.PurposeBusinessLogo
+	f.Spec.Purpose = filelinkv1.PurposeBusinessLogo
 	framework.WantInvalid(t, k8s.Update(ctx, f), "spec.purpose", "purpose is immutable")
 }
 
@@ -147,13 +147,13 @@ func TestStatusObservedGenerationDefaultsToMinusOne(t *testing.T) {
 
 func TestFileLinkCreateValidation(t *testing.T) {
 	key := func(i int) string { return fmt.Sprintf("key-%d", i) }
-	cases := []invalidCase[*v1.FileLink]{
-		{"no file", func(l *v1.FileLink) { l.Spec.File = "" }, []string{"spec.file"}},
-		{"51 metadata keys", func(l *v1.FileLink) { l.Spec.Metadata = metadataOf(51, key, "v") }, []string{"spec.metadata", "50"}},
-		{"key with [", func(l *v1.FileLink) { l.Spec.Metadata = map[string]string{"order[id]": "1"} }, []string{"spec.metadata", "must not contain '[' or ']'"}},
-		{"key with ]", func(l *v1.FileLink) { l.Spec.Metadata = map[string]string{"order]": "1"} }, []string{"spec.metadata", "must not contain '[' or ']'"}},
-		{"41-character key", func(l *v1.FileLink) { l.Spec.Metadata = map[string]string{strings.Repeat("k", 41): "v"} }, []string{"spec.metadata", "keys must be at most 40 characters"}},
-		{"501-character value", func(l *v1.FileLink) { l.Spec.Metadata = map[string]string{"k": strings.Repeat("v", 501)} }, []string{"spec.metadata", "values must be at most 500 characters"}},
+	cases := []invalidCase[*filelinkv1.FileLink]{
+		{"no file", func(l *filelinkv1.FileLink) { l.Spec.File = "" }, []string{"spec.file"}},
+		{"51 metadata keys", func(l *filelinkv1.FileLink) { l.Spec.Metadata = metadataOf(51, key, "v") }, []string{"spec.metadata", "50"}},
+		{"key with [", func(l *filelinkv1.FileLink) { l.Spec.Metadata = map[string]string{"order[id]": "1"} }, []string{"spec.metadata", "must not contain '[' or ']'"}},
+		{"key with ]", func(l *filelinkv1.FileLink) { l.Spec.Metadata = map[string]string{"order]": "1"} }, []string{"spec.metadata", "must not contain '[' or ']'"}},
+		{"41-character key", func(l *filelinkv1.FileLink) { l.Spec.Metadata = map[string]string{strings.Repeat("k", 41): "v"} }, []string{"spec.metadata", "keys must be at most 40 characters"}},
+		{"501-character value", func(l *filelinkv1.FileLink) { l.Spec.Metadata = map[string]string{"k": strings.Repeat("v", 501)} }, []string{"spec.metadata", "values must be at most 500 characters"}},
 	}
 	runInvalid(t, validLink, cases)
 }
@@ -188,7 +188,7 @@ func TestFileLinksSelectableByFile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	list := &v1.FileLinkList{}
+	list := &filelinkv1.FileLinkList{}
 	if err := k8s.List(ctx, list, client.InNamespace(ns), client.MatchingFields{"spec.file": "selectable-sel-b"}); err != nil {
 		t.Fatal(err)
 	}

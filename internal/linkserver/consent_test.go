@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
@@ -50,7 +50,7 @@ func TestOnlyLabelledSourcesAreServed(t *testing.T) {
 		f := newFixture(t, func(f *fixture) {
 			cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "assets"}, Data: map[string]string{"evidence": string(content)}}
 			f.secret.Name = ""
-			f.file.Spec.Source = v1.FileSource{ConfigMap: &v1.KeySelector{Name: "assets", Key: "evidence"}}
+			f.file.Spec.Source = filelinkv1.FileSource{ConfigMap: &filelinkv1.KeySelector{Name: "assets", Key: "evidence"}}
 			if err := k8s.Create(context.Background(), cm); err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +81,7 @@ func revokeAndRestore(t *testing.T, url string, source client.Object) {
 func TestFileNotReadyIsNotServed(t *testing.T) {
 	f := newFixture(t, nil)
 	eventuallyStatus(t, f.url(), http.StatusOK)
-	setReady(t, f.file, metav1.ConditionFalse, v1.ReasonSourceNotShareable)
+	setReady(t, f.file, metav1.ConditionFalse, filelinkv1.ReasonSourceNotShareable)
 	eventuallyNotFoundWithin(t, f.url(), 3*time.Second)
 	consistentlyNotFound(t, f.url())
 	markReady(t, f.file)

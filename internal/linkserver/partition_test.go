@@ -17,7 +17,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
@@ -208,12 +208,12 @@ func testPartition(t *testing.T, partition func(*apiProxy)) {
 func waitCached(t *testing.T, c client.Reader, f *fixture) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for _, obj := range []client.Object{&v1.FileLink{}, &v1.File{}, metadataOf(f)} {
+	for _, obj := range []client.Object{&filelinkv1.FileLink{}, &filelinkv1.File{}, metadataOf(f)} {
 		var key client.ObjectKey
 		switch obj.(type) {
-		case *v1.FileLink:
+		case *filelinkv1.FileLink:
 			key = client.ObjectKeyFromObject(f.link)
-		case *v1.File:
+		case *filelinkv1.File:
 			key = client.ObjectKeyFromObject(f.file)
 		default:
 			key = client.ObjectKeyFromObject(f.secret)

@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/lastmodified"
 	"github.com/filelink-dev/filelink-operator/test/framework"
 )
@@ -29,8 +29,8 @@ var content = []byte("%PDF-1.7\nthe evidence, exactly these bytes\n")
 type fixture struct {
 	ns     string
 	secret *corev1.Secret
-	file   *v1.File
-	link   *v1.FileLink
+	file   *filelinkv1.File
+	link   *filelinkv1.FileLink
 }
 
 func (f *fixture) url() string { return signer.URL(base, f.link.UID) }
@@ -41,12 +41,12 @@ func newFixture(t testing.TB, mutate func(*fixture)) *fixture {
 	f := &fixture{
 		ns:     ns,
 		secret: &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "docs", Labels: shareable()}, Data: map[string][]byte{"evidence": content}},
-		file: &v1.File{
+		file: &filelinkv1.File{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evidence"},
-			Spec: v1.FileSpec{Purpose: v1.PurposeDisputeEvidence, Filename: "evidence.pdf",
-				Source: v1.FileSource{Secret: &v1.KeySelector{Name: "docs", Key: "evidence"}}},
+			Spec: filelinkv1.FileSpec{Purpose: filelinkv1.PurposeDisputeEvidence, Filename: "evidence.pdf",
+				Source: filelinkv1.FileSource{Secret: &filelinkv1.KeySelector{Name: "docs", Key: "evidence"}}},
 		},
-		link: &v1.FileLink{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "share"}, Spec: v1.FileLinkSpec{File: "evidence"}},
+		link: &filelinkv1.FileLink{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "share"}, Spec: filelinkv1.FileLinkSpec{File: "evidence"}},
 	}
 	if mutate != nil {
 		mutate(f)
@@ -69,15 +69,15 @@ var shareable = framework.Shareable
 
 // markReady writes what the File controller, which does not run here, writes once it
 // has read the File's source: Ready=True for the current generation.
-func markReady(t testing.TB, file *v1.File) {
+func markReady(t testing.TB, file *filelinkv1.File) {
 	t.Helper()
-	setReady(t, file, metav1.ConditionTrue, v1.ReasonSucceeded)
+	setReady(t, file, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
 }
 
-func setReady(t testing.TB, file *v1.File, status metav1.ConditionStatus, reason string) {
+func setReady(t testing.TB, file *filelinkv1.File, status metav1.ConditionStatus, reason string) {
 	t.Helper()
 	file.Status.ObservedGeneration = file.Generation
-	meta.SetStatusCondition(&file.Status.Conditions, metav1.Condition{Type: v1.ConditionReady, Status: status,
+	meta.SetStatusCondition(&file.Status.Conditions, metav1.Condition{Type: filelinkv1.ConditionReady, Status: status,
 		Reason: reason, Message: "set by the test", ObservedGeneration: file.Generation})
 	if err := k8s.Status().Update(context.Background(), file); err != nil {
 		t.Fatal(err)
@@ -323,14 +323,14 @@ func TestNotFoundWhenTheFileCannotBeServed(t *testing.T) {
 		eventuallyStatus(t, f.url(), http.StatusOK)
 	})
 	t.Run("purpose not linkable", func(t *testing.T) {
-		f := newFixture(t, func(f *fixture) { f.file.Spec.Purpose = v1.PurposeIdentityDocument })
+		f := newFixture(t, func(f *fixture) { f.file.Spec.Purpose = filelinkv1.PurposeIdentityDocument })
 		notFoundFor(t, f)
 		// The purpose is immutable: the File is replaced by one with a linkable purpose.
 		if err := k8s.Delete(ctx, f.file); err != nil {
 			t.Fatal(err)
 		}
 		eventuallyStatus(t, f.url(), http.StatusNotFound)
-		f.file.ResourceVersion, f.file.Spec.Purpose = "", v1.PurposeIdentityDocumentDownloadable
+		f.file.ResourceVersion, f.file.Spec.Purpose = "", filelinkv1.PurposeIdentityDocumentDownloadable
 		if err := k8s.Create(ctx, f.file); err != nil {
 			t.Fatal(err)
 		}
@@ -402,9 +402,9 @@ func TestConfigMapBinaryData(t *testing.T) {
 	png := []byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0}
 	ns := newNamespace(t)
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "assets", Labels: shareable()}, BinaryData: map[string][]byte{"logo": png}}
-	file := &v1.File{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "logo.png"},
-		Spec: v1.FileSpec{Purpose: v1.PurposeBusinessLogo, Source: v1.FileSource{ConfigMap: &v1.KeySelector{Name: "assets", Key: "logo"}}}}
-	link := &v1.FileLink{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "logo"}, Spec: v1.FileLinkSpec{File: "logo.png"}}
+	file := &filelinkv1.File{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "logo.png"},
+		Spec: filelinkv1.FileSpec{Purpose: filelinkv1.PurposeBusinessLogo, Source: filelinkv1.FileSource{ConfigMap: &filelinkv1.KeySelector{Name: "assets", Key: "logo"}}}}
+	link := &filelinkv1.FileLink{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "logo"}, Spec: filelinkv1.FileLinkSpec{File: "logo.png"}}
 	for _, o := range []client.Object{cm, file, link} {
 		if err := k8s.Create(context.Background(), o); err != nil {
 			t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 )
@@ -23,7 +23,7 @@ func TestSharedReaderReadsTheInformersObjects(t *testing.T) {
 	f := newFixture(t, nil)
 	key := types.NamespacedName{Namespace: f.ns, Name: f.file.Name}
 
-	var first *v1.File
+	var first *filelinkv1.File
 	g.Eventually(func() error {
 		var err error
 		first, err = linkserver.SharedGet(ctx, server, key, linkserver.FileKind())

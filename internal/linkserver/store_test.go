@@ -26,7 +26,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 	"github.com/filelink-dev/filelink-operator/test/framework"
@@ -39,9 +39,9 @@ import (
 type storeFixture struct {
 	ns     string
 	secret *corev1.Secret
-	store  *v1.FileStore
-	file   *v1.File
-	link   *v1.FileLink
+	store  *filelinkv1.FileStore
+	file   *filelinkv1.File
+	link   *filelinkv1.FileLink
 }
 
 func (f *storeFixture) url(base string) string { return signer.URL(base, f.link.UID) }
@@ -59,9 +59,9 @@ const (
 	versionedBucket = "versioned"
 )
 
-func (st *storeTest) bucketSpec(bucket string) v1.S3Bucket {
-	return v1.S3Bucket{Endpoint: st.s3.Endpoint, AllowInsecureHTTP: true, Region: s3server.Region,
-		Bucket: bucket, ForcePathStyle: true, Credentials: v1.S3Credentials{SecretName: "s3-reader"}}
+func (st *storeTest) bucketSpec(bucket string) filelinkv1.S3Bucket {
+	return filelinkv1.S3Bucket{Endpoint: st.s3.Endpoint, AllowInsecureHTTP: true, Region: s3server.Region,
+		Bucket: bucket, ForcePathStyle: true, Credentials: filelinkv1.S3Credentials{SecretName: "s3-reader"}}
 }
 
 func (st *storeTest) put(t testing.TB, bucket, key string, data []byte) objectstore.ObjectInfo {
@@ -91,14 +91,14 @@ func (st *storeTest) newStoreFixture(t testing.TB, bucket, key string, data []by
 	f := &storeFixture{
 		ns: ns,
 		secret: &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "s3-reader", Labels: shareable()},
-			Data: map[string][]byte{v1.CredentialsAccessKeyID: []byte(st.s3.AccessKeyID), v1.CredentialsSecretAccessKey: []byte(st.s3.SecretAccessKey)}},
-		store: &v1.FileStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evidence"}, Spec: v1.FileStoreSpec{S3: st.bucketSpec(bucket)}},
-		file: &v1.File{
+			Data: map[string][]byte{filelinkv1.CredentialsAccessKeyID: []byte(st.s3.AccessKeyID), filelinkv1.CredentialsSecretAccessKey: []byte(st.s3.SecretAccessKey)}},
+		store: &filelinkv1.FileStore{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evidence"}, Spec: filelinkv1.FileStoreSpec{S3: st.bucketSpec(bucket)}},
+		file: &filelinkv1.File{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evidence"},
-			Spec: v1.FileSpec{Purpose: v1.PurposeDisputeEvidence, Filename: "receipt 0042.pdf",
-				Source: v1.FileSource{Store: &v1.StoreObjectSelector{Name: "evidence", Key: key}}},
+			Spec: filelinkv1.FileSpec{Purpose: filelinkv1.PurposeDisputeEvidence, Filename: "receipt 0042.pdf",
+				Source: filelinkv1.FileSource{Store: &filelinkv1.StoreObjectSelector{Name: "evidence", Key: key}}},
 		},
-		link: &v1.FileLink{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "share"}, Spec: v1.FileLinkSpec{File: "evidence"}},
+		link: &filelinkv1.FileLink{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "share"}, Spec: filelinkv1.FileLinkSpec{File: "evidence"}},
 	}
 	if mutate != nil {
 		mutate(f)
@@ -112,7 +112,7 @@ func (st *storeTest) newStoreFixture(t testing.TB, bucket, key string, data []by
 	modified := metav1.NewTime(info.LastModified)
 	f.file.Status.Size = int64(len(data))
 	f.file.Status.SHA256 = hex.EncodeToString(sum[:])
-	f.file.Status.StoreObject = &v1.StoreObjectVersion{VersionID: info.VersionID, ETag: info.ETag, LastModified: &modified}
+	f.file.Status.StoreObject = &filelinkv1.StoreObjectVersion{VersionID: info.VersionID, ETag: info.ETag, LastModified: &modified}
 	markReady(t, f.file)
 	return f
 }
@@ -315,7 +315,7 @@ func TestStoreObjects(t *testing.T) {
 			t.Fatalf("%d re-check requests after the spacing passed, want 2", n)
 		}
 		// Metadata only: the File's spec and status are as the File controller left them.
-		got := &v1.File{}
+		got := &filelinkv1.File{}
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(f.file), got); err != nil {
 			t.Fatal(err)
 		}
@@ -339,7 +339,7 @@ func TestStoreObjects(t *testing.T) {
 
 	t.Run("a redirect to an overwritten object asks for a re-check of its File", func(t *testing.T) {
 		f := st.newStoreFixture(t, plainBucket, "recheck-redirect.pdf", randomBytes(t, 1024), func(f *storeFixture) {
-			f.store.Spec.Delivery = v1.DeliveryRedirect
+			f.store.Spec.Delivery = filelinkv1.DeliveryRedirect
 		})
 		eventuallyRedirect(t, f.url(rechecking))
 		st.put(t, plainBucket, "recheck-redirect.pdf", randomBytes(t, 1024))
@@ -406,7 +406,7 @@ func TestStoreObjects(t *testing.T) {
 
 	t.Run("credentials the object store refuses answer 404", func(t *testing.T) {
 		f := st.newStoreFixture(t, plainBucket, "refused.pdf", randomBytes(t, 1024), func(f *storeFixture) {
-			f.secret.Data[v1.CredentialsSecretAccessKey] = []byte("not-the-key")
+			f.secret.Data[filelinkv1.CredentialsSecretAccessKey] = []byte("not-the-key")
 		})
 		// 404 from the start, as long as the link is unknown too: wait until the
 		// object store itself has refused.
@@ -422,10 +422,10 @@ func TestStoreObjects(t *testing.T) {
 
 	t.Run("a store edited since its last check keeps serving, one whose check failed answers 404", func(t *testing.T) {
 		f := st.newStoreFixture(t, versionedBucket, "edited.pdf", randomBytes(t, 1024), nil)
-		setStoreReady(t, f.store, metav1.ConditionTrue, v1.ReasonSucceeded)
+		setStoreReady(t, f.store, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
 		eventuallyStatus(t, f.url(proxy), http.StatusOK)
 		patch := client.MergeFrom(f.store.DeepCopy())
-		f.store.Spec.Delivery = v1.DeliveryRedirect
+		f.store.Spec.Delivery = filelinkv1.DeliveryRedirect
 		if err := k8s.Patch(ctx, f.store, patch); err != nil {
 			t.Fatal(err)
 		}
@@ -444,7 +444,7 @@ func TestStoreObjects(t *testing.T) {
 			}
 		}
 		// The store's check of its current spec failed: its links go as its Files will.
-		setStoreReady(t, f.store, metav1.ConditionFalse, v1.ReasonAccessDenied)
+		setStoreReady(t, f.store, metav1.ConditionFalse, filelinkv1.ReasonAccessDenied)
 		eventuallyNotFoundWithin(t, f.url(proxy), 10*time.Second)
 		consistentlyNotFound(t, f.url(proxy))
 	})
@@ -526,7 +526,7 @@ func TestStoreObjects(t *testing.T) {
 
 	redirectClock := clocktesting.NewFakeClock(time.Now())
 	redirect := startServer(t, linkserver.Options{Clock: redirectClock}, func(s *linkserver.Server) { linkserver.SetStoreTransport(s, st.transport) })
-	redirecting := func(f *storeFixture) { f.store.Spec.Delivery = v1.DeliveryRedirect }
+	redirecting := func(f *storeFixture) { f.store.Spec.Delivery = filelinkv1.DeliveryRedirect }
 
 	t.Run("redirect hands out a presigned URL that serves the object byte-exact", func(t *testing.T) {
 		data := randomBytes(t, 5<<20)
@@ -616,19 +616,19 @@ func (w *countingWriter) Patch(ctx context.Context, obj client.Object, patch cli
 	return w.Writer.Patch(ctx, obj, patch, opts...)
 }
 
-func (w *countingWriter) patchesOf(f *v1.File) int {
+func (w *countingWriter) patchesOf(f *filelinkv1.File) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.patches[f.UID]
 }
 
 // eventuallyRecheckRequested waits until f carries the re-check annotation with value.
-func eventuallyRecheckRequested(t testing.TB, f *v1.File, value string) {
+func eventuallyRecheckRequested(t testing.TB, f *filelinkv1.File, value string) {
 	t.Helper()
 	NewWithT(t).Eventually(func(g Gomega) {
-		got := &v1.File{}
+		got := &filelinkv1.File{}
 		g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(f), got)).To(Succeed())
-		g.Expect(got.Annotations).To(HaveKeyWithValue(v1.RecheckRequestedAtAnnotation, value))
+		g.Expect(got.Annotations).To(HaveKeyWithValue(filelinkv1.RecheckRequestedAtAnnotation, value))
 	}).WithTimeout(5 * time.Second).WithPolling(20 * time.Millisecond).Should(Succeed())
 }
 
@@ -652,10 +652,10 @@ func eventuallyRedirect(t testing.TB, u string) {
 
 // setStoreReady writes what the FileStore controller, which does not run here, writes
 // once it has checked store's current spec.
-func setStoreReady(t testing.TB, store *v1.FileStore, status metav1.ConditionStatus, reason string) {
+func setStoreReady(t testing.TB, store *filelinkv1.FileStore, status metav1.ConditionStatus, reason string) {
 	t.Helper()
 	store.Status.ObservedGeneration = store.Generation
-	meta.SetStatusCondition(&store.Status.Conditions, metav1.Condition{Type: v1.ConditionReady, Status: status,
+	meta.SetStatusCondition(&store.Status.Conditions, metav1.Condition{Type: filelinkv1.ConditionReady, Status: status,
 		Reason: reason, Message: "set by the test", ObservedGeneration: store.Generation})
 	if err := k8s.Status().Update(context.Background(), store); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,7 @@ package objectstore_test
 import (
 	"testing"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 )
 
@@ -17,11 +17,11 @@ func TestNewRefusesEndpointsTheSchemaRefuses(t *testing.T) {
 		"https://s3.example.com?x=1",
 		"https://key:secret@s3.example.com",
 	} {
-		if _, err := objectstore.New(v1.S3Bucket{Endpoint: endpoint, Bucket: "b-1"}, creds, objectstore.Options{}); err == nil {
+		if _, err := objectstore.New(filelinkv1.S3Bucket{Endpoint: endpoint, Bucket: "b-1"}, creds, objectstore.Options{}); err == nil {
 			t.Errorf("%s accepted", endpoint)
 		}
 	}
-	if _, err := objectstore.New(v1.S3Bucket{Endpoint: "https://s3.example.com:9000/", Bucket: "b-1"}, creds, objectstore.Options{}); err != nil {
+	if _, err := objectstore.New(filelinkv1.S3Bucket{Endpoint: "https://s3.example.com:9000/", Bucket: "b-1"}, creds, objectstore.Options{}); err != nil {
 		t.Errorf("https endpoint refused: %v", err)
 	}
 }

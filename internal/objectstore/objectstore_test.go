@@ -20,7 +20,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 	"github.com/filelink-dev/filelink-operator/test/framework/s3server"
 )
@@ -55,8 +55,8 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-func spec(bucket string) v1.S3Bucket {
-	return v1.S3Bucket{Endpoint: s3.Endpoint, AllowInsecureHTTP: true, Region: s3server.Region, Bucket: bucket, ForcePathStyle: true}
+func spec(bucket string) filelinkv1.S3Bucket {
+	return filelinkv1.S3Bucket{Endpoint: s3.Endpoint, AllowInsecureHTTP: true, Region: s3server.Region, Bucket: bucket, ForcePathStyle: true}
 }
 
 func bucket(t *testing.T, name string) *objectstore.Bucket {

@@ -8,15 +8,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 var link = framework.Link
 
-func file(ns, name string, purpose v1.Purpose) *v1.File {
-	return &v1.File{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: v1.FileSpec{
-		Purpose: purpose, Source: v1.FileSource{Secret: &v1.KeySelector{Name: "docs", Key: "k"}}}}
+func file(ns, name string, purpose filelinkv1.Purpose) *filelinkv1.File {
+	return &filelinkv1.File{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: filelinkv1.FileSpec{
+		Purpose: purpose, Source: filelinkv1.FileSource{Secret: &filelinkv1.KeySelector{Name: "docs", Key: "k"}}}}
 }
 
 func at(d time.Duration) *time.Time {
@@ -27,7 +27,7 @@ func at(d time.Duration) *time.Time {
 func TestCreate(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
-	for _, f := range []*v1.File{file(ns, "logo", v1.PurposeBusinessLogo), file(ns, "passport", v1.PurposeIdentityDocument)} {
+	for _, f := range []*filelinkv1.File{file(ns, "logo", filelinkv1.PurposeBusinessLogo), file(ns, "passport", filelinkv1.PurposeIdentityDocument)} {
 		if err := k8s.Create(ctx, f); err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +68,7 @@ func TestCreate(t *testing.T) {
 func TestUpdate(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
-	if err := k8s.Create(ctx, file(ns, "logo", v1.PurposeBusinessLogo)); err != nil {
+	if err := k8s.Create(ctx, file(ns, "logo", filelinkv1.PurposeBusinessLogo)); err != nil {
 		t.Fatal(err)
 	}
 
