@@ -2,8 +2,6 @@ package linkserver
 
 import (
 	"errors"
-	"io"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -62,16 +60,6 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 	return c, err
 }
 
-// observe wraps h so that every request is counted by outcome and timed.
-func (m *metrics) observe(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &recordingWriter{ResponseWriter: w, code: http.StatusOK}
-		h.ServeHTTP(rec, r)
-		m.record(rec.code, rec.written, start)
-	})
-}
-
 // record counts one answer of code with its body bytes, timed from start; a nil m (a
 // server without metrics, in tests) records nothing.
 func (m *metrics) record(code int, written int64, start time.Time) {
@@ -99,32 +87,4 @@ func (m *metrics) seriesOf(code int) *codeSeries {
 	label := strconv.Itoa(code)
 	s, _ := m.byCode.LoadOrStore(code, &codeSeries{requests: m.downloads.WithLabelValues(label), duration: m.duration.WithLabelValues(label)})
 	return s.(*codeSeries)
-}
-
-// recordingWriter remembers the status code and counts the body bytes written.
-type recordingWriter struct {
-	http.ResponseWriter
-	code    int
-	written int64
-}
-
-func (w *recordingWriter) WriteHeader(code int) {
-	w.code = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *recordingWriter) Write(b []byte) (int, error) {
-	n, err := w.ResponseWriter.Write(b)
-	w.written += int64(n)
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *recordingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// ReadFrom counts what the inner writer's ReadFrom (sendfile, for a cached body) wrote.
-func (w *recordingWriter) ReadFrom(r io.Reader) (int64, error) {
-	n, err := readFrom(w.ResponseWriter, r)
-	w.written += n
-	return n, err
 }

@@ -1,6 +1,13 @@
 // Package linkserver serves the files behind FileLink URLs. It runs on every replica of
 // the manager, answers from the manager's informer cache and a bounded content cache, and
 // decides expiry from each request's own time, never waiting for the reconciler.
+//
+// This package assembles the rooms below it and answers through net/http: decision
+// (token → link → File → what to serve, or 404/410), content (the bodies of Secrets and
+// ConfigMaps, cached and fetched ahead), delivery (objects of a FileStore, proxied or
+// redirected), guard (what every connection and answer is held to) and fastpath (plain
+// requests for cached bodies, below net/http). Each imports only those after it in
+// that list, none this package.
 package linkserver
 
 import (
@@ -13,48 +20,37 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"golang.org/x/sync/singleflight"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
-	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
-	"github.com/filelink-dev/filelink-operator/internal/objectstore"
-	"github.com/filelink-dev/filelink-operator/internal/signing"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/content"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/decision"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/delivery"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/fastpath"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
 )
 
 // Server is the link server: a manager Runnable that does not need leader election.
 type Server struct {
 	addr  string
 	cache cache.Cache // the manager's informer cache
-	// objects reads Files and source metadata from the cache without copying them.
-	objects *sharedReader
-	source  client.Reader // the API server, for content not yet in the content cache
-	// links finds a link by token; it follows the FileLink informer and the keys.
-	links  *tokenMap
-	clock  clock.PassiveClock
-	log    logr.Logger
-	limits Limits
+	log   logr.Logger
+	// limits have their defaults filled in.
+	limits guard.Limits
 	// listen is net.ListenConfig's zero value outside tests, which shrink socket buffers
 	// to make a stalled reader show within a small body.
 	listen net.ListenConfig
 
-	sourceReadTimeout time.Duration
-	content           *contentCache
-	fetches           singleflight.Group
-	stores            *storeClients
-	storeOptions      objectstore.Options
-	// rechecks asks the File controller to look again at a File whose object changed.
-	rechecks *recheckRequester
-	handler  http.Handler
-	// metrics count the fast path's answers; net/http's are counted by handler.
+	decider *decision.Decider
+	bodies  *content.Bodies
+	store   *delivery.Store
+	handler http.Handler
+	// metrics count every answer, of either path; nil counts nothing (tests' servers).
 	metrics *metrics
-	// fastAnswers counts the fast path's answers, so tests can tell which path answered.
-	fastAnswers atomic.Int64
+	// fast is the running fast path, for tests that tell which path answered.
+	fast atomic.Pointer[fastpath.FastPath]
 	// serving is set once the listener is bound: after the caches have synced, since
 	// the manager starts runnables only then.
 	serving atomic.Bool
@@ -78,7 +74,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("link server: %w", err)
 	}
-	reg, err := inf.AddEventHandler(s.links.handler())
+	reg, err := inf.AddEventHandler(s.decider.Links())
 	if err != nil {
 		return fmt.Errorf("link server: %w", err)
 	}
@@ -93,8 +89,8 @@ func (s *Server) Start(ctx context.Context) error {
 	srv := &http.Server{
 		Handler: s.handler,
 		// net/http answers 431 itself beyond this plus its 4 KiB of slack; the handler
-		// answers 431 from maxHeaderBytes on, with the headers every answer carries.
-		MaxHeaderBytes:    maxHeaderBytes,
+		// answers 431 from guard.MaxHeaderBytes on, with the headers every answer carries.
+		MaxHeaderBytes:    guard.MaxHeaderBytes,
 		ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
 		IdleTimeout:       s.limits.IdleTimeout,
 		// No WriteTimeout: a fixed one would cut a slow reader of a large file. Each
@@ -102,16 +98,16 @@ func (s *Server) Start(ctx context.Context) error {
 		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
 	s.log.Info("serving links", "address", ln.Addr().String(), "maxConnections", s.limits.MaxConnections)
+	// Every connection starts on the fast path, which hands net/http the ones it does
+	// not serve.
+	limited := guard.NewLimitListener(ln, s.limits.MaxConnections)
+	fast := fastpath.New(fastpath.Config{Decider: s.decider, Limits: s.limits, Record: s.metrics.record, Log: s.log}, limited.Addr())
+	s.fast.Store(fast)
 	s.serving.Store(true)
 	defer s.serving.Store(false)
-	// Every connection starts on the fast path, which hands net/http the ones it does
-	// not serve (fastpath.go).
-	limited := newLimitListener(ln, s.limits.MaxConnections)
-	handoff := newHandoffListener(limited.Addr())
-	fast := newFastPath(s, handoff)
 	httpDone, fastDone := make(chan error, 1), make(chan error, 1)
-	go func() { httpDone <- srv.Serve(handoff) }()
-	go func() { fastDone <- fast.acceptLoop(ctx, limited) }()
+	go func() { httpDone <- srv.Serve(fast.Handoff()) }()
+	go func() { fastDone <- fast.Serve(ctx, limited) }()
 	var failed error
 	select {
 	case err := <-httpDone:
@@ -124,7 +120,7 @@ func (s *Server) Start(ctx context.Context) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	fastStopped := make(chan error, 1)
-	go func() { fastStopped <- fast.shutdown(shutdownCtx) }()
+	go func() { fastStopped <- fast.Shutdown(shutdownCtx) }()
 	httpErr := srv.Shutdown(shutdownCtx)
 	fastErr := <-fastStopped
 	if failed != nil {
@@ -144,21 +140,21 @@ func (s *Server) NeedLeaderElection() bool { return false }
 // own listener.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// errNotServable covers every reason a link does not serve that must look the same from
-// outside: unknown token, deleted link, missing File, unlinkable purpose, missing source.
-var errNotServable = errors.New("not servable")
-
+// serveLink is net/http's answer to a link request: everything but the plain requests
+// for cached bodies that the fast path answers.
 func (s *Server) serveLink(rw http.ResponseWriter, r *http.Request) {
-	now := s.clock.Now()
-	w := &hardenedWriter{ResponseWriter: newPacedWriter(rw, s.limits.MinTransferRate, s.limits.TransferWindow)}
+	start := time.Now()
+	w := guard.NewWriter(rw, s.limits.MinTransferRate, s.limits.TransferWindow)
+	w.AfterBody(func(code int, written int64) { s.metrics.record(code, written, start) })
+	defer w.Finish()
 	h := w.Header()
-	if requestHasBody(r) {
+	if guard.RequestHasBody(r) {
 		// Nothing here reads a body; waiting for one to trickle in before the next
 		// request would let a client hold a connection for ever.
 		h.Set("Connection", "close")
 		_ = http.NewResponseController(rw).SetReadDeadline(time.Now())
 	}
-	if headerBytes(r) > maxHeaderBytes {
+	if guard.HeaderBytes(r) > guard.MaxHeaderBytes {
 		http.Error(w, "request header fields too large", http.StatusRequestHeaderFieldsTooLarge)
 		return
 	}
@@ -167,42 +163,40 @@ func (s *Server) serveLink(rw http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	link, err := s.linkFor(r.URL.Path)
+	v, err := s.decider.Decide(r.Context(), r.URL.Path)
 	if err != nil {
-		s.fail(w, err, nil)
+		s.fail(w, err, v.Link)
 		return
 	}
-	if link.ExpiredAt(now) {
-		http.Error(w, "expired", http.StatusGone)
+	if v.File.Spec.Source.Store != nil {
+		if err := s.store.Serve(w, r, v.Link, v.File); err != nil {
+			s.fail(w, err, v.Link)
+		}
 		return
 	}
-	file, err := s.fileFor(r.Context(), link)
+	b, err := s.bodies.Get(r.Context(), v.Source, v.Key, v.Modified)
 	if err != nil {
-		s.fail(w, err, link)
+		s.fail(w, err, v.Link)
 		return
 	}
-	if file.Spec.Source.Store != nil {
-		s.serveStore(w, r, link, file)
-		return
-	}
-	b, err := s.bodyOf(r.Context(), file)
-	if err != nil {
-		s.fail(w, err, link)
-		return
-	}
-	defer b.done()
-	h.Set("Content-Type", file.MediaType())
-	h.Set("Content-Disposition", attachment(file.DownloadName()))
-	h.Set("ETag", b.etag)
-	limitRanges(r)
-	http.ServeContent(w, r, "", b.modified, b.content)
+	defer b.Done()
+	h.Set("Content-Type", v.File.MediaType())
+	h.Set("Content-Disposition", guard.Attachment(v.File.DownloadName()))
+	h.Set("ETag", b.ETag)
+	guard.LimitRanges(r)
+	http.ServeContent(w, r, "", b.Modified, b.Content)
 }
 
-// fail answers 404 for anything not servable, and 503 for a failure that may pass (the
-// API server unreachable for a body not cached yet), logged with the link's name: the
-// path holds the token, so it is never logged.
+// fail answers 410 for an expired link, 404 for anything not servable, and 503 for a
+// failure that may pass (the API server unreachable for a body not cached, an object
+// store that does not answer), logged with the link's name: the path holds the token,
+// so it is never logged.
 func (s *Server) fail(w http.ResponseWriter, err error, link *filelinkv1.FileLink) {
-	if errors.Is(err, errNotServable) {
+	switch {
+	case errors.Is(err, decision.ErrExpired):
+		http.Error(w, "expired", http.StatusGone)
+		return
+	case decision.NotServable(err):
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
@@ -213,43 +207,3 @@ func (s *Server) fail(w http.ResponseWriter, err error, link *filelinkv1.FileLin
 	log.Error(err, "serving link")
 	http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 }
-
-// linkFor finds the live FileLink whose token is the last path segment: one map lookup
-// by the token itself, then a constant-time comparison under the keys the map was built
-// with. It never calls the API server.
-func (s *Server) linkFor(path string) (*filelinkv1.FileLink, error) {
-	token, ok := signing.TokenFromPath(path)
-	if !ok {
-		return nil, errNotServable
-	}
-	l, signer := s.links.lookup(token)
-	if l == nil || signer == nil || l.DeletionTimestamp != nil || !signer.Verify(token, l.UID) {
-		return nil, errNotServable
-	}
-	return l, nil
-}
-
-// fileFor returns the link's File when it exists, its purpose may be linked and the File
-// controller found it Ready: a File it refused (an unlabelled source above all) serves
-// nothing, on every replica, even before that replica's cache sees the source change.
-// Ready for an older generation is enough; the body is read from the current spec's
-// source, whose label bodyOf checks itself. The File is the informer's: read, never
-// change it.
-func (s *Server) fileFor(ctx context.Context, link *filelinkv1.FileLink) (*filelinkv1.File, error) {
-	file, err := get(ctx, s.objects, types.NamespacedName{Namespace: link.Namespace, Name: link.Spec.File}, fileKind, newFile)
-	if apierrors.IsNotFound(err) {
-		return nil, errNotServable
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !file.Spec.Purpose.Linkable() || file.DeletionTimestamp != nil || !meta.IsStatusConditionTrue(file.Status.Conditions, filelinkv1.ConditionReady) {
-		return nil, errNotServable
-	}
-	return file, nil
-}
-
-// fileKind and newFile name the File kind to sharedReader.
-var fileKind = filelinkv1.GroupVersion.WithKind("File")
-
-func newFile() *filelinkv1.File { return &filelinkv1.File{} }

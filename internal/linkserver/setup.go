@@ -16,6 +16,10 @@ import (
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/cachetrim"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/content"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/decision"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/delivery"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
@@ -25,9 +29,9 @@ const (
 	DefaultContentCacheBytes = 64 << 20
 	// DefaultMaxConnections bounds open connections, so a flood of idle or slow clients
 	// costs a fixed amount of memory and descriptors.
-	DefaultMaxConnections = 1024
+	DefaultMaxConnections = guard.DefaultMaxConnections
 	// DefaultMinTransferRate, in bytes per second, is slower than any usable mobile link.
-	DefaultMinTransferRate = 4 << 10
+	DefaultMinTransferRate = guard.DefaultMinTransferRate
 	// DefaultSourceReadTimeout bounds the one API read a request may need (a body not
 	// cached yet): while the API server is unreachable the answer is a quick 503.
 	DefaultSourceReadTimeout = 3 * time.Second
@@ -51,37 +55,7 @@ type Options struct {
 }
 
 // Limits harden the server as a public endpoint. Zero fields take the defaults.
-type Limits struct {
-	// MaxConnections caps connections open at once (--link-max-connections).
-	MaxConnections int
-	// ReadHeaderTimeout cuts a client that trickles its request headers; default 10 s.
-	ReadHeaderTimeout time.Duration
-	// IdleTimeout closes a kept-alive connection with no request; default 60 s.
-	IdleTimeout time.Duration
-	// MinTransferRate, in bytes per second, averaged over TransferWindow (default 16 s),
-	// is the slowest a client may take an answer (--link-min-transfer-rate).
-	MinTransferRate int64
-	TransferWindow  time.Duration
-}
-
-func (l Limits) withDefaults() Limits {
-	if l.MaxConnections == 0 {
-		l.MaxConnections = DefaultMaxConnections
-	}
-	if l.ReadHeaderTimeout == 0 {
-		l.ReadHeaderTimeout = 10 * time.Second
-	}
-	if l.IdleTimeout == 0 {
-		l.IdleTimeout = 60 * time.Second
-	}
-	if l.MinTransferRate == 0 {
-		l.MinTransferRate = DefaultMinTransferRate
-	}
-	if l.TransferWindow == 0 {
-		l.TransferWindow = 16 * time.Second
-	}
-	return l
-}
+type Limits = guard.Limits
 
 // CacheTransform is the transform the manager's cache must apply to every object
 // (cache.Options.DefaultTransform): it keeps of Files, FileLinks and FileStores what the
@@ -108,13 +82,12 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := registerStoreMetrics(); err != nil {
+	if err := delivery.RegisterMetrics(ctrlmetrics.Registry); err != nil {
 		return nil, err
 	}
 	s := newServer(mgr.GetCache(), mgr.GetAPIReader(), o)
-	s.rechecks.files = mgr.GetClient()
+	s.store.SetRecheckWriter(mgr.GetClient())
 	s.metrics = m
-	s.handler = m.observe(http.HandlerFunc(s.serveLink))
 	if err := mgr.Add(s); err != nil {
 		return nil, err
 	}
@@ -138,22 +111,18 @@ func newServer(informers cache.Cache, source client.Reader, o Options) *Server {
 		o.SourceReadTimeout = DefaultSourceReadTimeout
 	}
 	log := ctrl.Log.WithName("linkserver")
+	bodies := content.NewBodies(content.NewCache(o.ContentCacheBytes), source, o.SourceReadTimeout)
+	decider := decision.New(informers, o.Keys, o.Clock, bodies)
 	s := &Server{
 		addr:    o.Addr,
 		cache:   informers,
-		objects: &sharedReader{cache: informers},
-		source:  source,
-		links:   newTokenMap(),
-		clock:   o.Clock,
 		log:     log,
-		limits:  o.Limits.withDefaults(),
-
-		sourceReadTimeout: o.SourceReadTimeout,
-		content:           newContentCache(o.ContentCacheBytes),
-		stores:            newStoreClients(),
-		rechecks:          newRecheckRequester(o.Clock, log),
+		limits:  o.Limits.WithDefaults(),
+		decider: decider,
+		bodies:  bodies,
+		store: delivery.New(delivery.Config{Cache: informers, Source: source, SourceReadTimeout: o.SourceReadTimeout,
+			Clock: o.Clock, Log: log}),
 	}
 	s.handler = http.HandlerFunc(s.serveLink)
-	o.Keys.Notify(s.links.rekey)
 	return s
 }

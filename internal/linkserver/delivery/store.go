@@ -1,4 +1,13 @@
-package linkserver
+// Package delivery serves Files whose bytes are objects of a FileStore (SPEC §10), once
+// the decision has found the link live and its File Ready: proxied, by streaming exactly
+// the object version the File's status describes (its versionId, or its ETag through
+// If-Match when the bucket is not versioned) with http.ServeContent's semantics and
+// Range passed through; or redirected, by a 302 to a presigned GET that outlives neither
+// the link nor 60 s. An object that no longer is that version answers 503 (404 once that
+// version is gone), never other bytes, and asks the File controller, through an
+// annotation, to look at the File again at once rather than at the FileStore's next
+// interval.
+package delivery
 
 import (
 	"context"
@@ -12,17 +21,18 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/go-logr/logr"
+	"golang.org/x/sync/singleflight"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/decision"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 )
-
-// Files whose source is an object of a FileStore (SPEC §10). The link server serves
-// exactly the object version the File's status describes: its versionId, or its ETag
-// through If-Match when the bucket is not versioned. An object that no longer is that
-// version answers 503 (404 once that version is gone) until the File controller records
-// the new version and digest: at once, since the link server asks it to (recheck.go),
-// and at the latest at the FileStore's next interval.
 
 // redirectTTL is the longest a presigned URL of redirect delivery lives: long enough
 // to follow the redirect, short enough that a leaked URL is worth little.
@@ -36,57 +46,93 @@ const storeOpenTimeout = 10 * time.Second
 // maxStoreClients bounds the S3 clients kept, one per FileStore in use.
 const maxStoreClients = 256
 
-// serveStore answers for a File whose bytes are an object of a FileStore. The 404 and
-// 410 decisions were taken already or are taken here, never left to the object store.
-func (s *Server) serveStore(w *hardenedWriter, r *http.Request, link *filelinkv1.FileLink, file *filelinkv1.File) {
-	a := &storeAnswer{ResponseWriter: w, delivery: filelinkv1.DeliveryProxy}
+// Config is what a Store delivers with.
+type Config struct {
+	// Cache is the manager's informer cache: FileStores, and credentials Secrets'
+	// metadata (labelled ones only).
+	Cache cache.Cache
+	// Source is the API server, for the data of a credentials Secret that changed.
+	Source client.Reader
+	// SourceReadTimeout bounds that read.
+	SourceReadTimeout time.Duration
+	Clock             clock.PassiveClock
+	Log               logr.Logger
+	// Options build the S3 clients; tests set a Transport to count requests.
+	Options objectstore.Options
+}
+
+// Store delivers Files whose bytes are objects of a FileStore.
+type Store struct {
+	cfg     Config
+	stores  *storeClients
+	fetches singleflight.Group
+	// rechecks asks the File controller to look again at a File whose object changed.
+	rechecks *recheckRequester
+}
+
+// New returns a Store; it asks for no re-check until SetRecheckWriter is called.
+func New(cfg Config) *Store {
+	return &Store{cfg: cfg, stores: newStoreClients(), rechecks: newRecheckRequester(cfg.Clock, cfg.Log)}
+}
+
+// SetRecheckWriter makes the store ask for File re-checks through files: the manager's
+// client, or a test's.
+func (s *Store) SetRecheckWriter(files client.Writer) { s.rechecks.files = files }
+
+// SetTransport makes the store reach object stores through rt; tests count requests.
+func (s *Store) SetTransport(rt http.RoundTripper) { s.cfg.Options.Transport = rt }
+
+// Serve answers for a File whose bytes are an object of a FileStore; the decision has
+// found the link live and the File Ready. When the store refuses the link before any
+// answer is written (no FileStore, unlabelled credentials, a File without a version),
+// Serve writes nothing and returns an error, decision.ErrNotServable or one that may
+// pass, for the caller to answer; the answer is counted all the same.
+func (s *Store) Serve(w *guard.Writer, r *http.Request, link *filelinkv1.FileLink, file *filelinkv1.File) error {
+	a := &storeAnswer{delivery: filelinkv1.DeliveryProxy, outcome: storeRefused}
+	w.BeforeHead(a.beforeHead)
 	obj := file.Status.StoreObject
 	if obj == nil || file.Status.SHA256 == "" || (obj.VersionID == "" && obj.ETag == "") {
 		// Ready without the version it describes: nothing could pin the bytes.
-		a.outcome = storeRefused
-		s.fail(a, errNotServable, link)
-		return
+		return decision.ErrNotServable
 	}
 	store, bucket, err := s.bucketFor(r.Context(), file)
 	if err != nil {
 		a.outcome = storeOutcome(err)
-		s.fail(a, err, link)
-		return
+		return err
 	}
-	key := file.Spec.Source.Store.Key
 	version := objectstore.Version{VersionID: obj.VersionID, ETag: obj.ETag}
 	if store.Spec.Delivery == filelinkv1.DeliveryRedirect {
 		a.delivery = filelinkv1.DeliveryRedirect
-		s.redirect(a, r, link, file, bucket, version)
-		return
+		return s.redirect(w, a, r, link, file, bucket, version)
 	}
-	h := a.Header()
+	h := w.Header()
 	h.Set("Content-Type", file.MediaType())
-	h.Set("Content-Disposition", attachment(file.DownloadName()))
+	h.Set("Content-Disposition", guard.Attachment(file.DownloadName()))
 	h.Set("ETag", `"`+file.Status.SHA256+`"`)
 	var modified time.Time
 	if obj.LastModified != nil {
 		modified = obj.LastModified.Time
 	}
-	limitRanges(r)
-	content := newObjectReader(r.Context(), bucket, key, version, file.Status.Size)
+	guard.LimitRanges(r)
+	content := newObjectReader(r.Context(), bucket, file.Spec.Source.Store.Key, version, file.Status.Size)
 	content.stale = func() { s.rechecks.request(file) }
 	defer content.Close()
-	ow := &openingWriter{ResponseWriter: a, answer: a, content: content, get: r.Method == http.MethodGet}
+	a.proxy = &proxied{content: content, get: r.Method == http.MethodGet, ranges: r.Header.Get("Range")}
 	// ServeContent answers HEAD, conditional requests and Range from the status alone;
-	// the object store is asked only when it commits to sending bytes.
-	http.ServeContent(ow, r, "", modified, content)
-	if !ow.multipart {
+	// the object store is asked only when it commits to sending bytes (proxied.open).
+	http.ServeContent(w, r, "", modified, content)
+	if !a.proxy.multipart {
 		content.closeBody()
 	}
-	if ow.err != nil {
-		s.storeFailed(ow.err, link)
+	if err := w.Refused(); err != nil {
+		s.storeFailed(err, link)
 	}
+	return nil
 }
 
 // storeFailed logs what the object store said. The answer is written already.
-func (s *Server) storeFailed(err error, link *filelinkv1.FileLink) {
-	log := s.log.WithValues("fileLink", types.NamespacedName{Namespace: link.Namespace, Name: link.Name})
+func (s *Store) storeFailed(err error, link *filelinkv1.FileLink) {
+	log := s.cfg.Log.WithValues("fileLink", types.NamespacedName{Namespace: link.Namespace, Name: link.Name})
 	switch {
 	case errors.Is(err, objectstore.ErrObjectChanged):
 		log.Info("object changed since the File's status was written; answering 503 until the File is checked again, which is requested", "reason", err.Error())
@@ -112,19 +158,19 @@ func storeStatus(err error) int {
 
 // redirect answers 302 to a presigned GET of the object version, valid until the
 // earlier of redirectTTL and the link's expiry, carrying the File's name and type.
-func (s *Server) redirect(w *storeAnswer, r *http.Request, link *filelinkv1.FileLink, file *filelinkv1.File,
-	bucket *objectstore.Bucket, version objectstore.Version) {
+func (s *Store) redirect(w *guard.Writer, a *storeAnswer, r *http.Request, link *filelinkv1.FileLink, file *filelinkv1.File,
+	bucket *objectstore.Bucket, version objectstore.Version) error {
 	ttl := redirectTTL
-	if until, ok := link.UntilExpiry(s.clock.Now()); ok && until < ttl {
+	if until, ok := link.UntilExpiry(s.cfg.Clock.Now()); ok && until < ttl {
 		ttl = until
 	}
 	if ttl < time.Second {
 		// A presigned URL counts in whole seconds; any would outlive the link, which
 		// will have expired by the time a retry comes.
-		w.outcome = storeUnavailable
+		a.outcome = storeUnavailable
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
-		return
+		return nil
 	}
 	key := file.Spec.Source.Store.Key
 	if version.VersionID == "" {
@@ -140,24 +186,24 @@ func (s *Server) redirect(w *storeAnswer, r *http.Request, link *filelinkv1.File
 			if staleVersion(err) {
 				s.rechecks.request(file)
 			}
-			w.outcome = storeOutcome(err)
+			a.outcome = storeOutcome(err)
 			http.Error(w, http.StatusText(storeStatus(err)), storeStatus(err))
 			s.storeFailed(err, link)
-			return
+			return nil
 		}
 	}
 	u, err := bucket.PresignGet(r.Context(), key, objectstore.Version{VersionID: version.VersionID}, ttl, objectstore.ResponseHeaders{
 		ContentType:        file.MediaType(),
-		ContentDisposition: attachment(file.DownloadName()),
+		ContentDisposition: guard.Attachment(file.DownloadName()),
 	})
 	if err != nil {
-		w.outcome = storeOutcome(err)
-		s.fail(w, err, link)
-		return
+		a.outcome = storeOutcome(err)
+		return err
 	}
-	w.outcome = storeRedirected
+	a.outcome = storeRedirected
 	w.Header().Set("Location", u.String())
 	w.WriteHeader(http.StatusFound)
+	return nil
 }
 
 // bucketFor returns the File's FileStore and a client for its bucket, signed with the
@@ -165,11 +211,11 @@ func (s *Server) redirect(w *storeAnswer, r *http.Request, link *filelinkv1.File
 // label and resourceVersion come from the informer caches, the client from storeClients:
 // the Secret's data is read from the API server only when the FileStore or the Secret
 // changed, so steady-state downloads make no API calls.
-func (s *Server) bucketFor(ctx context.Context, file *filelinkv1.File) (*filelinkv1.FileStore, *objectstore.Bucket, error) {
+func (s *Store) bucketFor(ctx context.Context, file *filelinkv1.File) (*filelinkv1.FileStore, *objectstore.Bucket, error) {
 	store := &filelinkv1.FileStore{}
-	if err := s.cache.Get(ctx, types.NamespacedName{Namespace: file.Namespace, Name: file.Spec.Source.Store.Name}, store); err != nil {
+	if err := s.cfg.Cache.Get(ctx, types.NamespacedName{Namespace: file.Namespace, Name: file.Spec.Source.Store.Name}, store); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, nil, errNotServable
+			return nil, nil, decision.ErrNotServable
 		}
 		return nil, nil, err
 	}
@@ -178,19 +224,19 @@ func (s *Server) bucketFor(ctx context.Context, file *filelinkv1.File) (*filelin
 		// store its controller found unusable serves nothing, even before the File
 		// catches up; one Ready for an older spec still serves, with the current spec,
 		// so editing a FileStore is no outage (FileStore.LastCheck).
-		return nil, nil, errNotServable
+		return nil, nil, decision.ErrNotServable
 	}
 	ref := filesource.Ref{Kind: "Secret", NamespacedName: types.NamespacedName{Namespace: store.Namespace, Name: store.Spec.S3.Credentials.SecretName}}
 	meta := ref.Metadata()
-	if err := s.cache.Get(ctx, ref.NamespacedName, meta); err != nil {
+	if err := s.cfg.Cache.Get(ctx, ref.NamespacedName, meta); err != nil {
 		if apierrors.IsNotFound(err) {
 			// Absent or unlabelled: the metadata cache holds labelled Secrets only.
-			return nil, nil, errNotServable
+			return nil, nil, decision.ErrNotServable
 		}
 		return nil, nil, err
 	}
 	if !filesource.Shareable(meta) {
-		return nil, nil, errNotServable
+		return nil, nil, decision.ErrNotServable
 	}
 	id := storeClientKey{store: types.NamespacedName{Namespace: store.Namespace, Name: store.Name},
 		version: string(store.UID) + "/" + store.ResourceVersion + "/" + meta.ResourceVersion}
@@ -198,27 +244,27 @@ func (s *Server) bucketFor(ctx context.Context, file *filelinkv1.File) (*filelin
 		return store, b, nil
 	}
 	v, err, _ := s.fetches.Do("store/"+id.store.String()+"/"+id.version, func() (any, error) {
-		readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.sourceReadTimeout)
+		readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SourceReadTimeout)
 		defer cancel()
 		secret := &corev1.Secret{}
-		if err := s.source.Get(readCtx, ref.NamespacedName, secret); err != nil {
+		if err := s.cfg.Source.Get(readCtx, ref.NamespacedName, secret); err != nil {
 			if apierrors.IsNotFound(err) {
-				return nil, errNotServable
+				return nil, decision.ErrNotServable
 			}
 			return nil, err
 		}
 		// The label is checked again on the very Secret read, in case the cache lags
 		// behind its removal.
 		if !filesource.Shareable(secret) {
-			return nil, errNotServable
+			return nil, decision.ErrNotServable
 		}
 		creds, err := objectstore.CredentialsFromData(secret.Data)
 		if err != nil {
-			return nil, fmt.Errorf("%w: FileStore %s: %w", errNotServable, id.store, err)
+			return nil, fmt.Errorf("%w: FileStore %s: %w", decision.ErrNotServable, id.store, err)
 		}
-		b, err := objectstore.New(store.Spec.S3, creds, s.storeOptions)
+		b, err := objectstore.New(store.Spec.S3, creds, s.cfg.Options)
 		if err != nil {
-			return nil, fmt.Errorf("%w: FileStore %s: %w", errNotServable, id.store, err)
+			return nil, fmt.Errorf("%w: FileStore %s: %w", decision.ErrNotServable, id.store, err)
 		}
 		s.stores.put(id, b)
 		return b, nil
@@ -273,14 +319,4 @@ func (c *storeClients) put(k storeClientKey, b *objectstore.Bucket) {
 		}
 	}
 	c.clients[k.store] = storeClient{version: k.version, bucket: b}
-}
-
-// parseContentRange reads the "bytes START-END/SIZE" that ServeContent sets on a
-// single-range answer.
-func parseContentRange(v string) (start, end int64, ok bool) {
-	var size int64
-	if n, err := fmt.Sscanf(v, "bytes %d-%d/%d", &start, &end, &size); err != nil || n != 3 || start > end {
-		return 0, 0, false
-	}
-	return start, end, true
 }

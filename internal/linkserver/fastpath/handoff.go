@@ -1,9 +1,11 @@
-package linkserver
+package fastpath
 
 import (
 	"bufio"
 	"net"
 	"sync"
+
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
 )
 
 // handoffListener is how the fast path gives net/http a connection: http.Server.Serve
@@ -51,7 +53,7 @@ func (l *handoffListener) give(c net.Conn) bool {
 // net/http reads those again, then the connection itself. Everything else, ReadFrom for
 // sendfile above all, is the connection's own.
 type replayConn struct {
-	tcpConn
+	guard.TCPConn
 	buffered *bufio.Reader
 }
 
@@ -62,5 +64,5 @@ func (c *replayConn) Read(p []byte) (int, error) {
 		}
 		c.buffered = nil
 	}
-	return c.tcpConn.Read(p)
+	return c.TCPConn.Read(p)
 }
