@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/decision"
 )
 
@@ -40,4 +41,11 @@ func FastAnswers(s *Server) int64 {
 		return fp.Answers()
 	}
 	return 0
+}
+
+// HoldsBody reports whether s's content cache holds the body file's link would serve
+// now.
+func HoldsBody(ctx context.Context, s *Server, file *filelinkv1.File) bool {
+	_, key, err := s.decider.SourceVersion(ctx, file)
+	return err == nil && s.bodies.Holds(key)
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/content"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/decision"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/delivery"
@@ -43,10 +45,11 @@ type Server struct {
 	// to make a stalled reader show within a small body.
 	listen net.ListenConfig
 
-	decider *decision.Decider
-	bodies  *content.Bodies
-	store   *delivery.Store
-	handler http.Handler
+	decider  *decision.Decider
+	bodies   *content.Bodies
+	prefetch *content.Prefetcher
+	store    *delivery.Store
+	handler  http.Handler
 	// metrics count every answer, of either path; nil counts nothing (tests' servers).
 	metrics *metrics
 	// fast is the running fast path, for tests that tell which path answered.
@@ -79,6 +82,11 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("link server: %w", err)
 	}
 	defer func() { _ = inf.RemoveEventHandler(reg) }()
+	stopPrefetch, err := s.startPrefetch(ctx)
+	if err != nil {
+		return fmt.Errorf("link server: %w", err)
+	}
+	defer stopPrefetch()
 	if !toolscache.WaitForCacheSync(ctx.Done(), reg.HasSynced) {
 		return nil
 	}
@@ -130,6 +138,30 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("link server shutdown: %w", err)
 	}
 	return nil
+}
+
+// startPrefetch fetches bodies ahead until the returned function is called.
+func (s *Server) startPrefetch(ctx context.Context) (func(), error) {
+	files, err := s.cache.GetInformer(ctx, &filelinkv1.File{})
+	if err != nil {
+		return nil, err
+	}
+	var sources []content.Informer
+	for _, kind := range []string{"Secret", "ConfigMap"} {
+		inf, err := s.cache.GetInformer(ctx, filesource.Ref{Kind: kind}.Metadata())
+		if err != nil {
+			return nil, err
+		}
+		sources = append(sources, inf)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := s.prefetch.Run(ctx, files, sources...); err != nil {
+			s.log.Error(err, "fetching bodies ahead stopped; bodies are read on first download")
+		}
+	})
+	return func() { cancel(); wg.Wait() }, nil
 }
 
 // NeedLeaderElection is false: every replica serves, so serving scales out behind a

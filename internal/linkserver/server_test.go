@@ -472,6 +472,8 @@ func gather(t *testing.T) map[string]float64 {
 			switch {
 			case m.GetCounter() != nil:
 				out[name] = m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				out[name] = m.GetGauge().GetValue()
 			case m.GetHistogram() != nil:
 				out[strings.Replace(name, mf.GetName(), mf.GetName()+"_count", 1)] = float64(m.GetHistogram().GetSampleCount())
 			}

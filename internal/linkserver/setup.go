@@ -85,6 +85,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	if err := delivery.RegisterMetrics(ctrlmetrics.Registry); err != nil {
 		return nil, err
 	}
+	if err := content.RegisterMetrics(ctrlmetrics.Registry); err != nil {
+		return nil, err
+	}
 	s := newServer(mgr.GetCache(), mgr.GetAPIReader(), o)
 	s.store.SetRecheckWriter(mgr.GetClient())
 	s.metrics = m
@@ -114,12 +117,13 @@ func newServer(informers cache.Cache, source client.Reader, o Options) *Server {
 	bodies := content.NewBodies(content.NewCache(o.ContentCacheBytes), source, o.SourceReadTimeout)
 	decider := decision.New(informers, o.Keys, o.Clock, bodies)
 	s := &Server{
-		addr:    o.Addr,
-		cache:   informers,
-		log:     log,
-		limits:  o.Limits.WithDefaults(),
-		decider: decider,
-		bodies:  bodies,
+		addr:     o.Addr,
+		cache:    informers,
+		log:      log,
+		limits:   o.Limits.WithDefaults(),
+		decider:  decider,
+		bodies:   bodies,
+		prefetch: content.NewPrefetcher(bodies, informers, decider.SourceVersion, log.WithName("prefetch")),
 		store: delivery.New(delivery.Config{Cache: informers, Source: source, SourceReadTimeout: o.SourceReadTimeout,
 			Clock: o.Clock, Log: log}),
 	}

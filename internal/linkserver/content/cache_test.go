@@ -106,3 +106,40 @@ func TestAnEvictedBodyFinishesItsDownloads(t *testing.T) {
 		}
 	}
 }
+
+// TestBodiesFetchedAheadEvictNoBodyADownloadRead: a body fetched ahead takes free room,
+// the room of older versions of its own entry and of bodies fetched ahead and never read
+// (least recent first), and nothing else: a body a download read is known to be wanted.
+func TestBodiesFetchedAheadEvictNoBodyADownloadRead(t *testing.T) {
+	c := NewCache(90)
+	read, cold1, cold2 := Key{uid: "read"}, Key{uid: "cold1"}, Key{uid: "cold2"}
+	c.add(read, bytesOf(30), "")
+	if b, ok := c.get(read); ok {
+		b.drop()
+	}
+	if !c.addAhead(cold1, bytesOf(30), "") || !c.addAhead(cold2, bytesOf(30), "") {
+		t.Fatal("bodies fetched ahead were refused free room")
+	}
+	if !c.addAhead(Key{uid: "cold3"}, bytesOf(30), "") {
+		t.Fatal("a body fetched ahead was refused the room of one never read")
+	}
+	if c.has(cold1) || !c.has(cold2) || !c.has(read) {
+		t.Fatalf("held: read %v, cold1 %v, cold2 %v; want the read body and the more recent cold one", c.has(read), c.has(cold1), c.has(cold2))
+	}
+	if c.addAhead(Key{uid: "big"}, bytesOf(70), "") {
+		t.Fatal("a body fetched ahead evicted a body a download read")
+	}
+	if !c.has(read) || !c.has(cold2) {
+		t.Fatal("a refused body fetched ahead evicted others all the same")
+	}
+
+	v1, v2 := Key{uid: "src", resourceVersion: "1", entry: "e"}, Key{uid: "src", resourceVersion: "2", entry: "e"}
+	c = NewCache(50)
+	c.add(v1, bytesOf(30), "")
+	if b, ok := c.get(v1); ok {
+		b.drop()
+	}
+	if !c.addAhead(v2, bytesOf(30), "") || c.has(v1) {
+		t.Fatalf("the new version of an entry held %v, the old one %v; want the new one in its place", c.has(v2), c.has(v1))
+	}
+}
