@@ -23,7 +23,10 @@ import (
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
@@ -238,4 +241,35 @@ func (s *Server) fail(w http.ResponseWriter, err error, link *filelinkv1.FileLin
 	}
 	log.Error(err, "serving link")
 	http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+}
+
+// newServer returns a Server reading links and Files from cache and file bodies from
+// source, without metrics and without asking for re-checks; Setup is the one way in,
+// tests reach it through export_test.go.
+func newServer(informers cache.Cache, source client.Reader, o Options) *Server {
+	if o.ContentCacheBytes == 0 {
+		o.ContentCacheBytes = DefaultContentCacheBytes
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	if o.SourceReadTimeout == 0 {
+		o.SourceReadTimeout = DefaultSourceReadTimeout
+	}
+	log := ctrl.Log.WithName("linkserver")
+	bodies := content.NewBodies(content.NewCache(o.ContentCacheBytes), source, o.SourceReadTimeout)
+	decider := decision.New(informers, o.Keys, o.Clock, bodies)
+	s := &Server{
+		addr:     o.Addr,
+		cache:    informers,
+		log:      log,
+		limits:   o.Limits.WithDefaults(),
+		decider:  decider,
+		bodies:   bodies,
+		prefetch: content.NewPrefetcher(bodies, informers, decider.SourceVersion, log.WithName("prefetch")),
+		store: delivery.New(delivery.Config{Cache: informers, Source: source, SourceReadTimeout: o.SourceReadTimeout,
+			Clock: o.Clock, Log: log}),
+	}
+	s.handler = http.HandlerFunc(s.serveLink)
+	return s
 }

@@ -3,65 +3,16 @@ package linkserver
 import (
 	"context"
 	"errors"
-	"net/http"
-	"time"
 
-	toolscache "k8s.io/client-go/tools/cache"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
-	"github.com/filelink-dev/filelink-operator/internal/cachetrim"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/content"
-	"github.com/filelink-dev/filelink-operator/internal/linkserver/decision"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/delivery"
-	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
-	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
-
-// Defaults of the options a zero value leaves unset.
-const (
-	// DefaultContentCacheBytes caps the memory the content cache may hold.
-	DefaultContentCacheBytes = 64 << 20
-	// DefaultMaxConnections bounds open connections, so a flood of idle or slow clients
-	// costs a fixed amount of memory and descriptors.
-	DefaultMaxConnections = guard.DefaultMaxConnections
-	// DefaultMinTransferRate, in bytes per second, is slower than any usable mobile link.
-	DefaultMinTransferRate = guard.DefaultMinTransferRate
-	// DefaultSourceReadTimeout bounds the one API read a request may need (a body not
-	// cached yet): while the API server is unreachable the answer is a quick 503.
-	DefaultSourceReadTimeout = 3 * time.Second
-)
-
-// Options configure the link server.
-type Options struct {
-	// Addr is --link-bind-address.
-	Addr string
-	// Keys issue and verify tokens: the live key Secret (signing.LiveKey) in the
-	// manager; the server follows every change of them.
-	Keys signing.Keys
-	// Clock decides expiry for each request; tests move a fake one.
-	Clock clock.PassiveClock
-	// ContentCacheBytes caps the cached file bodies; 0 means DefaultContentCacheBytes.
-	// Larger bodies are served too, each read from its source per request.
-	ContentCacheBytes int64
-	// SourceReadTimeout bounds an API read of a body; 0 means DefaultSourceReadTimeout.
-	SourceReadTimeout time.Duration
-	Limits            Limits
-}
-
-// Limits harden the server as a public endpoint. Zero fields take the defaults.
-type Limits = guard.Limits
-
-// CacheTransform is the transform the manager's cache must apply to every object
-// (cache.Options.DefaultTransform): it keeps of Files, FileLinks and FileStores what the
-// server and the reconcilers read (cachetrim.Object). Last-Modified comes from the
-// sources' metadata, whose own transform (filesource.CacheByObject) keeps the timestamp.
-func CacheTransform() toolscache.TransformFunc { return cachetrim.Object }
 
 // Setup adds the link server to mgr, with the informers it reads. Those informers would
 // otherwise be started only by the controllers, which run on the leader alone. Links and
@@ -98,35 +49,4 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// newServer returns a Server reading links and Files from cache and file bodies from
-// source, without metrics and without asking for re-checks; Setup is the one way in,
-// tests reach it through export_test.go.
-func newServer(informers cache.Cache, source client.Reader, o Options) *Server {
-	if o.ContentCacheBytes == 0 {
-		o.ContentCacheBytes = DefaultContentCacheBytes
-	}
-	if o.Clock == nil {
-		o.Clock = clock.RealClock{}
-	}
-	if o.SourceReadTimeout == 0 {
-		o.SourceReadTimeout = DefaultSourceReadTimeout
-	}
-	log := ctrl.Log.WithName("linkserver")
-	bodies := content.NewBodies(content.NewCache(o.ContentCacheBytes), source, o.SourceReadTimeout)
-	decider := decision.New(informers, o.Keys, o.Clock, bodies)
-	s := &Server{
-		addr:     o.Addr,
-		cache:    informers,
-		log:      log,
-		limits:   o.Limits.WithDefaults(),
-		decider:  decider,
-		bodies:   bodies,
-		prefetch: content.NewPrefetcher(bodies, informers, decider.SourceVersion, log.WithName("prefetch")),
-		store: delivery.New(delivery.Config{Cache: informers, Source: source, SourceReadTimeout: o.SourceReadTimeout,
-			Clock: o.Clock, Log: log}),
-	}
-	s.handler = http.HandlerFunc(s.serveLink)
-	return s
 }
