@@ -49,3 +49,6 @@ func HoldsBody(ctx context.Context, s *Server, file *filelinkv1.File) bool {
 	_, key, err := s.decider.SourceVersion(ctx, file)
 	return err == nil && s.bodies.Holds(key)
 }
+
+// WithoutFetchAhead keeps s from fetching bodies ahead: it reads them on first download.
+func WithoutFetchAhead(s *Server) { s.prefetch = nil }

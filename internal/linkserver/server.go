@@ -145,6 +145,9 @@ func (s *Server) Start(ctx context.Context) error {
 
 // startPrefetch fetches bodies ahead until the returned function is called.
 func (s *Server) startPrefetch(ctx context.Context) (func(), error) {
+	if s.prefetch == nil {
+		return func() {}, nil
+	}
 	files, err := s.cache.GetInformer(ctx, &filelinkv1.File{})
 	if err != nil {
 		return nil, err
