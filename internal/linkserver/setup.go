@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/prometheus/client_golang/prometheus"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -33,11 +34,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := delivery.RegisterMetrics(ctrlmetrics.Registry); err != nil {
-		return nil, err
-	}
-	if err := content.RegisterMetrics(ctrlmetrics.Registry); err != nil {
-		return nil, err
+	for _, c := range []prometheus.Collector{delivery.Collector(), content.Collector()} {
+		if _, err := register(ctrlmetrics.Registry, c); err != nil {
+			return nil, err
+		}
 	}
 	s := newServer(mgr.GetCache(), mgr.GetAPIReader(), o)
 	s.store.SetRecheckWriter(mgr.GetClient())

@@ -1,7 +1,6 @@
 package content
 
 import (
-	"errors"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,12 +54,5 @@ func (l *prefetchers) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(bodiesDesc, prometheus.GaugeValue, float64(notHeld), "not_held")
 }
 
-// RegisterMetrics adds the bodies gauge to reg; registering it again is no error, so a
-// manager restarted in the same process keeps its series.
-func RegisterMetrics(reg prometheus.Registerer) error {
-	err := reg.Register(live)
-	if errors.As(err, new(prometheus.AlreadyRegisteredError)) {
-		return nil
-	}
-	return err
-}
+// Collector is the bodies gauge, to register on the manager's registry.
+func Collector() prometheus.Collector { return live }

@@ -23,7 +23,7 @@ func TestSingleRangeAgreesWithServeContent(t *testing.T) {
 	}
 	singles, multis := 0, 0
 	for _, h := range headers {
-		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/", nil)
 		req.Header.Set("Range", h)
 		rec := httptest.NewRecorder()
 		http.ServeContent(rec, req, "", time.Time{}, bytes.NewReader(body))

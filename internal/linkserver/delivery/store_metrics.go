@@ -32,15 +32,8 @@ var storeRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		"(fetched, local, redirected, refused, changed, not_found, unavailable).",
 }, []string{"delivery", "outcome"})
 
-// RegisterMetrics adds the store requests counter to reg; registering it again is no
-// error, so a manager restarted in the same process keeps counting on the same series.
-func RegisterMetrics(reg prometheus.Registerer) error {
-	err := reg.Register(storeRequests)
-	if errors.As(err, new(prometheus.AlreadyRegisteredError)) {
-		return nil
-	}
-	return err
-}
+// Collector is the store requests counter, to register on the manager's registry.
+func Collector() prometheus.Collector { return storeRequests }
 
 // storeOutcome names the outcome of a request that failed at the object store.
 func storeOutcome(err error) string {

@@ -18,10 +18,12 @@ type LimitListener struct {
 	closeOnce sync.Once
 }
 
+// NewLimitListener lets l accept at most n connections open at once.
 func NewLimitListener(l net.Listener, n int) *LimitListener {
 	return &LimitListener{Listener: l, slots: make(chan struct{}, n), closed: make(chan struct{})}
 }
 
+// Accept waits for a free slot, then for a connection, which frees its slot on Close.
 func (l *LimitListener) Accept() (net.Conn, error) {
 	select {
 	case l.slots <- struct{}{}:
@@ -40,6 +42,7 @@ func (l *LimitListener) Accept() (net.Conn, error) {
 	return &limitedTCPConn{TCPConn: tc, release: l.release}, nil
 }
 
+// Close stops accepting; connections already accepted stay open.
 func (l *LimitListener) Close() error {
 	l.closeOnce.Do(func() { close(l.closed) })
 	return l.Listener.Close()

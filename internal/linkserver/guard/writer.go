@@ -2,6 +2,7 @@ package guard
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"time"
 )
@@ -67,10 +68,7 @@ func (w *Writer) WriteHeader(code int) {
 		return
 	}
 	w.headSent = true
-	h := w.rw.Header()
-	for k, v := range HardenedHeaders {
-		h[k] = v
-	}
+	maps.Copy(w.rw.Header(), HardenedHeaders)
 	for _, hook := range w.beforeHead {
 		if r := hook(code); r != nil {
 			w.refuse(*r)
