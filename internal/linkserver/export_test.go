@@ -50,5 +50,8 @@ func HoldsBody(ctx context.Context, s *Server, file *filelinkv1.File) bool {
 	return err == nil && s.bodies.Holds(key)
 }
 
+// FetchAheadIdle reports whether s has no body queued or being fetched ahead.
+func FetchAheadIdle(s *Server) bool { return s.prefetch.Idle() }
+
 // WithoutFetchAhead keeps s from fetching bodies ahead: it reads them on first download.
 func WithoutFetchAhead(s *Server) { s.prefetch = nil }

@@ -36,7 +36,8 @@ type apiProxy struct {
 }
 
 func startProxy(t testing.TB, target string) *apiProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,8 @@ func (p *apiProxy) serve() {
 			continue // held open, never answered
 		default:
 		}
-		up, err := net.Dial("tcp", p.target)
+		var d net.Dialer
+		up, err := d.DialContext(context.Background(), "tcp", p.target)
 		if err != nil {
 			c.Close()
 			continue
@@ -173,6 +175,10 @@ func testPartition(t *testing.T, partition func(*apiProxy)) {
 	waitCached(t, m.GetCache(), large)
 	NewWithT(t).Eventually(func() bool { return linkserver.HoldsBody(ctx, srvObj, cold.file) }).
 		WithTimeout(10*time.Second).WithPolling(10*time.Millisecond).Should(BeTrue(), "the body of a Ready File was not fetched ahead")
+	// Nor is a read of the large body still under way at the cut, which its download
+	// could share.
+	NewWithT(t).Eventually(func() bool { return linkserver.FetchAheadIdle(srvObj) }).
+		WithTimeout(10 * time.Second).WithPolling(10 * time.Millisecond).Should(BeTrue())
 
 	partition(proxy)
 
@@ -180,7 +186,11 @@ func testPartition(t *testing.T, partition func(*apiProxy)) {
 	get := func(url string) (int, []byte, time.Duration) {
 		t.Helper()
 		start := time.Now()
-		resp, err := client.Get(url)
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatalf("during the partition: %v", err)
 		}

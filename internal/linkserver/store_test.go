@@ -432,7 +432,7 @@ func TestStoreRedirectToAnOverwrittenObjectAsksForARecheck(t *testing.T) {
 	})
 	eventuallyRedirect(t, f.url(srv))
 	st.put(t, plainBucket, "recheck-redirect.pdf", randomBytes(t, 1024))
-	if resp, err := framework.NoRedirects.Get(f.url(srv)); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+	if resp, err := getNoRedirect(t, f.url(srv)); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("redirect to an overwritten object: %v %v, want 503", resp, err)
 	}
 	eventuallyRecheckRequested(t, f.file, srvClock.Now().UTC().Format(time.RFC3339))
@@ -623,7 +623,11 @@ func TestStoreProxyStreamsALargeObjectInBoundedMemory(t *testing.T) {
 			}
 		}
 	}()
-	resp, err := http.Get(f.url(srv))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, f.url(srv), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -652,11 +656,10 @@ func TestStoreRedirectServesTheObjectByteExact(t *testing.T) {
 	data := randomBytes(t, 5<<20)
 	f := st.newStoreFixture(t, versionedBucket, "redirected.pdf", data, redirecting)
 	eventuallyRedirect(t, f.url(srv))
-	resp, err := framework.NoRedirects.Get(f.url(srv))
+	resp, err := getNoRedirect(t, f.url(srv))
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
 	if resp.StatusCode != http.StatusFound || !strings.Contains(resp.Header.Get("Cache-Control"), "no-store") {
 		t.Fatalf("302 with Cache-Control no-store wanted: %d %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
 	}
@@ -698,11 +701,10 @@ func TestStoreRedirectNeverOutlivesExpiresAt(t *testing.T) {
 		t.Fatalf("5 s before expiry the URL is valid for %s", valid)
 	}
 	srvClock.SetTime(expires.Time)
-	resp, err := framework.NoRedirects.Get(f.url(srv))
+	resp, err := getNoRedirect(t, f.url(srv))
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
 	if resp.StatusCode != http.StatusGone || resp.Header.Get("Location") != "" {
 		t.Fatalf("at expiresAt: %d, Location %q; want 410 and no redirect", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -718,8 +720,8 @@ func TestStoreRedirectWithoutExpiryLives60s(t *testing.T) {
 		t.Fatalf("valid for %s, want 60s", valid)
 	}
 	st.put(t, plainBucket, "long.pdf", randomBytes(t, 1024))
-	if resp, err := framework.NoRedirects.Get(f.url(srv)); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("redirect to an overwritten object of an unversioned bucket: %v %v, want 503", resp.StatusCode, err)
+	if resp, err := getNoRedirect(t, f.url(srv)); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("redirect to an overwritten object of an unversioned bucket: %+v %v, want 503", resp, err)
 	}
 }
 
@@ -760,12 +762,9 @@ func eventuallyRedirect(t testing.TB, u string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		resp, err := framework.NoRedirects.Get(u)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusFound {
-				return
-			}
+		resp, err := getNoRedirect(t, u)
+		if err == nil && resp.StatusCode == http.StatusFound {
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no redirect within 10s: %v %v", resp, err)
@@ -786,14 +785,27 @@ func setStoreReady(t testing.TB, store *filelinkv1.FileStore, status metav1.Cond
 	}
 }
 
+// getNoRedirect GETs u without following a redirect, and reads and closes the body.
+func getNoRedirect(t testing.TB, u string) (*answer, error) {
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := framework.NoRedirects.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return answerOf(resp), nil
+}
+
 // statusNoRedirect is the status of a GET of u, a redirect not followed.
 func statusNoRedirect(t testing.TB, u string) int {
 	t.Helper()
-	resp, err := framework.NoRedirects.Get(u)
+	resp, err := getNoRedirect(t, u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 	return resp.StatusCode
 }

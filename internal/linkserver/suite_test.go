@@ -144,7 +144,11 @@ var freeAddr = framework.FreeAddr
 func waitForServer(base string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(base + "/"); err == nil {
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, base+"/", nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 			return nil
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -39,6 +40,8 @@ type Prefetcher struct {
 	version func(context.Context, *filelinkv1.File) (filesource.Ref, Key, error)
 	log     logr.Logger
 	queue   workqueue.TypedRateLimitingInterface[types.NamespacedName]
+	// fetching counts the Files being fetched now, which the queue no longer counts.
+	fetching atomic.Int32
 
 	mu sync.Mutex
 	// wanted holds every File whose body is fetched ahead, with the body's key once
@@ -230,6 +233,8 @@ func (p *Prefetcher) next(ctx context.Context) bool {
 		return false
 	}
 	defer p.queue.Done(name)
+	p.fetching.Add(1)
+	defer p.fetching.Add(-1)
 	if err := p.fetch(ctx, name); err != nil {
 		// The API server unreachable, say: try again later, less and less often.
 		p.log.V(1).Info("fetching a body ahead failed; retrying", "file", name, "reason", err.Error())
@@ -239,6 +244,10 @@ func (p *Prefetcher) next(ctx context.Context) bool {
 	p.queue.Forget(name)
 	return true
 }
+
+// Idle reports whether no File is queued or being fetched: every body wanted so far is
+// held or known not to be, until the next event.
+func (p *Prefetcher) Idle() bool { return p.queue.Len() == 0 && p.fetching.Load() == 0 }
 
 // fetch reads f's body into the cache unless it is held already or cannot be.
 func (p *Prefetcher) fetch(ctx context.Context, name types.NamespacedName) error {
