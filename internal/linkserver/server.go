@@ -2,12 +2,16 @@
 // the manager, answers from the manager's informer cache and a bounded content cache, and
 // decides expiry from each request's own time, never waiting for the reconciler.
 //
-// This package assembles the rooms below it and answers through net/http: decision
-// (token → link → File → what to serve, or 404/410), content (the bodies of Secrets and
-// ConfigMaps, cached and fetched ahead), delivery (objects of a FileStore, proxied or
-// redirected), guard (what every connection and answer is held to) and fastpath (plain
-// requests for cached bodies, below net/http). Each imports only those after it in
-// that list, none this package.
+// This package assembles the packages below it and answers through net/http:
+//
+//   - guard: what every connection and answer is held to; imports none of the others.
+//   - content: the bodies of Secrets and ConfigMaps, cached and fetched ahead; none.
+//   - decision: token → link → File → what to serve, or 404/410; imports content.
+//   - delivery: objects of a FileStore, proxied or redirected; imports decision, guard.
+//   - fastpath: plain requests for cached bodies, below net/http; imports guard and
+//     content, and reaches the decision only through its own Decider interface.
+//
+// None imports this package.
 package linkserver
 
 import (
