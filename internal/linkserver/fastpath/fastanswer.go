@@ -14,8 +14,8 @@ import (
 )
 
 // answerPlain answers req on c when its link serves a body the content cache holds: a
-// 200 with the whole body and the very headers net/http's http.ServeContent sends
-// (fastpath_test.go compares them). For anything else it writes nothing and reports
+// 200 with the whole body and the very headers the link server's net/http handler sends
+// through http.ServeContent (linkserver's TestFastPathAnswersAsNetHTTPDoes compares them). For anything else it writes nothing and reports
 // false, and net/http answers: that is every 404, 410 and 503, a body not cached yet, an
 // object store's. An error is one of writing to c, which is then done with.
 func (fp *FastPath) answerPlain(ctx context.Context, c guard.TCPConn, req requesthead.Plain) (bool, error) {
@@ -60,7 +60,7 @@ func (fp *FastPath) answerPlain(ctx context.Context, c guard.TCPConn, req reques
 }
 
 // appendHead writes the status line and headers of a whole-body 200 the way net/http
-// writes serveLink's: the handler's headers sorted, then Date and Connection.
+// writes the link server handler's: its headers sorted, then Date and Connection.
 func appendHead(b []byte, now time.Time, size int64, mediaType, disposition, etag string, modified time.Time, closing bool) []byte {
 	b = append(b, "HTTP/1.1 200 OK\r\nAccept-Ranges: bytes\r\nCache-Control: "...)
 	b = append(b, guard.HardenedHeaders["Cache-Control"][0]...)
