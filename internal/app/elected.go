@@ -9,7 +9,6 @@ import (
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -108,7 +107,7 @@ func electedOptions(serving manager.Manager, lease *LeaderElection) ctrl.Options
 		},
 		// The controllers are registered anew each term; their names are unique within
 		// each of these managers.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Controller: config.Controller{SkipNameValidation: new(true)},
 	}
 	if lease != nil {
 		o.LeaderElection = true
