@@ -31,8 +31,9 @@ import (
 // renewals) builds a manager per term. Each term must leave nothing behind when it ends:
 // no goroutine and no subscription to key changes. Here the lease is taken away from
 // the running term again and again, through the API server as another replica would;
-// goroutines must stay flat, and on a key rotation only the current term's subscription
-// may still be told.
+// goroutines must stay flat (an event handler left on a running informer would be two
+// of client-go's), so must metric series, and on a key rotation only the current term's
+// subscription may still be told.
 func TestLostLeasesLeaveNothingBehind(t *testing.T) {
 	const warmUp, flaps = 2, 12
 	env, err := framework.New()
