@@ -34,6 +34,8 @@ func UncachedObjects() []client.Object {
 }
 
 // Setup registers the File, FileLink and FileStore reconcilers, with their indexes and watches.
+// What they subscribe to beyond mgr (key changes) lasts as long as ctx, which must end
+// when mgr stops.
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	// The reconcilers' events go through a sink of their own, not controller-runtime's
 	// recorders, whose broadcaster caches every event for minutes (internal/eventsink).

@@ -154,6 +154,7 @@ func newServer(informers cache.Cache, source client.Reader, o Options) *Server {
 		rechecks:          newRecheckRequester(o.Clock, log),
 	}
 	s.handler = http.HandlerFunc(s.serveLink)
-	o.Keys.Notify(s.links.rekey)
+	// One server per process, never rebuilt: it follows the keys for good.
+	o.Keys.Notify(context.Background(), s.links.rekey)
 	return s
 }
