@@ -157,7 +157,7 @@ func (s *Server) redirect(w *storeAnswer, r *http.Request, link *filelinkv1.File
 
 // bucketFor returns the File's FileStore, from the informer cache, and a client for its
 // bucket from storeaccess, which reads the credentials Secret's data only when the
-// FileStore or the Secret changed: steady-state downloads make no API calls.
+// FileStore's spec or the Secret changed: steady-state downloads make no API calls.
 func (s *Server) bucketFor(ctx context.Context, file *filelinkv1.File) (*filelinkv1.FileStore, *objectstore.Bucket, error) {
 	store := &filelinkv1.FileStore{}
 	if err := s.cache.Get(ctx, types.NamespacedName{Namespace: file.Namespace, Name: file.Spec.Source.Store.Name}, store); err != nil {
