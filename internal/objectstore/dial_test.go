@@ -18,7 +18,7 @@ import (
 // connection of the client goes through it, and one it refuses carries no request.
 func TestDialContextMakesEveryConnection(t *testing.T) {
 	var requests atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		requests.Add(1) // a HEAD of the bucket: it exists
 	}))
 	t.Cleanup(srv.Close)

@@ -30,7 +30,7 @@ func TestClientKeptWhileVersionsUnchanged(t *testing.T) {
 	s3, transport := startS3(t, "evidence", "archive")
 	ns := newNamespace(t)
 	sec := framework.Secret(ns, "s3-reader", credentials(s3.AccessKeyID, "not-the-key"))
-	store := newStore(ns, "evidence", s3.Endpoint, "evidence")
+	store := newStore(ns, "evidence", s3.Endpoint)
 	create(t, sec, store)
 	reads := &secretReads{Reader: k8s}
 	a := storeaccess.New(storeaccess.Options{Labelled: labelled, Secrets: reads, Store: objectstore.Options{Transport: transport}})
@@ -82,7 +82,7 @@ func TestConcurrentOpensShareOneRead(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	sec := framework.Secret(ns, "s3-reader", credentials("AKIA", "s3cr3t"))
-	store := newStore(ns, "evidence", someEndpoint, "evidence")
+	store := newStore(ns, "evidence", someEndpoint)
 	create(t, sec, store)
 	reads := &secretReads{Reader: k8s, hold: make(chan struct{})}
 	a := storeaccess.New(storeaccess.Options{Labelled: labelled, Secrets: reads, ExplainRefusals: true})
@@ -120,7 +120,7 @@ func TestClientsAreBounded(t *testing.T) {
 	stores := make([]*filelinkv1.FileStore, storeaccess.DefaultMaxClients+20)
 	for i := range stores {
 		// The stores need not exist: only their spec and versions make the client.
-		s := newStore(ns, fmt.Sprintf("store-%d", i), someEndpoint, "evidence")
+		s := newStore(ns, fmt.Sprintf("store-%d", i), someEndpoint)
 		s.UID, s.Generation = types.UID(fmt.Sprintf("uid-%d", i)), 1
 		stores[i] = s
 		if _, err := a.Open(ctx, s); err != nil {

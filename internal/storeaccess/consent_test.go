@@ -27,7 +27,7 @@ func TestUnlabelledCredentialsAreNeverRead(t *testing.T) {
 	ns := newNamespace(t)
 	sec := framework.Secret(ns, "s3-reader", credentials("AKIA", "s3cr3t"))
 	sec.Labels = nil
-	store := newStore(ns, "evidence", someEndpoint, "evidence")
+	store := newStore(ns, "evidence", someEndpoint)
 	create(t, sec, store)
 
 	explaining := &secretReads{Reader: k8s}
@@ -70,7 +70,7 @@ func TestUnlabelledCredentialsAreNeverRead(t *testing.T) {
 
 func TestMissingCredentialsAreNotFound(t *testing.T) {
 	ns := newNamespace(t)
-	store := newStore(ns, "evidence", someEndpoint, "evidence")
+	store := newStore(ns, "evidence", someEndpoint)
 	create(t, store)
 	reads := &secretReads{Reader: k8s}
 	a := storeaccess.New(storeaccess.Options{Labelled: labelled, Secrets: reads, ExplainRefusals: true})
@@ -89,7 +89,7 @@ func TestLabelRemovedBetweenMetadataAndRead(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	sec := framework.Secret(ns, "s3-reader", credentials("AKIA", "s3cr3t"))
-	store := newStore(ns, "evidence", someEndpoint, "evidence")
+	store := newStore(ns, "evidence", someEndpoint)
 	create(t, sec, store)
 	stale := &staleMetadata{meta: filesource.Ref{Kind: "Secret", NamespacedName: types.NamespacedName{Namespace: ns, Name: sec.Name}}.Metadata()}
 	if err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: sec.Name}, stale.meta); err != nil {
@@ -117,7 +117,7 @@ func TestInvalidCredentialsAndEndpoints(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	sec := framework.Secret(ns, "s3-reader", map[string][]byte{filelinkv1.CredentialsAccessKeyID: []byte("AKIA")})
-	store := newStore(ns, "evidence", someEndpoint, "evidence")
+	store := newStore(ns, "evidence", someEndpoint)
 	create(t, sec, store)
 	a := storeaccess.New(storeaccess.Options{Labelled: labelled, Secrets: k8s, ExplainRefusals: true})
 	_, err := a.Open(ctx, store)
@@ -142,7 +142,7 @@ func TestInvalidCredentialsAndEndpoints(t *testing.T) {
 // A failure of the API server is no refusal: it may pass, and callers answer 503 or retry.
 func TestAPIFailureIsNoRefusal(t *testing.T) {
 	ns := newNamespace(t)
-	store := newStore(ns, "evidence", someEndpoint, "evidence")
+	store := newStore(ns, "evidence", someEndpoint)
 	store.UID = "made-up"
 	stale := &staleMetadata{meta: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
 		Namespace: ns, Name: "s3-reader", UID: "made-up", ResourceVersion: "1", Labels: framework.Shareable()}}}

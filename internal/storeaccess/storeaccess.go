@@ -173,17 +173,17 @@ func (a *Access) consent(ctx context.Context, ref types.NamespacedName) (metav1.
 	if apierrors.IsNotFound(err) {
 		// The cache holds labelled Secrets only: this one is missing or unlabelled.
 		if !a.o.ExplainRefusals {
-			return nil, fmt.Errorf("Secret %q: %w, or %w", ref.Name, ErrCredentialsNotFound, ErrCredentialsNotShareable)
+			return nil, fmt.Errorf("credentials Secret %q: %w, or %w", ref.Name, ErrCredentialsNotFound, ErrCredentialsNotShareable)
 		}
 		err = a.o.Secrets.Get(ctx, ref, meta)
 	}
 	switch {
 	case apierrors.IsNotFound(err):
-		return nil, fmt.Errorf("Secret %q: %w", ref.Name, ErrCredentialsNotFound)
+		return nil, fmt.Errorf("credentials Secret %q: %w", ref.Name, ErrCredentialsNotFound)
 	case err != nil:
-		return nil, fmt.Errorf("reading metadata of Secret %q: %w", ref.Name, err)
+		return nil, fmt.Errorf("reading metadata of credentials Secret %q: %w", ref.Name, err)
 	case !filesource.Shareable(meta):
-		return nil, fmt.Errorf("Secret %q: %w", ref.Name, ErrCredentialsNotShareable)
+		return nil, fmt.Errorf("credentials Secret %q: %w", ref.Name, ErrCredentialsNotShareable)
 	}
 	return meta, nil
 }
@@ -194,15 +194,15 @@ func (a *Access) credentials(ctx context.Context, ref types.NamespacedName) (obj
 	secret := &corev1.Secret{}
 	switch err := a.o.Secrets.Get(ctx, ref, secret); {
 	case apierrors.IsNotFound(err):
-		return objectstore.Credentials{}, fmt.Errorf("Secret %q: %w", ref.Name, ErrCredentialsNotFound)
+		return objectstore.Credentials{}, fmt.Errorf("credentials Secret %q: %w", ref.Name, ErrCredentialsNotFound)
 	case err != nil:
-		return objectstore.Credentials{}, fmt.Errorf("reading Secret %q: %w", ref.Name, err)
+		return objectstore.Credentials{}, fmt.Errorf("reading credentials Secret %q: %w", ref.Name, err)
 	case !filesource.Shareable(secret):
-		return objectstore.Credentials{}, fmt.Errorf("Secret %q: %w", ref.Name, ErrCredentialsNotShareable)
+		return objectstore.Credentials{}, fmt.Errorf("credentials Secret %q: %w", ref.Name, ErrCredentialsNotShareable)
 	}
 	creds, err := objectstore.CredentialsFromData(secret.Data)
 	if err != nil {
-		return objectstore.Credentials{}, fmt.Errorf("Secret %q: %w: %w", ref.Name, ErrCredentialsInvalid, err)
+		return objectstore.Credentials{}, fmt.Errorf("credentials Secret %q: %w: %w", ref.Name, ErrCredentialsInvalid, err)
 	}
 	return creds, nil
 }

@@ -110,13 +110,13 @@ func create(t testing.TB, objs ...client.Object) {
 	}
 }
 
-// newStore is a FileStore named name in ns over bucket at endpoint, reading its
-// credentials from Secret "s3-reader".
-func newStore(ns, name, endpoint, bucket string) *filelinkv1.FileStore {
+// newStore is a FileStore named name in ns over the bucket "evidence" at endpoint,
+// reading its credentials from Secret "s3-reader".
+func newStore(ns, name, endpoint string) *filelinkv1.FileStore {
 	return &filelinkv1.FileStore{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: filelinkv1.FileStoreSpec{S3: filelinkv1.S3Bucket{
-			Endpoint: endpoint, AllowInsecureHTTP: true, Region: "us-east-1", Bucket: bucket, ForcePathStyle: true,
+			Endpoint: endpoint, AllowInsecureHTTP: true, Region: "us-east-1", Bucket: "evidence", ForcePathStyle: true,
 			Credentials: filelinkv1.S3Credentials{SecretName: "s3-reader"},
 		}},
 	}
