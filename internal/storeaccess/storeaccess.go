@@ -143,6 +143,11 @@ func (a *Access) Open(ctx context.Context, store *filelinkv1.FileStore) (*object
 		return b, nil
 	}
 	v, err, _ := a.flights.Do(name.String()+"/"+version, func() (any, error) {
+		// A caller that missed just before an earlier flight kept its client finds it
+		// here, rather than reading the Secret again.
+		if b, ok := a.get(name, version); ok {
+			return b, nil
+		}
 		readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.o.ReadTimeout)
 		defer cancel()
 		creds, err := a.credentials(readCtx, ref)
