@@ -19,9 +19,9 @@
 //     resourceVersion, as the metadata cache reports them) stay the versions it was built
 //     from. Concurrent opens of one store share one Secret read. At most
 //     Options.MaxClients clients are kept.
-//   - Every client dials through Options.Store: the place for the dial-time address
-//     policy of SPEC §12 (objectstore.Options.DialContext), so it covers every
-//     connection any caller makes to a store.
+//   - Every client is built with Options.Store. Its DialContext is where the dial-time
+//     address policy of SPEC §12 goes (not yet written): set there, it judges every
+//     connection that either caller makes to a store.
 package storeaccess
 
 import (
