@@ -56,7 +56,8 @@ type Decider struct {
 // cached bodies in bodies.
 func New(informers cache.Cache, keys signing.Keys, clk clock.PassiveClock, bodies *content.Bodies) *Decider {
 	d := &Decider{links: newTokenMap(), objects: &sharedReader{cache: informers}, clock: clk, bodies: bodies}
-	keys.Notify(d.links.rekey)
+	// One decider per server, never rebuilt: it follows the keys for good.
+	keys.Notify(context.Background(), d.links.rekey)
 	return d
 }
 

@@ -6,7 +6,9 @@
 // the link nor 60 s. An object that no longer is that version answers 503 (404 once that
 // version is gone), never other bytes, and asks the File controller, through an
 // annotation, to look at the File again at once rather than at the FileStore's next
-// interval.
+// interval. Buckets are opened through storeaccess, the one way into a FileStore that
+// the controllers use too; the rules of serving stay here: a store being deleted, or
+// whose last check failed, serves nothing.
 package delivery
 
 import (
@@ -14,24 +16,20 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
+	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-
-	"github.com/go-logr/logr"
-	"golang.org/x/sync/singleflight"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
-	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/decision"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
+	"github.com/filelink-dev/filelink-operator/internal/storeaccess"
 )
 
 // redirectTTL is the longest a presigned URL of redirect delivery lives: long enough
@@ -42,9 +40,6 @@ const redirectTTL = 60 * time.Second
 // store that hangs gives a 503 rather than a request held for ever. Once the body
 // flows, the downloader's own pace rules.
 const storeOpenTimeout = 10 * time.Second
-
-// maxStoreClients bounds the S3 clients kept, one per FileStore in use.
-const maxStoreClients = 256
 
 // Config is what a Store delivers with.
 type Config struct {
@@ -57,22 +52,29 @@ type Config struct {
 	SourceReadTimeout time.Duration
 	Clock             clock.PassiveClock
 	Log               logr.Logger
-	// Options build the S3 clients; tests set a Transport to count requests.
-	Options objectstore.Options
 }
 
 // Store delivers Files whose bytes are objects of a FileStore.
 type Store struct {
-	cfg     Config
-	stores  *storeClients
-	fetches singleflight.Group
+	cfg Config
+	// access opens FileStores' buckets and keeps their clients (reachStores).
+	access *storeaccess.Access
 	// rechecks asks the File controller to look again at a File whose object changed.
 	rechecks *recheckRequester
 }
 
 // New returns a Store; it asks for no re-check until SetRecheckWriter is called.
 func New(cfg Config) *Store {
-	return &Store{cfg: cfg, stores: newStoreClients(), rechecks: newRecheckRequester(cfg.Clock, cfg.Log)}
+	s := &Store{cfg: cfg, rechecks: newRecheckRequester(cfg.Clock, cfg.Log)}
+	s.reachStores(objectstore.Options{})
+	return s
+}
+
+// reachStores makes s open FileStores' buckets with opts: credentials read from the API
+// server within the one read's timeout, their consent and version taken from the cache,
+// and a refusal left unexplained, since it is a 404 whatever its reason.
+func (s *Store) reachStores(opts objectstore.Options) {
+	s.access = storeaccess.New(storeaccess.Options{Labelled: s.cfg.Cache, Secrets: s.cfg.Source, ReadTimeout: s.cfg.SourceReadTimeout, Store: opts})
 }
 
 // SetRecheckWriter makes the store ask for File re-checks through files: the manager's
@@ -80,7 +82,7 @@ func New(cfg Config) *Store {
 func (s *Store) SetRecheckWriter(files client.Writer) { s.rechecks.files = files }
 
 // SetTransport makes the store reach object stores through rt; tests count requests.
-func (s *Store) SetTransport(rt http.RoundTripper) { s.cfg.Options.Transport = rt }
+func (s *Store) SetTransport(rt http.RoundTripper) { s.reachStores(objectstore.Options{Transport: rt}) }
 
 // Serve answers for a File whose bytes are an object of a FileStore; the decision has
 // found the link live and the File Ready. When the store refuses the link before any
@@ -206,11 +208,9 @@ func (s *Store) redirect(w *guard.Writer, a *storeAnswer, r *http.Request, link 
 	return nil
 }
 
-// bucketFor returns the File's FileStore and a client for its bucket, signed with the
-// credentials of a Secret its owner labelled shareable. The FileStore and the Secret's
-// label and resourceVersion come from the informer caches, the client from storeClients:
-// the Secret's data is read from the API server only when the FileStore or the Secret
-// changed, so steady-state downloads make no API calls.
+// bucketFor returns the File's FileStore, from the informer cache, and a client for its
+// bucket from storeaccess, which reads the credentials Secret's data only when the
+// FileStore's spec or the Secret changed: steady-state downloads make no API calls.
 func (s *Store) bucketFor(ctx context.Context, file *filelinkv1.File) (*filelinkv1.FileStore, *objectstore.Bucket, error) {
 	store := &filelinkv1.FileStore{}
 	if err := s.cfg.Cache.Get(ctx, types.NamespacedName{Namespace: file.Namespace, Name: file.Spec.Source.Store.Name}, store); err != nil {
@@ -226,97 +226,12 @@ func (s *Store) bucketFor(ctx context.Context, file *filelinkv1.File) (*filelink
 		// so editing a FileStore is no outage (FileStore.LastCheck).
 		return nil, nil, decision.ErrNotServable
 	}
-	ref := filesource.Ref{Kind: "Secret", NamespacedName: types.NamespacedName{Namespace: store.Namespace, Name: store.Spec.S3.Credentials.SecretName}}
-	meta := ref.Metadata()
-	if err := s.cfg.Cache.Get(ctx, ref.NamespacedName, meta); err != nil {
-		if apierrors.IsNotFound(err) {
-			// Absent or unlabelled: the metadata cache holds labelled Secrets only.
-			return nil, nil, decision.ErrNotServable
-		}
-		return nil, nil, err
+	bucket, err := s.access.Open(ctx, store)
+	if storeaccess.Refused(err) {
+		return nil, nil, fmt.Errorf("%w: FileStore %s/%s: %w", decision.ErrNotServable, store.Namespace, store.Name, err)
 	}
-	if !filesource.Shareable(meta) {
-		return nil, nil, decision.ErrNotServable
-	}
-	id := storeClientKey{store: types.NamespacedName{Namespace: store.Namespace, Name: store.Name},
-		version: string(store.UID) + "/" + store.ResourceVersion + "/" + meta.ResourceVersion}
-	if b, ok := s.stores.get(id); ok {
-		return store, b, nil
-	}
-	v, err, _ := s.fetches.Do("store/"+id.store.String()+"/"+id.version, func() (any, error) {
-		readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SourceReadTimeout)
-		defer cancel()
-		secret := &corev1.Secret{}
-		if err := s.cfg.Source.Get(readCtx, ref.NamespacedName, secret); err != nil {
-			if apierrors.IsNotFound(err) {
-				return nil, decision.ErrNotServable
-			}
-			return nil, err
-		}
-		// The label is checked again on the very Secret read, in case the cache lags
-		// behind its removal.
-		if !filesource.Shareable(secret) {
-			return nil, decision.ErrNotServable
-		}
-		creds, err := objectstore.CredentialsFromData(secret.Data)
-		if err != nil {
-			return nil, fmt.Errorf("%w: FileStore %s: %w", decision.ErrNotServable, id.store, err)
-		}
-		b, err := objectstore.New(store.Spec.S3, creds, s.cfg.Options)
-		if err != nil {
-			return nil, fmt.Errorf("%w: FileStore %s: %w", decision.ErrNotServable, id.store, err)
-		}
-		s.stores.put(id, b)
-		return b, nil
-	})
 	if err != nil {
 		return nil, nil, err
 	}
-	return store, v.(*objectstore.Bucket), nil
-}
-
-// storeClientKey names one FileStore and the versions of it and of its credentials
-// Secret a client was built from; a change to either builds a new one.
-type storeClientKey struct {
-	store   types.NamespacedName
-	version string
-}
-
-// storeClients keeps one S3 client per FileStore, for its current spec and credentials.
-type storeClients struct {
-	mu      sync.Mutex
-	clients map[types.NamespacedName]storeClient
-}
-
-type storeClient struct {
-	version string
-	bucket  *objectstore.Bucket
-}
-
-func newStoreClients() *storeClients {
-	return &storeClients{clients: map[types.NamespacedName]storeClient{}}
-}
-
-func (c *storeClients) get(k storeClientKey) (*objectstore.Bucket, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	sc, ok := c.clients[k.store]
-	if !ok || sc.version != k.version {
-		return nil, false
-	}
-	return sc.bucket, true
-}
-
-func (c *storeClients) put(k storeClientKey, b *objectstore.Bucket) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.clients[k.store]; !ok && len(c.clients) >= maxStoreClients {
-		// Deleted FileStores would otherwise stay for ever; any one dropped is rebuilt
-		// by its next download.
-		for name := range c.clients {
-			delete(c.clients, name)
-			break
-		}
-	}
-	c.clients[k.store] = storeClient{version: k.version, bucket: b}
+	return store, bucket, nil
 }
