@@ -156,18 +156,18 @@ func (s *Server) startPrefetch(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	var sources []content.Informer
+	sources := map[string]content.Informer{}
 	for _, kind := range []string{"Secret", "ConfigMap"} {
 		inf, err := s.cache.GetInformer(ctx, filesource.Ref{Kind: kind}.Metadata())
 		if err != nil {
 			return nil, err
 		}
-		sources = append(sources, inf)
+		sources[kind] = inf
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := s.prefetch.Run(ctx, files, sources...); err != nil {
+		if err := s.prefetch.Run(ctx, files, sources); err != nil {
 			s.log.Error(err, "fetching bodies ahead stopped; bodies are read on first download")
 		}
 	})

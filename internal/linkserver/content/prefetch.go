@@ -82,16 +82,16 @@ type Informer interface {
 	RemoveEventHandler(toolscache.ResourceEventHandlerRegistration) error
 }
 
-// Run follows files (the File informer) and sources (the Secret and ConfigMap metadata
-// informers) and fetches until ctx is done.
-func (p *Prefetcher) Run(ctx context.Context, files Informer, sources ...Informer) error {
+// Run follows files (the File informer) and sources (the metadata informers of the
+// kinds of source, by kind: Secret, ConfigMap) and fetches until ctx is done.
+func (p *Prefetcher) Run(ctx context.Context, files Informer, sources map[string]Informer) error {
 	fileReg, err := files.AddEventHandler(p.fileEvents())
 	if err != nil {
 		return err
 	}
 	defer func() { _ = files.RemoveEventHandler(fileReg) }()
-	for _, inf := range sources {
-		reg, err := inf.AddEventHandler(p.sourceEvents())
+	for kind, inf := range sources {
+		reg, err := inf.AddEventHandler(p.sourceEvents(kind))
 		if err != nil {
 			return err
 		}
@@ -149,14 +149,15 @@ func (p *Prefetcher) fileChanged(obj any) {
 	p.queue.Add(name)
 }
 
-// sourceEvents queue the Files of a source that appeared or got a new resourceVersion.
-func (p *Prefetcher) sourceEvents() toolscache.ResourceEventHandler {
+// sourceEvents queue the Files of a source of kind that appeared or got a new
+// resourceVersion.
+func (p *Prefetcher) sourceEvents(kind string) toolscache.ResourceEventHandler {
 	changed := func(obj any) {
 		m, ok := obj.(client.Object)
 		if !ok {
 			return
 		}
-		id := sourceID{kind: m.GetObjectKind().GroupVersionKind().Kind, name: client.ObjectKeyFromObject(m)}
+		id := sourceID{kind: kind, name: client.ObjectKeyFromObject(m)}
 		for _, f := range p.filesOf(id) {
 			p.queue.Add(f)
 		}
