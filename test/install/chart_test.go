@@ -177,7 +177,7 @@ func TestChartWebhookWithoutCertManager(t *testing.T) {
 	createNamespace(t, "chart-own-cert")
 	objs := render(t, "chart-own-cert", map[string]any{"webhook": map[string]any{
 		"certManager": false, "secretName": "my-webhook-tls", "caBundle": "Y2E=",
-	}})
+	}, "metrics": map[string]any{"certManager": false}})
 	dryRunApply(t, objs)
 	if n := objs.count("Certificate") + objs.count("Issuer"); n != 0 {
 		t.Errorf("%d cert-manager objects without cert-manager", n)
