@@ -171,13 +171,13 @@ func download(url string) *downloader {
 			default:
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			resp, body, err := framework.Get(ctx, url)
+			resp, err := framework.Get(ctx, url)
 			cancel()
 			switch {
 			case err != nil:
 				d.fail(err)
-			case resp.StatusCode != http.StatusOK || string(body) != sampleReceipt:
-				d.fail(fmt.Errorf("%s: %d %q", url, resp.StatusCode, body))
+			case resp.StatusCode != http.StatusOK || string(resp.Body) != sampleReceipt:
+				d.fail(fmt.Errorf("%s: %d %q", url, resp.StatusCode, resp.Body))
 			default:
 				d.ok.Add(1)
 			}

@@ -179,8 +179,8 @@ func (m *Manager) WaitReady(ctx context.Context, timeout time.Duration) error {
 	defer cancel()
 	if m.ProbeAddr != "0" && m.ProbeAddr != "" {
 		err := Poll(ctx, 50*time.Millisecond, m.Exited, func(ctx context.Context) (bool, error) {
-			resp, _, err := Get(ctx, "http://"+m.ProbeAddr+"/readyz")
-			return err == nil && resp.StatusCode == http.StatusOK, nil
+			a, err := Get(ctx, "http://"+m.ProbeAddr+"/readyz")
+			return err == nil && a.StatusCode == http.StatusOK, nil
 		})
 		if err != nil {
 			return fmt.Errorf("manager not ready within %s: %w", timeout, err)
