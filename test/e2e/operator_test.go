@@ -21,7 +21,7 @@ var sampleReceipt = "Receipt 2026-0042\nCustomer: Jenny Rosen\nAmount: 42.00 EUR
 // get fetches url and returns its answer, and the answer's body as a string.
 func get(t *testing.T, url string) (framework.Answer, string) {
 	t.Helper()
-	resp, err := framework.Get(context.Background(), url)
+	resp, err := framework.Get(t.Context(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func get(t *testing.T, url string) (framework.Answer, string) {
 // that answer's body.
 func waitForStatus(t *testing.T, url string, code int, timeout time.Duration) string {
 	t.Helper()
-	body, err := framework.WaitForStatus(context.Background(), url, code, timeout)
+	body, err := framework.WaitForStatus(t.Context(), url, code, timeout)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -199,7 +199,7 @@ func applyManifest(t *testing.T, ns, name, manifest string) {
 // body.
 func fetch(t *testing.T, c *http.Client, url string, h http.Header) (framework.Answer, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

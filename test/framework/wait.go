@@ -44,8 +44,9 @@ func Poll(ctx context.Context, interval time.Duration, alive func() error, cond 
 
 // WaitListening waits until something accepts connections on addr.
 func WaitListening(ctx context.Context, addr string, alive func() error) error {
-	err := Poll(ctx, 5*time.Millisecond, alive, func(context.Context) (bool, error) {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+	d := net.Dialer{Timeout: time.Second}
+	err := Poll(ctx, 5*time.Millisecond, alive, func(ctx context.Context) (bool, error) {
+		c, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			return false, nil
 		}
@@ -62,9 +63,11 @@ func WaitListening(ctx context.Context, addr string, alive func() error) error {
 // practice.
 func FreeAddrs(n int) ([]string, error) {
 	var out []string
+	var lc net.ListenConfig
 	for range n {
-		// Each listener stays open until all are chosen, so no port comes twice.
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		// Each listener stays open until all are chosen, so no port comes twice. Binding
+		// a loopback port does not block: there is nothing for a context to cancel.
+		l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
