@@ -126,7 +126,7 @@ func readDocs(path string) ([]map[string]any, error) {
 		return nil, err
 	}
 	var docs []map[string]any
-	for _, part := range strings.Split(string(b), "\n---") {
+	for part := range strings.SplitSeq(string(b), "\n---") {
 		var d map[string]any
 		if err := yaml.Unmarshal([]byte(part), &d); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
