@@ -70,7 +70,12 @@ func TestPrefetcherFollowsFilesAndTheirSources(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, files, map[string]Informer{"Secret": sources}) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
 	fileEvents, sourceEvents := <-files.handler, <-sources.handler
 
 	holds := func(f *filelinkv1.File) bool {
