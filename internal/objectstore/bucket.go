@@ -125,6 +125,9 @@ func (opts Options) transport(secure bool) (http.RoundTripper, error) {
 		return nil, errors.New("objectstore: Options.Transport excludes Options.DialContext and Options.Networks")
 	case opts.Transport != nil:
 		return opts.Transport, nil
+	case opts.DialContext != nil && opts.Networks != nil:
+		// The dialer would stand in for the policy's and leave it unused.
+		return nil, errors.New("objectstore: Options.DialContext excludes Options.Networks")
 	}
 	t, err := minio.DefaultTransport(secure)
 	if err != nil {
