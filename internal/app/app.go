@@ -152,7 +152,7 @@ func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.N
 
 	ready := healthz.Ping
 	if o.Webhooks {
-		if err := (&webhookv1alpha1.FileLinkValidator{Files: mgr.GetAPIReader(), Clock: clock.RealClock{}}).SetupWithManager(mgr); err != nil {
+		if err := (&webhookv1alpha1.FileLinkValidator{Files: mgr.GetAPIReader(), Clock: clock.RealClock{}, Namespaces: o.WatchNamespaces}).SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("setting up FileLink webhook: %w", err)
 		}
 		ready = mgr.GetWebhookServer().StartedChecker()
