@@ -7,11 +7,14 @@ import (
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
@@ -141,9 +144,41 @@ func TestWatchNamespacesConfinesTheReplica(t *testing.T) {
 	if len(names) != 1 || names[0] != "docs" {
 		t.Errorf("Secrets cached in the watched namespace: %q, want only the shareable %q", names, "docs")
 	}
-	// The lease, in a namespace the cache does not watch, was taken through its own client.
-	if err := k8s.Get(ctx, types.NamespacedName{Namespace: home, Name: leaderElectionID}, &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "coordination.k8s.io/v1", Kind: "Lease"}}); err != nil {
-		t.Errorf("the leader election Lease in %s: %v", home, err)
+
+	// The lease, in a namespace the cache does not watch, is taken through its own
+	// client. Taken away and given back, it starts a second term, which sets its
+	// controllers up again on the namespace-scoped informers (whose indexes the shared
+	// cache must know without seeing them) and reconciles a's next link.
+	leaseKey := types.NamespacedName{Namespace: home, Name: leaderElectionID}
+	setHolder := func(identity string) {
+		t.Helper()
+		if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			var l coordinationv1.Lease
+			if err := k8s.Get(ctx, leaseKey, &l); err != nil {
+				return err
+			}
+			now := metav1.NewMicroTime(time.Now())
+			l.Spec.HolderIdentity, l.Spec.LeaseDurationSeconds = &identity, ptr.To[int32](60)
+			l.Spec.AcquireTime, l.Spec.RenewTime = &now, &now
+			return k8s.Update(ctx, &l)
+		}); err != nil {
+			t.Fatalf("the leader election Lease in %s: %v", home, err)
+		}
+	}
+	setHolder("another-replica")
+	time.Sleep(3 * time.Second) // past the renew deadline: the first term has stopped
+	setHolder("")
+	second := framework.Link(a, "second", "evidence", nil)
+	if err := k8s.Create(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); !meta.IsStatusConditionTrue(second.Status.Conditions, filelinkv1.ConditionReady); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the second term did not reconcile a new link: %+v", second.Status)
+		}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(second), second); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
