@@ -28,15 +28,7 @@ import (
 // token the replica's own key signs for it. Secrets in a are still cached only when
 // labelled shareable (the ByObject selector holds in each watched namespace).
 func TestWatchNamespacesConfinesTheReplica(t *testing.T) {
-	env, err := framework.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, k8s, err := framework.Start(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	cfg, k8s := framework.StartForTest(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 
