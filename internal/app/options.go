@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/tools/leaderelection"
 
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
@@ -36,6 +37,10 @@ type Options struct {
 
 	// SigningKeySecret is NAMESPACE/NAME of the key Secret.
 	SigningKeySecret string
+
+	// WatchNamespaces confines every cache, watch and controller to these namespaces
+	// (SPEC §12); empty means every namespace.
+	WatchNamespaces []string
 
 	// LeaderElect campaigns for the lease before reconciling; without it the
 	// reconcilers run at once.
@@ -87,6 +92,10 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.LeaderElection.RetryPeriod, "leader-election-retry-period", 500*time.Millisecond, "How often replicas try to acquire or renew the lease; a standby takes over at most about 4 retry periods after the lease duration.")
 	fs.StringVar(&o.LinkAddr, "link-bind-address", ":8082", "Address the link server binds to.")
 	fs.StringVar(&o.LinkBaseURL, "link-base-url", "http://localhost:8082", "Public base URL of the link server; issued URLs are <base>/links/<token>.")
+	fs.Func("watch-namespaces", "Comma-separated namespaces whose Files, FileLinks, FileStores and labelled Secrets and ConfigMaps the manager watches, reconciles and serves; default every namespace. The signing key Secret and the leader election Lease are read wherever their flags put them.", func(s string) error {
+		o.WatchNamespaces = splitList(s)
+		return nil
+	})
 	fs.StringVar(&o.SigningKeySecret, "signing-key-secret", "filelink-system/filelink-signing-key", "NAMESPACE/NAME of the Secret holding the URL signing keys (entry \"key\" issues, other entries still verify); watched, and created with a random key whenever missing.")
 	// client-go's default of 20 QPS would hold the reconcilers to a small fraction of
 	// what the API server can take. These defaults sit above what a small control plane
@@ -113,6 +122,9 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 func (o *Options) Validate() error {
 	if _, err := o.signingKeyRef(); err != nil {
 		return err
+	}
+	if err := checkNamespaces(o.WatchNamespaces); err != nil {
+		return fmt.Errorf("--watch-namespaces=%s: %w", strings.Join(o.WatchNamespaces, ","), err)
 	}
 	if err := checkBaseURL(o.LinkBaseURL); err != nil {
 		return fmt.Errorf("--link-base-url: %w", err)
@@ -158,6 +170,35 @@ func parseNamespacedName(s string) (types.NamespacedName, error) {
 		return types.NamespacedName{}, fmt.Errorf("%q is not NAMESPACE/NAME", s)
 	}
 	return types.NamespacedName{Namespace: ns, Name: name}, nil
+}
+
+// splitList splits a comma-separated flag value, keeping empty items for Validate to
+// refuse (a stray comma is a typo, not "every namespace"); an empty value is no items.
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	items := strings.Split(s, ",")
+	for i := range items {
+		items[i] = strings.TrimSpace(items[i])
+	}
+	return items
+}
+
+// checkNamespaces refuses a namespace list the cache would take but no namespace could
+// ever match (a typo would otherwise leave the install watching nothing, silently).
+func checkNamespaces(namespaces []string) error {
+	seen := make(map[string]bool, len(namespaces))
+	for _, ns := range namespaces {
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			return fmt.Errorf("namespace %q: %s", ns, strings.Join(errs, "; "))
+		}
+		if seen[ns] {
+			return fmt.Errorf("namespace %q is listed twice", ns)
+		}
+		seen[ns] = true
+	}
+	return nil
 }
 
 // checkBaseURL refuses a base URL that would issue unusable links; the mistake would
