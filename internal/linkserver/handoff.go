@@ -2,8 +2,11 @@ package linkserver
 
 import (
 	"bufio"
+	"errors"
 	"net"
+	"net/http"
 	"sync"
+	"time"
 )
 
 // handoffListener is how the fast path gives net/http a connection: http.Server.Serve
@@ -47,12 +50,25 @@ func (l *handoffListener) give(c net.Conn) bool {
 	}
 }
 
-// replayConn is a connection whose first bytes were already read into a bufio.Reader:
-// net/http reads those again, then the connection itself. Everything else, ReadFrom for
-// sendfile above all, is the connection's own.
+// replayConn is a connection the fast path read from: net/http reads the bytes the fast
+// path buffered again, then the connection itself. Everything else, ReadFrom for sendfile
+// above all, is the connection's own, but for read deadlines while the head the fast path
+// began is unfinished.
+//
+// That head is due at headDue, set by the fast path as net/http would have: a connection's
+// first head ReadHeaderTimeout after the accept, a later one ReadHeaderTimeout after its
+// first byte. net/http starts a fresh ReadHeaderTimeout on every connection it is given,
+// which would give a client that time twice (SPEC §5: no hand-off renews it). So until
+// net/http reports the head read (headRead, from http.Server.ConnState), no read deadline
+// it sets reaches past headDue; the deadline it asked for last is then restored, which
+// lets the connection idle and the answer's background read wait on net/http's terms.
 type replayConn struct {
 	tcpConn
 	buffered *bufio.Reader
+
+	mu      sync.Mutex
+	headDue time.Time // zero once the head is read; guarded by mu
+	asked   time.Time // the read deadline net/http last set while headDue held; guarded by mu
 }
 
 func (c *replayConn) Read(p []byte) (int, error) {
@@ -63,4 +79,40 @@ func (c *replayConn) Read(p []byte) (int, error) {
 		c.buffered = nil
 	}
 	return c.tcpConn.Read(p)
+}
+
+func (c *replayConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.headDue.IsZero() {
+		c.asked = t
+		if t.IsZero() || t.After(c.headDue) {
+			t = c.headDue
+		}
+	}
+	return c.tcpConn.SetReadDeadline(t)
+}
+
+func (c *replayConn) SetDeadline(t time.Time) error {
+	return errors.Join(c.SetReadDeadline(t), c.tcpConn.SetWriteDeadline(t))
+}
+
+// headRead lifts headDue once net/http has read the head. Later calls do nothing.
+func (c *replayConn) headRead() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.headDue.IsZero() {
+		return
+	}
+	c.headDue = time.Time{}
+	_ = c.tcpConn.SetReadDeadline(c.asked)
+}
+
+// connState is the server's http.Server.ConnState. net/http reports a connection active
+// once it has read a request's head, before it starts the handler or reads on its own
+// behalf: the moment a handed-off head's deadline has done its work.
+func connState(c net.Conn, state http.ConnState) {
+	if rc, ok := c.(*replayConn); ok && state == http.StateActive {
+		rc.headRead()
+	}
 }

@@ -97,6 +97,8 @@ func (s *Server) Start(ctx context.Context) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
 		IdleTimeout:       s.limits.IdleTimeout,
+		// Ends the head deadline a connection handed off by the fast path carries.
+		ConnState: connState,
 		// No WriteTimeout: a fixed one would cut a slow reader of a large file. Each
 		// answer's writer holds the reader to MinTransferRate instead.
 		BaseContext: func(net.Listener) context.Context { return ctx },
