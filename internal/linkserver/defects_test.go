@@ -3,12 +3,17 @@ package linkserver_test
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	. "github.com/onsi/gomega"
 
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 )
@@ -32,6 +37,59 @@ func send(t *testing.T, conn net.Conn, s string) {
 	if _, err := io.WriteString(conn, s); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// readUntilClosed reads what the server sends until it closes the connection (a reset
+// counts as closing), failing the test if that takes more than 5 s.
+func readUntilClosed(t *testing.T, conn net.Conn) []byte {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, err := io.ReadAll(conn)
+	if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("reading until the server closes: %v, after %d bytes", err, len(got))
+	}
+	return got
+}
+
+// answer is what a client received of one answer.
+type answer struct {
+	code  int
+	close bool  // the head says Connection: close
+	body  int64 // body bytes received
+	whole bool  // the head and every body byte arrived
+}
+
+// parseAnswers splits what a client received into answers; the last may be cut short,
+// down to a part of its head (code 0).
+func parseAnswers(t *testing.T, b []byte) []answer {
+	t.Helper()
+	var out []answer
+	for len(b) > 0 {
+		end := bytes.Index(b, []byte("\r\n\r\n"))
+		if end < 0 {
+			return append(out, answer{})
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(b[:end+4])), nil)
+		if err != nil {
+			t.Fatalf("an answer's head: %v\n%q", err, b[:end+4])
+		}
+		resp.Body.Close()
+		b = b[end+4:]
+		n := min(resp.ContentLength, int64(len(b)))
+		out = append(out, answer{code: resp.StatusCode, close: resp.Close, body: n, whole: n == resp.ContentLength})
+		b = b[n:]
+	}
+	return out
+}
+
+func wholeAnswers(answers []answer) int {
+	n := 0
+	for _, a := range answers {
+		if a.whole {
+			n++
+		}
+	}
+	return n
 }
 
 // TestTheHeadDeadlineIsNotRenewedByTheHandOff: a head is due ReadHeaderTimeout after the
@@ -102,4 +160,72 @@ func TestTheHeadDeadlineIsNotRenewedByTheHandOff(t *testing.T) {
 			t.Errorf("the fast path answered %d requests, want the first only (the second was handed off)", got)
 		}
 	})
+}
+
+// TestMetricsCountAnswersCutShort: pipelined GETs of a large body to a client that takes
+// two answers, then stops reading. The third answer is cut by the minimum transfer rate;
+// it is counted all the same, with the body bytes the client did receive, on both paths.
+func TestMetricsCountAnswersCutShort(t *testing.T) {
+	const size = 256 << 10
+	f := newFixture(t, withBody(randomBytes(t, size)))
+	limits := linkserver.Limits{MinTransferRate: 32 << 10, TransferWindow: 250 * time.Millisecond}
+	var s *linkserver.Server
+	srv := startServer(t, linkserver.Options{Limits: limits}, func(ls *linkserver.Server) {
+		linkserver.SetSendBuffer(ls, 4096)
+		linkserver.CountOnManagerRegistry(t, ls)
+		s = ls
+	})
+	const served = `filelink_link_request_duration_seconds_count{code="200"}`
+	pre := gather(t)
+	eventuallyStatus(t, on(srv, f.url()), http.StatusOK)
+	// The fast path counts an answer once it is written, which can be after the client
+	// has read it: wait for that 200 to be counted before counting from here.
+	NewWithT(t).Eventually(func() float64 { return gather(t)[served] - pre[served] }).Should(Equal(1.0))
+	for _, tc := range []struct {
+		name, extra string
+		code        int
+		fast        int64 // answers of the fast path's
+	}{
+		{"fast path", "", http.StatusOK, 3},
+		{"net/http", "Range: bytes=0-\r\n", http.StatusPartialContent, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := dial(t, &smallReceiveBuffer, srv)
+			before, fastBefore := gather(t), linkserver.FastAnswers(s)
+			send(t, conn, strings.Repeat("GET "+strings.TrimPrefix(f.url(), base)+" HTTP/1.1\r\nHost: x\r\n"+tc.extra+"\r\n", 12))
+			var got []byte
+			buf := make([]byte, 64<<10)
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			for wholeAnswers(parseAnswers(t, got)) < 2 {
+				n, err := conn.Read(buf)
+				if err != nil {
+					t.Fatalf("reading the first two answers: %v", err)
+				}
+				got = append(got, buf[:n]...)
+			}
+			time.Sleep(4 * limits.TransferWindow) // reads nothing
+			answers := parseAnswers(t, append(got, readUntilClosed(t, conn)...))
+			if len(answers) != 3 || answers[2].whole {
+				t.Fatalf("the client received %d answers, the last one whole: %v; want the third cut short", len(answers), answers)
+			}
+			var sent int64
+			for _, a := range answers {
+				sent += a.body
+			}
+			after := gather(t)
+			code := strconv.Itoa(tc.code)
+			for series, want := range map[string]float64{
+				`filelink_link_requests_total{code="` + code + `"}`:                 3,
+				`filelink_link_request_duration_seconds_count{code="` + code + `"}`: 3,
+				"filelink_link_response_bytes_total":                                float64(sent),
+			} {
+				if got := after[series] - before[series]; got != want {
+					t.Errorf("%s grew by %v, want %v", series, got, want)
+				}
+			}
+			if got := linkserver.FastAnswers(s) - fastBefore; got != tc.fast {
+				t.Errorf("the fast path answered %d requests, want %d", got, tc.fast)
+			}
+		})
+	}
 }

@@ -59,17 +59,15 @@ func (s *Server) answerPlain(ctx context.Context, c tcpConn, req requesthead.Pla
 	var p pacer
 	p.out, p.deadlines = c, c
 	p.start(s.limits.MinTransferRate, s.limits.TransferWindow)
-	if _, err := p.Write(head); err != nil {
-		return true, err
-	}
 	var sent int64
-	if !req.Head {
-		if sent, err = p.ReadFrom(&io.LimitedReader{R: f, N: b.size}); err != nil {
-			return true, err
-		}
+	_, err = p.Write(head)
+	if err == nil && !req.Head {
+		sent, err = p.ReadFrom(&io.LimitedReader{R: f, N: b.size})
 	}
+	// Counted however it ended, as net/http's answers are: one cut by the transfer rate
+	// or a failed write is an answer too, with the body bytes that did go out.
 	s.metrics.record(http.StatusOK, sent, start)
-	return true, nil
+	return true, err
 }
 
 // appendHead writes the status line and headers of a whole-body 200 the way net/http
