@@ -229,3 +229,21 @@ func TestMetricsCountAnswersCutShort(t *testing.T) {
 		})
 	}
 }
+
+// TestOptionsAsteriskIsRefusedWithTheHardenedHeaders: net/http answers "OPTIONS *" itself
+// unless told not to; the link server refuses it as any method but GET and HEAD, with the
+// headers every answer carries.
+func TestOptionsAsteriskIsRefusedWithTheHardenedHeaders(t *testing.T) {
+	for _, target := range []string{"*", "/links/x"} {
+		t.Run(target, func(t *testing.T) {
+			resp := rawRequest(t, base, "OPTIONS "+target+" HTTP/1.1\r\nHost: a\r\n\r\n")
+			if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
+				t.Errorf("%d, Allow %q; want 405 allowing GET, HEAD", resp.StatusCode, resp.Header.Get("Allow"))
+			}
+			if got := resp.Header.Get("Content-Security-Policy"); got != "default-src 'none'; sandbox" {
+				t.Errorf("Content-Security-Policy %q", got)
+			}
+			wantSecurityHeaders(t, resp.Header)
+		})
+	}
+}

@@ -99,6 +99,9 @@ func (s *Server) Start(ctx context.Context) error {
 		IdleTimeout:       s.limits.IdleTimeout,
 		// Ends the head deadline a connection handed off by the fast path carries.
 		ConnState: connState,
+		// net/http would answer "OPTIONS *" itself, 200 without the headers every answer
+		// carries; the handler refuses it (405) like any method but GET and HEAD.
+		DisableGeneralOptionsHandler: true,
 		// No WriteTimeout: a fixed one would cut a slow reader of a large file. Each
 		// answer's writer holds the reader to MinTransferRate instead.
 		BaseContext: func(net.Listener) context.Context { return ctx },
