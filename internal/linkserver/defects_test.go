@@ -3,6 +3,7 @@ package linkserver_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -16,6 +17,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
+	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
 // Tests of the defects a review with raw sockets found (issue 17), each of which failed
@@ -245,5 +247,66 @@ func TestOptionsAsteriskIsRefusedWithTheHardenedHeaders(t *testing.T) {
 			}
 			wantSecurityHeaders(t, resp.Header)
 		})
+	}
+}
+
+// TestShutdownEndsAConnectionAfterItsCurrentAnswer: when the server stops while a client
+// has pipelined requests, the answer under way is finished and the connection closed;
+// the requests behind it are not answered. net/http does so, and the fast path must too.
+func TestShutdownEndsAConnectionAfterItsCurrentAnswer(t *testing.T) {
+	f := newFixture(t, withBody(randomBytes(t, 256<<10)))
+	get := "GET " + strings.TrimPrefix(f.url(), base) + " HTTP/1.1\r\nHost: x\r\n"
+	outcomes := map[string]answer{}
+	for _, tc := range []struct {
+		name, extra string
+		fast        int64
+	}{
+		{"fast path", "", 1},
+		{"net/http", "If-None-Match: \"other\"\r\n", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, err := freeAddr()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := linkserver.NewServer(mgr.GetCache(), mgr.GetAPIReader(), linkserver.Options{Addr: addr, Keys: signing.Fixed(signer), Clock: clk})
+			linkserver.SetSendBuffer(s, 4096)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- s.Start(ctx) }()
+			srv := "http://" + addr
+			if err := waitForServer(srv); err != nil {
+				t.Fatal(err)
+			}
+			eventuallyStatus(t, on(srv, f.url()), http.StatusOK)
+			conn := dial(t, &smallReceiveBuffer, srv)
+			before := linkserver.FastAnswers(s)
+			send(t, conn, strings.Repeat(get+tc.extra+"\r\n", 3))
+			// The first answer fills the socket buffers and waits for the client; the
+			// server stops meanwhile, with the other two requests read.
+			time.Sleep(200 * time.Millisecond)
+			cancel()
+			time.Sleep(200 * time.Millisecond)
+			answers := parseAnswers(t, readUntilClosed(t, conn))
+			if len(answers) != 1 || !answers[0].whole || answers[0].code != http.StatusOK {
+				t.Fatalf("after the stop the client received %v; want the current answer whole and no other", answers)
+			}
+			if got := linkserver.FastAnswers(s) - before; got != tc.fast {
+				t.Errorf("the fast path answered %d requests, want %d", got, tc.fast)
+			}
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Start: %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Start did not return within 5 s of the stop")
+			}
+			outcomes[tc.name] = answers[0]
+		})
+	}
+	if fast, slow := outcomes["fast path"], outcomes["net/http"]; fast != slow {
+		t.Errorf("the fast path's last answer %+v, net/http's %+v", fast, slow)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/filelink-dev/filelink-operator/internal/requesthead"
@@ -17,7 +18,10 @@ import (
 // (fastpath_test.go compares them). For anything else it writes nothing and reports
 // false, and net/http answers: that is every 404, 410 and 503, a body not cached yet, an
 // object store's. An error is one of writing to c, which is then done with.
-func (s *Server) answerPlain(ctx context.Context, c tcpConn, req requesthead.Plain) (bool, error) {
+//
+// Once closing is set (shutdown has begun) the connection ends after the answer: its head
+// says Connection: close unless written before, as net/http's does.
+func (s *Server) answerPlain(ctx context.Context, c tcpConn, req requesthead.Plain, closing *atomic.Bool) (bool, error) {
 	start := time.Now()
 	link, err := s.linkFor(string(req.Path))
 	if err != nil || link.ExpiredAt(s.clock.Now()) {
@@ -53,7 +57,7 @@ func (s *Server) answerPlain(ctx context.Context, c tcpConn, req requesthead.Pla
 
 	buf := headBuffers.Get().(*[]byte)
 	defer headBuffers.Put(buf)
-	head := appendHead((*buf)[:0], start, b.size, mediaType, attachment(file.DownloadName()), b.etag, modified, req.Close)
+	head := appendHead((*buf)[:0], start, b.size, mediaType, attachment(file.DownloadName()), b.etag, modified, req.Close || closing.Load())
 	*buf = head
 	s.fastAnswers.Add(1) // before the client can see the answer
 	var p pacer

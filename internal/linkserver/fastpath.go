@@ -137,16 +137,22 @@ func (fp *fastPath) serve(ctx context.Context, c tcpConn) {
 		if headDue.IsZero() {
 			headDue = time.Now().Add(fp.s.limits.ReadHeaderTimeout)
 		}
+		// As with net/http, a request read once shutdown has begun is not answered, even
+		// one pipelined behind an answer already under way.
+		if fp.closing.Load() {
+			return
+		}
 		buf, _ := br.Peek(br.Buffered())
 		req, ok := requesthead.ParsePlain(buf)
 		if ok {
-			answered, err := fp.s.answerPlain(ctx, c, req)
+			answered, err := fp.s.answerPlain(ctx, c, req, &fp.closing)
 			switch {
 			case err != nil:
 				return
-			case answered && req.Close:
-				// As net/http does: the client may have sent more, and closing with
-				// unread bytes would reset the connection under the answer.
+			case answered && (req.Close || fp.closing.Load()):
+				// The client asked to close, or shutdown began during the answer. As
+				// net/http does: the client may have sent more, and closing with unread
+				// bytes would reset the connection under the answer.
 				_ = c.CloseWrite()
 				time.Sleep(rstAvoidanceDelay)
 				return
