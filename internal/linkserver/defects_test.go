@@ -310,3 +310,26 @@ func TestShutdownEndsAConnectionAfterItsCurrentAnswer(t *testing.T) {
 		t.Errorf("the fast path's last answer %+v, net/http's %+v", fast, slow)
 	}
 }
+
+// TestFastAndSlowHeadsAgreeOnATrimmedMediaType: the schema admits whitespace at the end
+// of a contentType, which net/http trims from the header value; the fast path's head
+// must be the same bytes.
+func TestFastAndSlowHeadsAgreeOnATrimmedMediaType(t *testing.T) {
+	f := newFixture(t, func(f *fixture) { f.file.Spec.ContentType = "text/plain; charset=utf-8 \t" })
+	eventuallyStatus(t, f.url(), http.StatusOK)
+	get := "GET " + strings.TrimPrefix(f.url(), base) + " HTTP/1.1\r\nHost: a\r\n"
+	conn := dial(t, &net.Dialer{}, base)
+	br := bufio.NewReader(conn)
+	before := linkserver.FastAnswers(server)
+	fastHead, _, _ := rawExchange(t, conn, br, get+"\r\n", http.MethodGet)
+	slowHead, _, _ := rawExchange(t, conn, br, get+"If-None-Match: \"other\"\r\n\r\n", http.MethodGet)
+	if got := linkserver.FastAnswers(server) - before; got != 1 {
+		t.Fatalf("the fast path answered %d requests, want the first", got)
+	}
+	if !strings.Contains(slowHead, "\r\nContent-Type: text/plain; charset=utf-8\r\n") {
+		t.Errorf("net/http's head does not carry the trimmed type:\n%q", slowHead)
+	}
+	if a, b := dateLine.ReplaceAllString(fastHead, "Date: -\r"), dateLine.ReplaceAllString(slowHead, "Date: -\r"); a != b {
+		t.Errorf("the fast path's head differs from net/http's:\n%q\nnet/http:\n%q", a, b)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/textproto"
 	"os"
 	"strconv"
 	"sync"
@@ -46,8 +47,9 @@ func (s *Server) answerPlain(ctx context.Context, c tcpConn, req requesthead.Pla
 		return false, nil
 	}
 	// The disposition is built only of safe bytes (disposition.go); a contentType the
-	// schema admits may still hold a CR or LF, which net/http would rewrite: let it.
-	mediaType := file.MediaType()
+	// schema admits may still hold a CR or LF, which net/http would rewrite: let it. It
+	// may also end in spaces or tabs, which net/http trims from every header value.
+	mediaType := textproto.TrimString(file.MediaType())
 	if !fieldValue(mediaType) {
 		return false, nil
 	}
