@@ -41,6 +41,14 @@ func send(t *testing.T, conn net.Conn, s string) {
 	}
 }
 
+// exchange writes a GET on conn and reads its answer, returning the head as sent and the
+// status.
+func exchange(t *testing.T, conn net.Conn, br *bufio.Reader, req string) (string, int) {
+	t.Helper()
+	head, resp, _ := rawExchange(t, conn, br, req, http.MethodGet) //nolint:bodyclose // rawExchange read the body from br; resp.Body.Close would read on into the next answer
+	return head, resp.StatusCode
+}
+
 // readUntilClosed reads what the server sends until it closes the connection (a reset
 // counts as closing), failing the test if that takes more than 5 s.
 func readUntilClosed(t *testing.T, conn net.Conn) []byte {
@@ -142,21 +150,21 @@ func TestTheHeadDeadlineIsNotRenewedByTheHandOff(t *testing.T) {
 		conn := dial(t, &net.Dialer{}, srv)
 		br := bufio.NewReader(conn)
 		before := linkserver.FastAnswers(s)
-		if _, resp, _ := rawExchange(t, conn, br, get, http.MethodGet); resp.StatusCode != http.StatusOK {
-			t.Fatalf("first GET: %d", resp.StatusCode)
+		if _, code := exchange(t, conn, br, get); code != http.StatusOK {
+			t.Fatalf("first GET: %d", code)
 		}
 		// The next head begins after most of a deadline counted from the accept and ends
 		// after it, within one counted from its own first byte.
 		time.Sleep(headTimeout * 4 / 5)
 		send(t, conn, get[:1])
 		time.Sleep(headTimeout / 2)
-		if _, resp, _ := rawExchange(t, conn, br, get[1:], http.MethodGet); resp.StatusCode != http.StatusOK {
-			t.Fatalf("a head begun in time: %d", resp.StatusCode)
+		if _, code := exchange(t, conn, br, get[1:]); code != http.StatusOK {
+			t.Fatalf("a head begun in time: %d", code)
 		}
 		// Past that head's deadline, the connection idles and serves as net/http's.
 		time.Sleep(headTimeout)
-		if _, resp, _ := rawExchange(t, conn, br, get, http.MethodGet); resp.StatusCode != http.StatusOK {
-			t.Fatalf("a request after the handed-off one: %d", resp.StatusCode)
+		if _, code := exchange(t, conn, br, get); code != http.StatusOK {
+			t.Fatalf("a request after the handed-off one: %d", code)
 		}
 		if got := linkserver.FastAnswers(s) - before; got != 1 {
 			t.Errorf("the fast path answered %d requests, want the first only (the second was handed off)", got)
@@ -239,6 +247,7 @@ func TestOptionsAsteriskIsRefusedWithTheHardenedHeaders(t *testing.T) {
 	for _, target := range []string{"*", "/links/x"} {
 		t.Run(target, func(t *testing.T) {
 			resp := rawRequest(t, base, "OPTIONS "+target+" HTTP/1.1\r\nHost: a\r\n\r\n")
+			defer resp.Body.Close()
 			if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
 				t.Errorf("%d, Allow %q; want 405 allowing GET, HEAD", resp.StatusCode, resp.Header.Get("Allow"))
 			}
@@ -321,8 +330,8 @@ func TestFastAndSlowHeadsAgreeOnATrimmedMediaType(t *testing.T) {
 	conn := dial(t, &net.Dialer{}, base)
 	br := bufio.NewReader(conn)
 	before := linkserver.FastAnswers(server)
-	fastHead, _, _ := rawExchange(t, conn, br, get+"\r\n", http.MethodGet)
-	slowHead, _, _ := rawExchange(t, conn, br, get+"If-None-Match: \"other\"\r\n\r\n", http.MethodGet)
+	fastHead, _ := exchange(t, conn, br, get+"\r\n")
+	slowHead, _ := exchange(t, conn, br, get+"If-None-Match: \"other\"\r\n\r\n")
 	if got := linkserver.FastAnswers(server) - before; got != 1 {
 		t.Fatalf("the fast path answered %d requests, want the first", got)
 	}

@@ -94,7 +94,7 @@ func (c *replayConn) SetReadDeadline(t time.Time) error {
 }
 
 func (c *replayConn) SetDeadline(t time.Time) error {
-	return errors.Join(c.SetReadDeadline(t), c.tcpConn.SetWriteDeadline(t))
+	return errors.Join(c.SetReadDeadline(t), c.SetWriteDeadline(t))
 }
 
 // headRead lifts headDue once net/http has read the head. Later calls do nothing.
