@@ -259,6 +259,56 @@ func TestOptionsAsteriskIsRefusedWithTheHardenedHeaders(t *testing.T) {
 	}
 }
 
+// TestNetHTTPsOwnAnswersCarryTheHardenedHeaders: the answers net/http writes by itself,
+// which no handler sees, carry the headers every answer carries too, on a new connection
+// and after a handler's answer on a kept-alive one; a handler's answer carries them once.
+func TestNetHTTPsOwnAnswersCarryTheHardenedHeaders(t *testing.T) {
+	hardened := func(t *testing.T, resp *http.Response, want int) {
+		t.Helper()
+		if resp.StatusCode != want {
+			t.Errorf("%d, want %d", resp.StatusCode, want)
+		}
+		if got := resp.Header.Values("Content-Security-Policy"); len(got) != 1 || got[0] != "default-src 'none'; sandbox" {
+			t.Errorf("%d: Content-Security-Policy %q", resp.StatusCode, got)
+		}
+		wantSecurityHeaders(t, resp.Header)
+	}
+	const get = "GET /links/x HTTP/1.1\r\nHost: a\r\n"
+	for _, tc := range []struct {
+		name, req string
+		want      int
+	}{
+		{"malformed header", get + "Bad Header\r\n\r\n", http.StatusBadRequest},
+		{"unknown expectation", get + "Expect: the unexpected\r\n\r\n", http.StatusExpectationFailed},
+		{"header beyond net/http's limit", get + "X-Pad: " + strings.Repeat("p", 40<<10) + "\r\n\r\n", http.StatusRequestHeaderFieldsTooLarge},
+		{"unknown transfer coding", get + "Transfer-Encoding: gzip\r\n\r\n", http.StatusNotImplemented},
+		{"HTTP/2.0", "GET /links/x HTTP/2.0\r\nHost: a\r\n\r\n", http.StatusHTTPVersionNotSupported},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := rawRequest(t, base, tc.req)
+			defer resp.Body.Close()
+			hardened(t, resp, tc.want)
+			if body, err := io.ReadAll(resp.Body); err != nil {
+				t.Errorf("body %q: %v", body, err)
+			}
+		})
+	}
+	t.Run("after a handler's answer", func(t *testing.T) {
+		conn := dial(t, &net.Dialer{}, base)
+		send(t, conn, get+"If-None-Match: \"x\"\r\n\r\n"+get+"Bad Header\r\n\r\n")
+		br := bufio.NewReader(conn)
+		for _, want := range []int{http.StatusNotFound, http.StatusBadRequest} {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hardened(t, resp, want)
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+}
+
 // TestShutdownEndsAConnectionAfterItsCurrentAnswer: when the server stops while a client
 // has pipelined requests, the answer under way is finished and the connection closed;
 // the requests behind it are not answered. net/http does so, and the fast path must too.
