@@ -85,8 +85,13 @@ func parseAnswers(t *testing.T, b []byte) []answer {
 		}
 		resp.Body.Close()
 		b = b[end+4:]
-		n := min(resp.ContentLength, int64(len(b)))
-		out = append(out, answer{code: resp.StatusCode, close: resp.Close, body: n, whole: n == resp.ContentLength})
+		n, whole := min(resp.ContentLength, int64(len(b))), true
+		if resp.ContentLength < 0 { // the body runs until the close
+			n = int64(len(b))
+		} else {
+			whole = n == resp.ContentLength
+		}
+		out = append(out, answer{code: resp.StatusCode, close: resp.Close, body: n, whole: whole})
 		b = b[n:]
 	}
 	return out
@@ -307,6 +312,29 @@ func TestNetHTTPsOwnAnswersCarryTheHardenedHeaders(t *testing.T) {
 			resp.Body.Close()
 		}
 	})
+}
+
+// TestNetHTTPsOwnAnswersAreCounted: an answer net/http writes without the handler is
+// counted too, by its status, with its body.
+func TestNetHTTPsOwnAnswersAreCounted(t *testing.T) {
+	before := gather(t)
+	conn := dial(t, &net.Dialer{}, base)
+	send(t, conn, "GET /links/x HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n")
+	// net/http closes the connection once the answer is written, and counted.
+	answers := parseAnswers(t, readUntilClosed(t, conn))
+	if len(answers) != 1 || answers[0].code != http.StatusBadRequest || !answers[0].whole {
+		t.Fatalf("answers %v, want one whole 400", answers)
+	}
+	after := gather(t)
+	for series, want := range map[string]float64{
+		`filelink_link_requests_total{code="400"}`:                 1,
+		`filelink_link_request_duration_seconds_count{code="400"}`: 1,
+		"filelink_link_response_bytes_total":                       float64(answers[0].body),
+	} {
+		if got := after[series] - before[series]; got != want {
+			t.Errorf("%s grew by %v, want %v", series, got, want)
+		}
+	}
 }
 
 // TestShutdownEndsAConnectionAfterItsCurrentAnswer: when the server stops while a client

@@ -175,7 +175,7 @@ func (fp *fastPath) handOff(c tcpConn, br *bufio.Reader, headDue time.Time) bool
 	if err := c.SetWriteDeadline(time.Time{}); err != nil {
 		return false
 	}
-	return fp.handoff.give(&replayConn{tcpConn: c, buffered: br, headDue: headDue})
+	return fp.handoff.give(&replayConn{tcpConn: c, buffered: br, headDue: headDue, metrics: fp.s.metrics})
 }
 
 // shutdown stops serving: connections waiting for a request close now, those in the

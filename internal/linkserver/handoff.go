@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,24 +78,32 @@ type replayConn struct {
 	// start until the connection is idle again. What net/http writes outside it is an
 	// answer of its own (see Write).
 	answering atomic.Bool
+	// metrics count net/http's own answers, which the handler's recorder never sees.
+	metrics *metrics
 }
 
 // Write stamps the headers every answer carries (hardenedHeaders) on the answers
 // net/http writes by itself, which no handler sees: 400 for a malformed head, 417 for an
 // unknown expectation, 431 beyond its own header limit, 501, 505. net/http writes each
-// in one write that starts with the status line. The handler's answers are written as
-// they are, body bytes that look like a status line included.
+// in one write that starts with the status line; each is counted as the handler's are.
+// The handler's answers are written as they are, body bytes that look like a status
+// line included.
 func (c *replayConn) Write(p []byte) (int, error) {
-	if c.answering.Load() || !bytes.HasPrefix(p, []byte("HTTP/1.")) {
+	if c.answering.Load() || len(p) < len("HTTP/1.1 200") || !bytes.HasPrefix(p, []byte("HTTP/1.")) {
 		return c.tcpConn.Write(p)
 	}
 	line := bytes.Index(p, []byte("\r\n")) + len("\r\n")
-	if line < len("\r\n") {
+	code, err := strconv.Atoi(string(p[len("HTTP/1.1 "):len("HTTP/1.1 200")]))
+	if line < len("\r\n") || err != nil {
 		return c.tcpConn.Write(p)
 	}
+	start := time.Now()
 	stamped := make([]byte, 0, len(p)+len(hardenedHeaderLines))
 	stamped = append(append(append(stamped, p[:line]...), hardenedHeaderLines...), p[line:]...)
 	n, err := c.tcpConn.Write(stamped)
+	if end := bytes.Index(stamped, []byte("\r\n\r\n")); end >= 0 {
+		c.metrics.record(code, int64(max(n-end-len("\r\n\r\n"), 0)), start)
+	}
 	// Count what was written of p, not of the stamp.
 	switch {
 	case n <= line:
