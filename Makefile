@@ -9,6 +9,10 @@ LOCALBIN ?= $(shell pwd)/bin
 # repository is rendered with this default.
 IMG ?= filelink-operator:latest
 IMAGE_TAR ?= $(LOCALBIN)/filelink-operator-image.tar
+# make release: where it writes, and the repository the image is pushed to (the digest
+# pins it; the installers name IMAGE_REPO@sha256:...).
+DIST ?= dist
+IMAGE_REPO ?= filelink-operator
 # Labels of the image built by `make image`.
 IMAGE_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
@@ -61,6 +65,7 @@ vet: ## Run go vet, including the end-to-end tests and the separate modules.
 	go vet ./...
 	go vet -tags e2e ./test/...
 	go -C hack/tools/image vet ./...
+	go -C hack/tools/release vet ./...
 	go -C test/install vet ./...
 
 .PHONY: verify-generated
@@ -73,6 +78,7 @@ verify-mod: ## Fail when go.mod or go.sum are not tidy.
 	go -C hack/tools/envtest mod tidy -diff
 	go -C hack/tools/seaweedfs mod tidy -diff
 	go -C hack/tools/image mod tidy -diff
+	go -C hack/tools/release mod tidy -diff
 	go -C test/install mod tidy -diff
 
 .PHONY: envtest
@@ -144,6 +150,11 @@ image: ## Build the manager for linux/amd64 and linux/arm64 into an OCI image ta
 		--label org.opencontainers.image.source=https://github.com/filelink-dev/filelink-operator \
 		--label org.opencontainers.image.revision=$(IMAGE_REVISION)
 	go -C hack/tools/image run . verify "$(IMAGE_TAR)"
+
+.PHONY: release
+release: ## Write a release into DIST (dist/): image tarball and digest, install.yaml and chart pinned to it, SBOM, SHA256SUMS. VERSION=vX.Y.Z required.
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=vX.Y.Z [IMAGE_REPO=registry.example.com/filelink-operator] [DIST=dist]" >&2; exit 1; }
+	hack/release.sh "$(VERSION)" "$(DIST)" "$(IMAGE_REPO)"
 
 .PHONY: docker-build
 docker-build: ## Build the image with a Docker daemon instead (the second way; make image needs none).
