@@ -60,6 +60,10 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml), also over the e2e-t
 	$(GOLANGCI_LINT) run ./...
 	$(GOLANGCI_LINT) run --build-tags e2e ./...
 
+.PHONY: lint-workflows
+lint-workflows: ## Check the GitHub Actions workflows with actionlint (built from its module in hack/tools/release); they cannot run here.
+	go -C hack/tools/release tool actionlint -color=false $(wildcard $(CURDIR)/.github/workflows/*.yaml)
+
 .PHONY: vet
 vet: ## Run go vet, including the end-to-end tests and the separate modules.
 	go vet ./...
@@ -90,7 +94,7 @@ seaweedfs: ## Build SeaweedFS's weed, the tests' S3 server, into a cache outside
 	@hack/seaweedfs.sh
 
 .PHONY: test
-test: verify-generated verify-mod fmt vet lint ## Check generated files, formatting and lints, then run every test against a real API server (and SeaweedFS).
+test: verify-generated verify-mod fmt vet lint lint-workflows ## Check generated files, formatting and lints, then run every test against a real API server (and SeaweedFS).
 	@# The S3 server is built before the tests (minutes, once), not inside one under its timeout.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
 	SEAWEEDFS_BIN="$$(hack/seaweedfs.sh)" \
@@ -100,6 +104,8 @@ test: verify-generated verify-mod fmt vet lint ## Check generated files, formatt
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
 		go -C test/install test ./... -count=1 $(TEST_ARGS)
 	go -C hack/tools/image test ./... -count=1 $(TEST_ARGS)
+	@# Two releases of the same commit, compared byte for byte (SPEC §14).
+	go -C hack/tools/release test ./... -count=1 $(TEST_ARGS)
 	@# Each benchmark once, so they keep compiling and working.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
 		go test ./internal/... -count=1 -run '^$$' -bench . -benchtime 1x

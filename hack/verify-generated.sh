@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 generated() {
 	local paths=()
 	for p in config/crd/bases config/rbac/role.yaml config/webhook/manifests.yaml api \
-		charts/filelink-operator/crds charts/filelink-operator/templates/_generated.tpl dist/install.yaml; do
+		charts/filelink-operator/files/crds charts/filelink-operator/templates/_generated.tpl dist/install.yaml; do
 		[ -e "$p" ] && paths+=("$p")
 	done
 	find "${paths[@]}" \( -name '*.yaml' -o -name '*.tpl' -o -name 'zz_generated.*.go' \) | sort | xargs -r sha256sum

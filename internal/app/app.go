@@ -106,7 +106,7 @@ type serving struct {
 func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.NamespacedName) (*serving, error) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
-		Metrics:                metricsOptions(o.MetricsAddr, o.MetricsSecure),
+		Metrics:                metricsOptions(o.MetricsAddr, o.MetricsSecure, o.MetricsCertDir),
 		HealthProbeBindAddress: o.ProbeAddr,
 		PprofBindAddress:       o.PprofAddr,
 		Client:                 clientOptions(),

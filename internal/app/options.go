@@ -20,6 +20,10 @@ import (
 type Options struct {
 	MetricsAddr   string
 	MetricsSecure bool
+	// MetricsCertDir holds tls.crt and tls.key for the metrics server, so that a scraper
+	// can verify it (the chart mounts a cert-manager certificate there); empty: the
+	// server signs a certificate of its own at start, which nothing can verify.
+	MetricsCertDir string
 	ProbeAddr     string
 	PprofAddr     string
 
@@ -62,6 +66,7 @@ type LeaderElection struct {
 func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; 0 disables it.")
 	fs.BoolVar(&o.MetricsSecure, "metrics-secure", false, "Serve metrics over HTTPS, only to callers authenticated and authorized by the API server (config/default sets it); plain HTTP otherwise.")
+	fs.StringVar(&o.MetricsCertDir, "metrics-cert-dir", "", "With --metrics-secure, the directory holding tls.crt and tls.key of the metrics server; empty: a self-signed certificate made at start.")
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to.")
 	fs.StringVar(&o.PprofAddr, "pprof-bind-address", "0", "Address serving Go's net/http/pprof profiles, for finding where CPU and memory go; 0 (the default) disables it. Bind it to loopback: profiles are not authenticated.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles; every replica serves links.")
