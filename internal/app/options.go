@@ -24,8 +24,8 @@ type Options struct {
 	// can verify it (the chart mounts a cert-manager certificate there); empty: the
 	// server signs a certificate of its own at start, which nothing can verify.
 	MetricsCertDir string
-	ProbeAddr     string
-	PprofAddr     string
+	ProbeAddr      string
+	PprofAddr      string
 
 	LinkAddr            string
 	LinkBaseURL         string

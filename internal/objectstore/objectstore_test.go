@@ -264,7 +264,7 @@ func TestPresignedGetCarriesTheResponseHeaders(t *testing.T) {
 	if got := u.Query().Get("X-Amz-Expires"); got != "90" {
 		t.Errorf("X-Amz-Expires %q, want 90: a presigned URL must never outlive its ttl", got)
 	}
-	resp, err := http.Get(u.String())
+	resp, err := getURL(ctx, u.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func TestPresignedGetCarriesTheResponseHeaders(t *testing.T) {
 	q := tampered.Query()
 	q.Set("response-content-type", "text/html")
 	tampered.RawQuery = q.Encode()
-	resp2, err := http.Get(tampered.String())
+	resp2, err := getURL(ctx, tampered.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,9 +351,18 @@ func openErr(b *objectstore.Bucket, key string) error {
 	return err
 }
 
+// getURL GETs url as a browser following a presigned link would.
+func getURL(ctx context.Context, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return http.DefaultClient.Do(req)
+}
+
 // closedAddr is a loopback address nothing listens on.
 func closedAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
