@@ -45,6 +45,11 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs, RBAC and webhook manifests from m
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./..." output:crd:artifacts:config=config/crd/bases
 	@# The Helm chart takes its CRDs, RBAC rules and webhooks from what was just generated.
 	go run ./hack/chartgen
+	$(MAKE) --no-print-directory chart-docs
+
+.PHONY: chart-docs
+chart-docs: ## Write the chart's README.md from the "# --" comments of its values.yaml (helm-docs, built from its module).
+	go -C hack/tools/release tool helm-docs --chart-search-root $(CURDIR)/charts --skip-version-footer --log-level warning
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods from markers.
