@@ -3,13 +3,17 @@ package controllers
 import (
 	"context"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
@@ -51,7 +55,9 @@ func (r *FileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 
 // SetupWithManager registers the source index and watches Files; the metadata (only)
 // of labelled Secrets and ConfigMaps, which the manager's cache holds
-// (filesource.CacheByObject), so a label's removal arrives as a delete; and FileStores.
+// (filesource.CacheByObject), so a label's removal arrives as a delete; the creation
+// and deletion of unlabelled ones, which it does not hold (unlabelledSources); and
+// FileStores.
 func (r *FileReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 	if err := indexInNamespace(ctx, mgr.GetCache(), &filelinkv1.File{}, FileSourceIndex, func(o client.Object) []string {
 		if key := filesource.Of(o.(*filelinkv1.File)).IndexKey(); key != "" {
@@ -61,12 +67,17 @@ func (r *FileReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager)
 	}); err != nil {
 		return err
 	}
+	meta, err := metadata.NewForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
+	if err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		// No predicate: a change of metadata alone, the re-check annotation above all
 		// (filelinkv1.RecheckRequestedAtAnnotation), must reach Reconcile.
 		For(&filelinkv1.File{}).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.filesReading(filesource.KindSecret)), afterInitialList).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.filesReading(filesource.KindConfigMap)), afterInitialList).
+		WatchesRawSource(r.unlabelledSources(meta, mgr.GetLogger().WithName("unlabelled-sources"))).
 		Watches(&filelinkv1.FileStore{}, handler.EnqueueRequestsFromMapFunc(r.filesReading(filesource.KindFileStore)), afterInitialList).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("file").
@@ -84,4 +95,50 @@ func (r *FileReconciler) filesReading(kind filesource.Kind) handler.MapFunc {
 func (r *FileReconciler) readers(ctx context.Context, kind filesource.Kind, key types.NamespacedName) []reconcile.Request {
 	return requestsFor(ctx, r.Client, &filelinkv1.FileList{}, client.InNamespace(key.Namespace),
 		client.MatchingFields{FileSourceIndex: filesource.IndexKey(kind, key.Name)})
+}
+
+// unlabelledSources is the source of requests for Files whose Secret or ConfigMap is
+// created or deleted without the consent label. It runs with the controller, so it
+// ends with the controller's context, and with it every lost lease's.
+func (r *FileReconciler) unlabelledSources(meta metadata.Interface, log logr.Logger) source.Source {
+	return source.Func(func(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+		enqueue := func(reqs []reconcile.Request) {
+			for _, req := range reqs {
+				queue.Add(req)
+			}
+		}
+		unlabelledSources{
+			metadata: meta,
+			log:      log,
+			changed: func(ctx context.Context, kind filesource.Kind, key types.NamespacedName) {
+				enqueue(r.readers(ctx, kind, key))
+			},
+			resynced: func(ctx context.Context, kind filesource.Kind) { enqueue(r.filesAwaiting(ctx, kind)) },
+		}.start(ctx)
+		return nil
+	})
+}
+
+// filesAwaiting lists the Files reading a source of kind that an unlabelled object's
+// creation or deletion could change: those that say their source is missing or not
+// shareable, and those whose verdict the cache does not show yet. Only these are woken
+// after events may have been missed; every other File's source is labelled, and its
+// changes come through the cache.
+func (r *FileReconciler) filesAwaiting(ctx context.Context, kind filesource.Kind) []reconcile.Request {
+	files := &filelinkv1.FileList{}
+	if err := r.List(ctx, files, client.UnsafeDisableDeepCopy); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing Files waiting for their source")
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range files.Items {
+		f := &files.Items[i]
+		switch readyReason(f.Status.Conditions) {
+		case "", filelinkv1.ReasonSourceNotFound, filelinkv1.ReasonSourceNotShareable:
+			if filesource.Of(f).Kind == kind {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(f)})
+			}
+		}
+	}
+	return reqs
 }

@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
@@ -12,8 +11,8 @@ import (
 
 // reconcileObject brings the status of a File whose bytes are in a Secret or ConfigMap
 // (ref) in line with them. A missing source or key is not an error: the File waits
-// (Reconciling) and is reconciled again when the source appears, through the metadata
-// watch.
+// (Reconciling) and is reconciled again when the source appears, labelled or not (the
+// metadata watch of labelled sources, and unlabelledSources for the others).
 func (r *FileReconciler) reconcileObject(ctx context.Context, s *statusScope[*filelinkv1.File], ref filesource.Ref) (ctrl.Result, error) {
 	file := s.obj
 	if r.upToDate(ctx, file, ref) {
@@ -32,9 +31,18 @@ func (r *FileReconciler) reconcileObject(ctx context.Context, s *statusScope[*fi
 }
 
 // upToDate reports whether file's status already describes its current spec and the
-// current version of its source, as the metadata cache knows it, and no re-check was
-// requested since: then there is nothing to read. This spares an API read on every
-// reconcile that the File's own status update, a resync or a restart causes.
+// current version of its source, as the labelled metadata cache knows it, and no
+// re-check was requested since: then there is nothing to read. This spares an API read
+// on every reconcile that the File's own status update, a resync or a restart causes,
+// for every File whose source is labelled.
+//
+// A source the cache does not hold is never up to date: the cache holds labelled
+// sources only, so a miss is an absent source or an unlabelled one, and only an API read
+// tells which. Trusting the File's status there would leave it SourceNotFound while its
+// source exists unlabelled (issue 17, defect 6), since the event that wakes it
+// (unlabelledSources) cannot say which it is either. The price is one metadata-only GET
+// per reconcile of a File whose source is absent or unlabelled: a File waiting for its
+// owner, reconciled only on events about it or its source.
 func (r *FileReconciler) upToDate(ctx context.Context, file *filelinkv1.File, ref filesource.Ref) bool {
 	st := &file.Status
 	if st.ObservedGeneration != file.Generation || readyReason(st.Conditions) == "" || recheckPending(file) {
@@ -42,15 +50,6 @@ func (r *FileReconciler) upToDate(ctx context.Context, file *filelinkv1.File, re
 	}
 	meta := ref.Metadata()
 	err := r.SourceMetadata.Get(ctx, ref.NamespacedName, meta)
-	if apierrors.IsNotFound(err) {
-		// The cache holds labelled sources only: this one is absent or unlabelled, and
-		// only an API read could tell which. A File that says either already has
-		// nothing to learn from its own status update or a resync; a source that
-		// gains the label enters the cache and wakes the File.
-		reason := readyReason(st.Conditions)
-		return st.SourceResourceVersion == "" &&
-			(reason == filelinkv1.ReasonSourceNotFound || reason == filelinkv1.ReasonSourceNotShareable)
-	}
 	return err == nil && meta.ResourceVersion == st.SourceResourceVersion
 }
 

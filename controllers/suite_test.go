@@ -83,6 +83,8 @@ func runSuite(m *testing.M) int {
 type runningManager struct {
 	cancel context.CancelFunc
 	done   chan error
+	// cache is the manager's, for tests of what it holds.
+	cache cache.Cache
 }
 
 // startManager builds a manager like main.go does (the live signing key, loaded or
@@ -120,7 +122,7 @@ func startManager() (*runningManager, error) {
 		cancel()
 		return nil, err
 	}
-	r := &runningManager{cancel: cancel, done: make(chan error, 1)}
+	r := &runningManager{cancel: cancel, done: make(chan error, 1), cache: mgr.GetCache()}
 	go func() { r.done <- mgr.Start(ctx) }()
 	return r, nil
 }
