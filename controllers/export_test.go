@@ -2,13 +2,16 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 )
 
@@ -52,4 +55,12 @@ func FollowUnlabelled(ctx context.Context, cfg *rest.Config, changed func(kind s
 		resynced: func(_ context.Context, kind filesource.Kind) { resynced(string(kind)) },
 	}.start(ctx)
 	return nil
+}
+
+// WriteLinkVerdict writes a verdict on link, as read, through the FileLink
+// reconciler's status scope: ready with reason, events to recorder.
+func WriteLinkVerdict(ctx context.Context, c client.StatusClient, recorder events.EventRecorder, link *filelinkv1.FileLink,
+	ready bool, reason string, now time.Time) (PatchResult, error) {
+	s := newStatusScope(c, recorder, link, &link.Status.Conditions, &link.Status.ObservedGeneration, linkTransition)
+	return s.write(ctx, readiness{ready: ready, reason: reason, message: reason}, now)
 }
