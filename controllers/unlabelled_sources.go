@@ -48,7 +48,7 @@ type unlabelledSources struct {
 
 // start follows every kind of in-cluster source until ctx ends. It returns at once.
 func (u unlabelledSources) start(ctx context.Context) {
-	for _, kind := range filesource.InClusterKinds {
+	for _, kind := range filesource.InClusterKinds() {
 		go u.follow(ctx, kind)
 	}
 }

@@ -1,19 +1,33 @@
 // Package filesource names where a File's bytes live and reads the ones the cluster
 // holds, only with their owner's consent (SPEC §2 "Consent").
 //
-// A File's spec.source names one of three kinds of object. Ref is the one description
-// of it that every reader uses: RefOf (or Of) is the only place that looks at which of
-// spec.source's fields is set, and a caller branches on Ref.Kind.InCluster() alone:
+// A File's spec.source names one of three kinds of object, and Ref is the one
+// description of it every reader uses. Of (or RefOf) is the only code that looks at
+// which of spec.source's fields is set; callers branch on Ref.Kind instead:
 //
-//   - Secret and ConfigMap (InCluster): the bytes are in the object, read through the
-//     API server with Read, and only from an object labelled shareable. CheckConsent
-//     tells, without fetching any data, whether that label is there.
-//   - FileStore: the bytes are an object in the S3 bucket a FileStore describes, read
-//     with that store's consented credentials (not by this package).
+//   - KindSecret and KindConfigMap (Kind.InCluster): the bytes are in the object. Read
+//     fetches them through the API server, only from an object labelled shareable, and
+//     CheckConsent tells, without fetching any data, whether the label is there.
+//   - KindFileStore: the bytes are an object (Ref.Key, pinned to Ref.VersionID when set)
+//     in the S3 bucket of the FileStore Ref names, read with that store's consented
+//     credentials by the store-access code, never by this package: Read and
+//     CheckConsent refuse such a Ref rather than report it absent.
+//   - The zero Ref (a spec that names nothing; the schema refuses one) is read as
+//     absent (ErrSourceNotFound) and indexed under nothing.
 //
-// For every kind, Ref.IndexKey is the value under which Files are indexed by the object
-// they read, so an event about that object (the Secret, the ConfigMap or the FileStore)
-// finds its Files, and Ref.String names the source in status messages.
+// So a reader of File bytes is written as
+//
+//	ref := filesource.Of(file)
+//	if ref.Kind == filesource.KindFileStore {
+//		// the store's object ref.Key
+//	} else {
+//		// CheckConsent, then Read (or the metadata cache's version of ref, then Read)
+//	}
+//
+// and, for every kind, Ref.IndexKey is the value Files are indexed under, so that an
+// event about the object (Secret, ConfigMap or FileStore: IndexKey(kind, name)) finds
+// its Files; Ref.String names the source in status messages; Ref.Metadata is an empty
+// metadata-only object of its kind, to read its version from a cache.
 //
 // It reads through whatever client.Reader it is given: the reconciler and the link
 // server pass an uncached reader so that the manager never caches the data of any
@@ -38,15 +52,18 @@ import (
 // Kind is the kind of object a File's spec.source names.
 type Kind string
 
+// The kinds of source, named as their API kinds are.
 const (
-	KindSecret    Kind = "Secret"
+	// KindSecret: the bytes are under a key of a Secret's data.
+	KindSecret Kind = "Secret"
+	// KindConfigMap: the bytes are under a key of a ConfigMap's data or binaryData.
 	KindConfigMap Kind = "ConfigMap"
 	// KindFileStore: the bytes are an object in the bucket of the FileStore named.
 	KindFileStore Kind = "FileStore"
 )
 
 // InClusterKinds are the kinds whose objects hold the bytes themselves.
-var InClusterKinds = []Kind{KindSecret, KindConfigMap}
+func InClusterKinds() []Kind { return []Kind{KindSecret, KindConfigMap} }
 
 // InCluster reports whether an object of kind k holds the bytes itself, so that they
 // are read from the API server (Read), with consent. False for a FileStore, whose bytes
