@@ -3,17 +3,14 @@ package controllers
 import (
 	"context"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
@@ -34,7 +31,10 @@ type FileReconciler struct {
 // RBAC cannot select by label, so the role grants reading every Secret and ConfigMap;
 // the manager itself reads only labelled ones (SPEC §2 "Consent"): its caches list and
 // watch with the label selector filelink.dev/shareable=true, and data is fetched only
-// after the label was seen, and checked again on the object fetched.
+// after the label was seen, and checked again on the object fetched. Of the others it
+// reads metadata alone, and keeps none: a metadata-only GET to tell an unlabelled
+// source from a missing one, and the watch that tells of their creation and deletion
+// (unlabelledSources), whose events are dropped once mapped to Files.
 // +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
@@ -95,50 +95,4 @@ func (r *FileReconciler) filesReading(kind filesource.Kind) handler.MapFunc {
 func (r *FileReconciler) readers(ctx context.Context, kind filesource.Kind, key types.NamespacedName) []reconcile.Request {
 	return requestsFor(ctx, r.Client, &filelinkv1.FileList{}, client.InNamespace(key.Namespace),
 		client.MatchingFields{FileSourceIndex: filesource.IndexKey(kind, key.Name)})
-}
-
-// unlabelledSources is the source of requests for Files whose Secret or ConfigMap is
-// created or deleted without the consent label. It runs with the controller, so it
-// ends with the controller's context, and with it every lost lease's.
-func (r *FileReconciler) unlabelledSources(meta metadata.Interface, log logr.Logger) source.Source {
-	return source.Func(func(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-		enqueue := func(reqs []reconcile.Request) {
-			for _, req := range reqs {
-				queue.Add(req)
-			}
-		}
-		unlabelledSources{
-			metadata: meta,
-			log:      log,
-			changed: func(ctx context.Context, kind filesource.Kind, key types.NamespacedName) {
-				enqueue(r.readers(ctx, kind, key))
-			},
-			resynced: func(ctx context.Context, kind filesource.Kind) { enqueue(r.filesAwaiting(ctx, kind)) },
-		}.start(ctx)
-		return nil
-	})
-}
-
-// filesAwaiting lists the Files reading a source of kind that an unlabelled object's
-// creation or deletion could change: those that say their source is missing or not
-// shareable, and those whose verdict the cache does not show yet. Only these are woken
-// after events may have been missed; every other File's source is labelled, and its
-// changes come through the cache.
-func (r *FileReconciler) filesAwaiting(ctx context.Context, kind filesource.Kind) []reconcile.Request {
-	files := &filelinkv1.FileList{}
-	if err := r.List(ctx, files, client.UnsafeDisableDeepCopy); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing Files waiting for their source")
-		return nil
-	}
-	var reqs []reconcile.Request
-	for i := range files.Items {
-		f := &files.Items[i]
-		switch readyReason(f.Status.Conditions) {
-		case "", filelinkv1.ReasonSourceNotFound, filelinkv1.ReasonSourceNotShareable:
-			if filesource.Of(f).Kind == kind {
-				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(f)})
-			}
-		}
-	}
-	return reqs
 }

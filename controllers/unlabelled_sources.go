@@ -11,7 +11,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 )
 
@@ -28,10 +34,13 @@ import (
 // for a source costs API reads for ever and answers late. Instead, one metadata-only
 // watch per kind, selecting exactly the objects the caches do not hold
 // (filesource.NotShareableSelector), hands each creation and deletion to changed and
-// keeps nothing: memory is constant whatever the number of Secrets, and the cost is
-// decoding the metadata of unlabelled Secrets and ConfigMaps as they change, which the
-// API server sends anyway to any operator that watches them. Updates are skipped: they
-// change neither whether the object exists nor, within this selector, its consent.
+// keeps nothing: memory is constant whatever the number of Secrets
+// (TestUnlabelledSourcesAreFollowedWithoutBeingKept measures it). The cost is network
+// and CPU in proportion to the churn of unlabelled Secrets and ConfigMaps, each change's
+// metadata streamed, decoded and dropped; like the metadata-only GET of CheckConsent,
+// that metadata passes through the process and is neither stored nor published.
+// Updates are handed on to nobody: they change neither whether the object exists nor,
+// within this selector, its consent.
 //
 // The watch starts from the current resourceVersion, never from a list, so it replays
 // nothing. Whenever it must start again from a new version (at start, and when the
@@ -44,6 +53,52 @@ type unlabelledSources struct {
 	changed func(ctx context.Context, kind filesource.Kind, key types.NamespacedName)
 	// resynced is called when events of kind before the watch's start may have been missed.
 	resynced func(ctx context.Context, kind filesource.Kind)
+}
+
+// unlabelledSources is the source of requests for Files whose Secret or ConfigMap is
+// created or deleted without the consent label. It runs with the controller, so it
+// ends with the controller's context, and with it every lost lease's.
+func (r *FileReconciler) unlabelledSources(meta metadata.Interface, log logr.Logger) source.Source {
+	return source.Func(func(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+		enqueue := func(reqs []reconcile.Request) {
+			for _, req := range reqs {
+				queue.Add(req)
+			}
+		}
+		unlabelledSources{
+			metadata: meta,
+			log:      log,
+			changed: func(ctx context.Context, kind filesource.Kind, key types.NamespacedName) {
+				enqueue(r.readers(ctx, kind, key))
+			},
+			resynced: func(ctx context.Context, kind filesource.Kind) { enqueue(r.filesAwaiting(ctx, kind)) },
+		}.start(ctx)
+		return nil
+	})
+}
+
+// filesAwaiting lists the Files reading a source of kind that an unlabelled object's
+// creation or deletion could change: those that say their source is missing or not
+// shareable, and those whose verdict the cache does not show yet. Only these are woken
+// after events may have been missed; every other File's source is labelled, and its
+// changes come through the cache.
+func (r *FileReconciler) filesAwaiting(ctx context.Context, kind filesource.Kind) []reconcile.Request {
+	files := &filelinkv1.FileList{}
+	if err := r.List(ctx, files, client.UnsafeDisableDeepCopy); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing Files waiting for their source")
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range files.Items {
+		f := &files.Items[i]
+		switch readyReason(f.Status.Conditions) {
+		case "", filelinkv1.ReasonSourceNotFound, filelinkv1.ReasonSourceNotShareable:
+			if filesource.Of(f).Kind == kind {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(f)})
+			}
+		}
+	}
+	return reqs
 }
 
 // start follows every kind of in-cluster source until ctx ends. It returns at once.
@@ -78,7 +133,9 @@ func (u unlabelledSources) follow(ctx context.Context, kind filesource.Kind) {
 			// One object at most: the list is read for its resourceVersion alone.
 			list, err := resource.List(ctx, metav1.ListOptions{LabelSelector: selector, Limit: 1})
 			if err != nil {
-				log.V(1).Info("reading the current version of unlabelled sources", "error", err.Error())
+				if ctx.Err() == nil {
+					log.Error(err, "reading the current version of unlabelled sources")
+				}
 				delay = backoff.Step()
 				continue
 			}
@@ -87,10 +144,12 @@ func (u unlabelledSources) follow(ctx context.Context, kind filesource.Kind) {
 		}
 		w, err := resource.Watch(ctx, metav1.ListOptions{LabelSelector: selector, ResourceVersion: version, AllowWatchBookmarks: true})
 		if err != nil {
-			if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+			switch {
+			case apierrors.IsResourceExpired(err) || apierrors.IsGone(err):
 				version = ""
+			case ctx.Err() == nil:
+				log.Error(err, "watching unlabelled sources")
 			}
-			log.V(1).Info("watching unlabelled sources", "error", err.Error())
 			delay = backoff.Step()
 			continue
 		}
