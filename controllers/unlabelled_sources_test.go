@@ -133,3 +133,34 @@ func heapInUse() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
+
+// restartAround stops the suite's manager, runs change while none runs, and starts it
+// again: no watch can see change's events.
+func restartAround(t *testing.T, change func()) {
+	t.Helper()
+	if err := running.stop(); err != nil {
+		t.Fatal(err)
+	}
+	change()
+	var err error
+	if running, err = startManager(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUnlabelledSourceChangedWhileNoManagerRan: events missed while no manager ran (or
+// while the watch was cut) are made up for at start. A File whose status says its
+// source is missing asks the API server again rather than trusting that status.
+func TestUnlabelledSourceChangedWhileNoManagerRan(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	source, f := unlabelledSource("Secret", ns, "docs", "evidence.pdf")
+	create(t, f)
+	eventuallyFile(t, f, beSourceNotFound)
+
+	restartAround(t, func() { create(t, source) })
+	g.Eventually(func(g Gomega) { beNotShareable(g, get(g, f)) }).WithTimeout(promptly).Should(Succeed())
+
+	restartAround(t, func() { g.Expect(k8s.Delete(context.Background(), source)).To(Succeed()) })
+	g.Eventually(func(g Gomega) { beSourceNotFound(g, get(g, f)) }).WithTimeout(promptly).Should(Succeed())
+}
