@@ -19,10 +19,11 @@ type FileLinkSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="file is immutable"
 	File string `json:"file"`
 
-	// expiresAt is the instant (RFC 3339) from which the link answers 410 Gone. It
-	// must be in the future when the link is created. While the link has not
-	// expired it may be moved; a past value expires the link at once, and removing
-	// it makes the link never expire. Once expired, a link cannot be changed.
+	// expiresAt is the instant (RFC 3339) from which the link answers 410 Gone. A
+	// value already past when the link is created is admitted with a warning, and
+	// the link is born expired: it never serves. While the link has not expired it
+	// may be moved; a past value expires the link at once, and removing it makes the
+	// link never expire. Once expired, a link cannot be changed.
 	// Written as Go's time.RFC3339 reads it: upper-case "T" and "Z", e.g.
 	// "2030-01-01T00:00:00Z" or "2030-01-01T01:00:00.5+01:00".
 	// +optional

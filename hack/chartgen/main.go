@@ -30,6 +30,8 @@ var ruleSources = []string{
 	"config/rbac/leader_election_role.yaml",
 	"config/rbac/metrics_auth_role.yaml",
 	"config/rbac/metrics_reader_role.yaml",
+	"config/rbac/aggregate_edit_role.yaml",
+	"config/rbac/aggregate_view_role.yaml",
 }
 
 func main() {

@@ -112,7 +112,6 @@ func TestBadManifestsAreRefused(t *testing.T) {
 		manifest string
 		want     []string
 	}{
-		{"test/e2e/testdata/past-expiry.yaml", []string{"spec.expiresAt", "must be in the future"}},
 		{"test/e2e/testdata/unlinkable-purpose.yaml", []string{"spec.file", `purpose "identity_document"`, "linkable purposes are"}},
 		{manyPath, []string{"spec.metadata", "50"}},
 		{"test/e2e/testdata/changed-file.yaml", []string{"spec.file", "file is immutable"}},
@@ -129,6 +128,48 @@ func TestBadManifestsAreRefused(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPastExpiryIsAdmittedAndBornExpired: validation never depends on the clock (SPEC
+// §12). kubectl prints the webhook's warning, and the link never serves a byte.
+func TestPastExpiryIsAdmittedAndBornExpired(t *testing.T) {
+	ns := newNamespace(t, "born-expired")
+	applySamples(t, ns)
+	out := mustKubectl(t, ns, "apply", "-f", "test/e2e/testdata/past-expiry.yaml")
+	if !strings.Contains(out, "Warning: spec.expiresAt 2020-01-01T00:00:00Z is not in the future") {
+		t.Errorf("kubectl apply printed no warning:\n%s", out)
+	}
+	wantBornExpired(t, ns, "born-expired")
+}
+
+// TestGitOpsDirectoryWithExpiredLinksReapplies applies, server-side as Flux does, a
+// directory whose links expired years ago into a namespace that never saw it.
+func TestGitOpsDirectoryWithExpiredLinksReapplies(t *testing.T) {
+	ns := newNamespace(t, "gitops-reapply")
+	mustKubectl(t, ns, "apply", "--server-side", "--field-manager=gitops", "-f", "test/e2e/testdata/gitops/")
+	mustKubectl(t, ns, "wait", "--for=condition=Ready", "filelink/archive", "--timeout=30s")
+	for _, name := range []string{"for-auditors-2020", "for-tax-office-2021"} {
+		wantBornExpired(t, ns, name)
+	}
+	url := mustKubectl(t, ns, "get", "fl", "archive", "-o", "jsonpath={.status.url}")
+	if resp, body := get(t, url); resp.StatusCode != http.StatusOK || !strings.HasPrefix(body, "date,amount") {
+		t.Errorf("the live link: %d %q", resp.StatusCode, body)
+	}
+	// Applying the same directory again changes nothing and fails nothing.
+	mustKubectl(t, ns, "apply", "--server-side", "--field-manager=gitops", "-f", "test/e2e/testdata/gitops/")
+}
+
+// wantBornExpired waits until the link is Expired and checks that its URL answers 410.
+func wantBornExpired(t *testing.T, ns, name string) {
+	t.Helper()
+	mustKubectl(t, ns, "wait", "--for=jsonpath={.status.conditions[?(@.type==\"Ready\")].reason}=Expired", "filelink/"+name, "--timeout=30s")
+	if expired := mustKubectl(t, ns, "get", "fl", name, "-o", "jsonpath={.status.expired}"); expired != "true" {
+		t.Errorf("%s: status.expired = %q", name, expired)
+	}
+	url := mustKubectl(t, ns, "get", "fl", name, "-o", "jsonpath={.status.url}")
+	if resp, body := get(t, url); resp.StatusCode != http.StatusGone || strings.TrimSpace(body) != "expired" {
+		t.Errorf("%s: %d %q, want 410 expired", name, resp.StatusCode, body)
 	}
 }
 

@@ -21,22 +21,31 @@ var chartDir = filepath.Join("..", "..", "charts", "filelink-operator")
 // render is `helm template` through the SDK, CRDs included.
 func render(t *testing.T, namespace string, values map[string]any) objects {
 	t.Helper()
+	manifest, err := template(namespace, values)
+	if err != nil {
+		t.Fatalf("helm template: %v", err)
+	}
+	return decode(t, []byte(manifest))
+}
+
+// template renders the chart as `helm template` does, values.schema.json checked.
+func template(namespace string, values map[string]any) (string, error) {
 	ch, err := loader.Load(chartDir)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	kv, err := chartutil.ParseKubeVersion("v1.37.2")
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	in := action.NewInstall(&action.Configuration{})
 	in.ClientOnly, in.DryRun, in.Replace, in.IncludeCRDs = true, true, true, true
 	in.ReleaseName, in.Namespace, in.KubeVersion = "files", namespace, kv
 	rel, err := in.Run(ch, values)
 	if err != nil {
-		t.Fatalf("helm template: %v", err)
+		return "", err
 	}
-	return decode(t, []byte(rel.Manifest))
+	return rel.Manifest, nil
 }
 
 func createNamespace(t *testing.T, name string) {

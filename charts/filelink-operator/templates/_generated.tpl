@@ -108,6 +108,53 @@
   - get
 {{- end }}
 
+{{- /* From config/rbac/aggregate_edit_role.yaml */ -}}
+{{- define "filelink-operator.rules.ClusterRole.edit" }}
+- apiGroups:
+  - filelink.dev
+  resources:
+  - files
+  - filelinks
+  - filestores
+  verbs:
+  - create
+  - delete
+  - deletecollection
+  - get
+  - list
+  - patch
+  - update
+  - watch
+- apiGroups:
+  - filelink.dev
+  resources:
+  - files/status
+  - filelinks/status
+  - filestores/status
+  verbs:
+  - get
+{{- end }}
+
+{{- /* From config/rbac/aggregate_view_role.yaml */ -}}
+{{- define "filelink-operator.rules.ClusterRole.view" }}
+- apiGroups:
+  - filelink.dev
+  resources:
+  - files
+  - filestores
+  verbs:
+  - get
+  - list
+  - watch
+- apiGroups:
+  - filelink.dev
+  resources:
+  - files/status
+  - filestores/status
+  verbs:
+  - get
+{{- end }}
+
 {{- /* From config/webhook/manifests.yaml */ -}}
 {{- define "filelink-operator.webhooks.ValidatingWebhookConfiguration" }}
 - admissionReviewVersions:

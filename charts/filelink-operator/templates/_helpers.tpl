@@ -49,3 +49,12 @@ annotations:
 {{- define "filelink-operator.webhookSecret" -}}
 {{- .Values.webhook.secretName | default (printf "%s-webhook-server-cert" (include "filelink-operator.fullname" .)) }}
 {{- end }}
+
+{{/* The manager's ServiceAccount: the one the chart creates, or serviceAccount.name. */}}
+{{- define "filelink-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- .Values.serviceAccount.name | default (printf "%s-controller-manager" (include "filelink-operator.fullname" .)) }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}

@@ -5,6 +5,7 @@ package v1alpha1
 import (
 	"context"
 	"fmt"
+	"time"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,11 +24,14 @@ import (
 // +kubebuilder:webhook:path=/validate-filelink-dev-v1alpha1-filelink,mutating=false,failurePolicy=fail,sideEffects=None,timeoutSeconds=5,groups=filelink.dev,resources=filelinks,verbs=create;update,versions=v1alpha1,name=vfilelink.filelink.dev,admissionReviewVersions=v1
 
 // FileLinkValidator refuses, at admission, what Stripe's API refuses when a file link is
-// created or updated:
+// created or updated, except where the refusal would depend on the clock:
 //
-//   - create: expiresAt must be in the future, and a File that already exists must have
-//     a linkable purpose (a File that does not exist yet is allowed: GitOps tools apply
-//     in any order, and the reconciler waits for it);
+//   - create: a File that already exists must have a linkable purpose (a File that does
+//     not exist yet is allowed: GitOps tools apply in any order, and the reconciler
+//     waits for it). An expiresAt already past is admitted with a warning and the link
+//     is born expired (SPEC §12): a GitOps repository is re-applied to new clusters
+//     long after it was written, and a refusal that depends on the clock alone would
+//     fail the whole apply (Flux fails every change of the Kustomization with it);
 //   - update: an expired link's spec can no longer change. Metadata (labels,
 //     annotations, finalizers) still can, so tools that label objects or clean up
 //     finalizers keep working. A past expiresAt on update is allowed: it expires the
@@ -48,14 +52,14 @@ func (v *FileLinkValidator) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewWebhookManagedBy(mgr, &filelinkv1.FileLink{}).WithValidator(v).Complete()
 }
 
-// ValidateCreate refuses a link that would be born expired or that points at an existing
-// File whose purpose cannot be linked.
+// ValidateCreate refuses a link to an existing File whose purpose cannot be linked, and
+// warns about a link that is born expired.
 func (v *FileLinkValidator) ValidateCreate(ctx context.Context, link *filelinkv1.FileLink) (admission.Warnings, error) {
 	var errs field.ErrorList
-	now := v.Clock.Now()
-	if at := link.Spec.ExpiresAt; at != nil && !at.After(now) {
-		errs = append(errs, field.Invalid(field.NewPath("spec", "expiresAt"), at.UTC().Format("2006-01-02T15:04:05Z"),
-			fmt.Sprintf("must be in the future when the link is created (now is %s)", now.UTC().Format("2006-01-02T15:04:05Z"))))
+	var warnings admission.Warnings
+	if now := v.Clock.Now(); link.ExpiredAt(now) {
+		warnings = append(warnings, fmt.Sprintf("spec.expiresAt %s is not in the future (now is %s): the link is created expired and will never serve its file",
+			link.Spec.ExpiresAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
 	}
 	file := &filelinkv1.File{}
 	err := v.Files.Get(ctx, types.NamespacedName{Namespace: link.Namespace, Name: link.Spec.File}, file)
@@ -63,13 +67,13 @@ func (v *FileLinkValidator) ValidateCreate(ctx context.Context, link *filelinkv1
 	case apierrors.IsNotFound(err):
 		// Allowed: the File may be applied after the link.
 	case err != nil:
-		return nil, apierrors.NewInternalError(fmt.Errorf("reading File %q: %w", link.Spec.File, err))
+		return warnings, apierrors.NewInternalError(fmt.Errorf("reading File %q: %w", link.Spec.File, err))
 	case !file.Spec.Purpose.Linkable():
 		errs = append(errs, field.Invalid(field.NewPath("spec", "file"), link.Spec.File,
 			fmt.Sprintf("File %q has purpose %q, which cannot be linked; linkable purposes are: %s",
 				file.Name, file.Spec.Purpose, filelinkv1.LinkablePurposeList())))
 	}
-	return nil, invalid(link, errs)
+	return warnings, invalid(link, errs)
 }
 
 // ValidateUpdate refuses any change to the spec of a link that has expired.

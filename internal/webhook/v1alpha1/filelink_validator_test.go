@@ -2,10 +2,12 @@ package v1alpha1_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
@@ -24,6 +26,36 @@ func at(d time.Duration) *time.Time {
 	return &t
 }
 
+// warningClient is a client of the suite's API server that collects the admission
+// warnings it is sent, as kubectl prints them.
+func warningClient(t *testing.T) (client.Client, *[]string) {
+	t.Helper()
+	var warnings []string
+	cfg := rest.CopyConfig(restConfig)
+	cfg.WarningHandler = warningFunc(func(_ int, _ string, text string) { warnings = append(warnings, text) })
+	c, err := client.New(cfg, client.Options{Scheme: framework.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, &warnings
+}
+
+type warningFunc func(code int, agent, text string)
+
+func (f warningFunc) HandleWarningHeader(code int, agent, text string) { f(code, agent, text) }
+
+func wantWarning(t *testing.T, warnings *[]string, parts ...string) {
+	t.Helper()
+	if len(*warnings) != 1 {
+		t.Fatalf("want one warning, got %q", *warnings)
+	}
+	for _, p := range parts {
+		if !strings.Contains((*warnings)[0], p) {
+			t.Errorf("warning %q does not mention %q", (*warnings)[0], p)
+		}
+	}
+}
+
 func TestCreate(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
@@ -32,14 +64,32 @@ func TestCreate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Run("expiresAt in the past is refused", func(t *testing.T) {
-		framework.WantInvalid(t, k8s.Create(ctx, link(ns, "past", "logo", at(-time.Minute))),
-			"spec.expiresAt", "must be in the future")
+	// Validation never depends on the clock (SPEC §12): a link already past its
+	// expiry is admitted, with a warning kubectl prints, and is born expired.
+	t.Run("expiresAt in the past is admitted with a warning", func(t *testing.T) {
+		c, warnings := warningClient(t)
+		if err := c.Create(ctx, link(ns, "past", "logo", at(-time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+		wantWarning(t, warnings, "spec.expiresAt", "not in the future", "created expired")
 	})
-	t.Run("expiresAt equal to now is refused", func(t *testing.T) {
+	t.Run("expiresAt equal to now is admitted with a warning", func(t *testing.T) {
 		now := clk.Now().Truncate(time.Second)
 		clk.SetTime(now)
-		framework.WantInvalid(t, k8s.Create(ctx, link(ns, "now", "logo", &now)), "spec.expiresAt")
+		c, warnings := warningClient(t)
+		if err := c.Create(ctx, link(ns, "now", "logo", &now)); err != nil {
+			t.Fatal(err)
+		}
+		wantWarning(t, warnings, "spec.expiresAt")
+	})
+	t.Run("expiresAt in the future is admitted without a warning", func(t *testing.T) {
+		c, warnings := warningClient(t)
+		if err := c.Create(ctx, link(ns, "later", "logo", at(time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+		if len(*warnings) != 0 {
+			t.Errorf("warnings for a future expiry: %q", *warnings)
+		}
 	})
 	t.Run("expiresAt in the future is allowed", func(t *testing.T) {
 		if err := k8s.Create(ctx, link(ns, "future", "logo", at(time.Hour))); err != nil {
@@ -60,8 +110,10 @@ func TestCreate(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	t.Run("both problems are reported together", func(t *testing.T) {
-		framework.WantInvalid(t, k8s.Create(ctx, link(ns, "both", "passport", at(-time.Hour))), "spec.expiresAt", "spec.file")
+	t.Run("a refusal still carries the expiry warning", func(t *testing.T) {
+		c, warnings := warningClient(t)
+		framework.WantInvalid(t, c.Create(ctx, link(ns, "both", "passport", at(-time.Hour))), "spec.file")
+		wantWarning(t, warnings, "spec.expiresAt")
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -25,7 +26,10 @@ import (
 
 var (
 	k8s client.Client
-	clk = clocktesting.NewFakeClock(time.Now())
+	// restConfig reaches the suite's API server, for clients that need their own
+	// settings (a warning handler).
+	restConfig *rest.Config
+	clk        = clocktesting.NewFakeClock(time.Now())
 )
 
 func TestMain(m *testing.M) { os.Exit(runSuite(m)) }
@@ -42,7 +46,7 @@ func runSuite(m *testing.M) int {
 		return fail(err)
 	}
 	defer func() { _ = env.Stop() }()
-	k8s = c
+	k8s, restConfig = c, cfg
 
 	wo := env.WebhookInstallOptions
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
