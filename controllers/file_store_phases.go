@@ -51,9 +51,9 @@ func (r *FileReconciler) reconcileStore(ctx context.Context, s *statusScope[*fil
 	return ctrl.Result{RequeueAfter: read.store.Spec.CheckInterval()}, nil
 }
 
-// readStore looks at the object ref, file's source, names: the FileStore from the cache, the bucket
-// opened with its labelled credentials, a HEAD of the object (its pinned version, if
-// any), and its digest. The digest is the store's own SHA-256 checksum when it keeps
+// readStore looks at the object ref (file's source) names: the FileStore from the
+// cache, the bucket opened with its labelled credentials, a HEAD of the object (its
+// pinned version, if any), and its digest. The digest is the store's own SHA-256 checksum when it keeps
 // one, otherwise one streaming read pinned to the version; a version status already
 // describes is not hashed again. The error is the API server's only.
 func (r *FileReconciler) readStore(ctx context.Context, file *filelinkv1.File, ref filesource.Ref) (storeRead, error) {
