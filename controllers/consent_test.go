@@ -1,6 +1,7 @@
 package controllers_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -21,7 +22,9 @@ import (
 // download fetches an issued URL from the suite's link server.
 func download(g Gomega, issued string) (int, string) {
 	url := "http://" + linkAddr + strings.TrimPrefix(issued, baseURL)
-	resp, err := http.Get(url)
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	g.ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	resp, err := http.DefaultClient.Do(req)
 	g.ExpectWithOffset(1, err).NotTo(HaveOccurred())
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)

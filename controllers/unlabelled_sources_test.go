@@ -87,8 +87,7 @@ func wantNotCached(t *testing.T, obj client.Object) {
 func TestUnlabelledSourcesAreFollowedWithoutBeingKept(t *testing.T) {
 	const sources, annotation = 300, 32 << 10
 	g := NewWithT(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := t.Context()
 	ns := newNamespace(t)
 	var created atomic.Int64
 	var labelledSeen atomic.Bool

@@ -63,7 +63,7 @@ func TestCacheByObjectHoldsConsentedMetadataOnly(t *testing.T) {
 			Labels:      map[string]string{filelinkv1.ShareableLabel: filelinkv1.ShareableValue, "team": "billing"},
 			Annotations: map[string]string{corev1.LastAppliedConfigAnnotation: `{"data":{"password":"aHVudGVyMg=="}}`},
 			ManagedFields: []metav1.ManagedFieldsEntry{
-				{Manager: "kubectl", Time: &changed, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:data":{}}`)}},
+				{Manager: "kubectl", Time: &changed, FieldsV1: metav1.NewFieldsV1(`{"f:data":{}}`)},
 				{Manager: "kubectl-label", Time: &metav1.Time{Time: created}},
 			},
 		}}
