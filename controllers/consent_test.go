@@ -9,11 +9,9 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/test/framework"
@@ -52,14 +50,7 @@ func TestConsentDecidesWhatIsPublished(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			g := NewWithT(t)
 			ns := newNamespace(t)
-			f := fileFromSecret(ns, "evidence", filelinkv1.PurposeDisputeEvidence, "docs", "evidence.pdf")
-			var source client.Object = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "docs"},
-				Data: map[string][]byte{"evidence.pdf": []byte(body)}}
-			if kind == "ConfigMap" {
-				source = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "docs"},
-					BinaryData: map[string][]byte{"evidence.pdf": []byte(body)}}
-				f.Spec.Source = filelinkv1.FileSource{ConfigMap: &filelinkv1.KeySelector{Name: "docs", Key: "evidence.pdf"}}
-			}
+			source, f := unlabelledSource(kind, ns, "docs", "evidence.pdf", body)
 			l := link(ns, "share", "evidence", nil)
 			create(t, source, f, l)
 

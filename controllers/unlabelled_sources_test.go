@@ -29,16 +29,18 @@ func beSourceNotFound(g Gomega, f *filelinkv1.File) {
 	g.Expect(conditionStatus(f.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("True"))
 }
 
-// unlabelledSource is a Secret or ConfigMap named name in ns holding key, without its
-// owner's consent label, and a File that reads it.
-func unlabelledSource(kind, ns, name, key string) (client.Object, *filelinkv1.File) {
+// unlabelledSource is a Secret or ConfigMap (in its binary data) named name in ns
+// holding body under key, without its owner's consent label, and a File "evidence"
+// that reads it.
+func unlabelledSource(kind, ns, name, key, body string) (client.Object, *filelinkv1.File) {
 	f := fileFromSecret(ns, "evidence", filelinkv1.PurposeDisputeEvidence, name, key)
 	meta := metav1.ObjectMeta{Namespace: ns, Name: name}
+	data := map[string][]byte{key: []byte(body)}
 	if kind == "ConfigMap" {
 		f.Spec.Source = filelinkv1.FileSource{ConfigMap: &filelinkv1.KeySelector{Name: name, Key: key}}
-		return &corev1.ConfigMap{ObjectMeta: meta, Data: map[string]string{key: "unshared"}}, f
+		return &corev1.ConfigMap{ObjectMeta: meta, BinaryData: data}, f
 	}
-	return &corev1.Secret{ObjectMeta: meta, Data: map[string][]byte{key: []byte("unshared")}}, f
+	return &corev1.Secret{ObjectMeta: meta, Data: data}, f
 }
 
 // TestUnlabelledSourceWakesItsFiles is defect 6 of issue 17: the manager's caches hold
@@ -50,7 +52,7 @@ func TestUnlabelledSourceWakesItsFiles(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			g := NewWithT(t)
 			ns := newNamespace(t)
-			source, f := unlabelledSource(kind, ns, "docs", "evidence.pdf")
+			source, f := unlabelledSource(kind, ns, "docs", "evidence.pdf", "unshared")
 			create(t, f)
 			eventuallyFile(t, f, beSourceNotFound)
 
@@ -153,7 +155,7 @@ func restartAround(t *testing.T, change func()) {
 func TestUnlabelledSourceChangedWhileNoManagerRan(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)
-	source, f := unlabelledSource("Secret", ns, "docs", "evidence.pdf")
+	source, f := unlabelledSource("Secret", ns, "docs", "evidence.pdf", "unshared")
 	create(t, f)
 	eventuallyFile(t, f, beSourceNotFound)
 
