@@ -9,6 +9,10 @@ LOCALBIN ?= $(shell pwd)/bin
 # repository is rendered with this default.
 IMG ?= filelink-operator:latest
 IMAGE_TAR ?= $(LOCALBIN)/filelink-operator-image.tar
+# make release: where it writes, and the repository the image is pushed to (the digest
+# pins it; the installers name IMAGE_REPO@sha256:...).
+DIST ?= dist
+IMAGE_REPO ?= filelink-operator
 # Labels of the image built by `make image`.
 IMAGE_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
@@ -56,11 +60,16 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml), also over the e2e-t
 	$(GOLANGCI_LINT) run ./...
 	$(GOLANGCI_LINT) run --build-tags e2e ./...
 
+.PHONY: lint-workflows
+lint-workflows: ## Check the GitHub Actions workflows with actionlint (built from its module in hack/tools/release); they cannot run here.
+	go -C hack/tools/release tool actionlint -color=false $(wildcard $(CURDIR)/.github/workflows/*.yaml)
+
 .PHONY: vet
 vet: ## Run go vet, including the end-to-end tests and the separate modules.
 	go vet ./...
 	go vet -tags e2e ./test/...
 	go -C hack/tools/image vet ./...
+	go -C hack/tools/release vet ./...
 	go -C test/install vet ./...
 
 .PHONY: verify-generated
@@ -73,6 +82,7 @@ verify-mod: ## Fail when go.mod or go.sum are not tidy.
 	go -C hack/tools/envtest mod tidy -diff
 	go -C hack/tools/seaweedfs mod tidy -diff
 	go -C hack/tools/image mod tidy -diff
+	go -C hack/tools/release mod tidy -diff
 	go -C test/install mod tidy -diff
 
 .PHONY: envtest
@@ -84,7 +94,7 @@ seaweedfs: ## Build SeaweedFS's weed, the tests' S3 server, into a cache outside
 	@hack/seaweedfs.sh
 
 .PHONY: test
-test: verify-generated verify-mod fmt vet lint ## Check generated files, formatting and lints, then run every test against a real API server (and SeaweedFS).
+test: verify-generated verify-mod fmt vet lint lint-workflows ## Check generated files, formatting and lints, then run every test against a real API server (and SeaweedFS).
 	@# The S3 server is built before the tests (minutes, once), not inside one under its timeout.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
 	SEAWEEDFS_BIN="$$(hack/seaweedfs.sh)" \
@@ -94,6 +104,8 @@ test: verify-generated verify-mod fmt vet lint ## Check generated files, formatt
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
 		go -C test/install test ./... -count=1 $(TEST_ARGS)
 	go -C hack/tools/image test ./... -count=1 $(TEST_ARGS)
+	@# Two releases of the same commit, compared byte for byte (SPEC §14).
+	go -C hack/tools/release test ./... -count=1 $(TEST_ARGS)
 	@# Each benchmark once, so they keep compiling and working.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
 		go test ./internal/... -count=1 -run '^$$' -bench . -benchtime 1x
@@ -144,6 +156,11 @@ image: ## Build the manager for linux/amd64 and linux/arm64 into an OCI image ta
 		--label org.opencontainers.image.source=https://github.com/filelink-dev/filelink-operator \
 		--label org.opencontainers.image.revision=$(IMAGE_REVISION)
 	go -C hack/tools/image run . verify "$(IMAGE_TAR)"
+
+.PHONY: release
+release: ## Write a release into DIST (dist/): image tarball and digest, install.yaml and chart pinned to it, SBOM, SHA256SUMS. VERSION=vX.Y.Z required.
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=vX.Y.Z [IMAGE_REPO=registry.example.com/filelink-operator] [DIST=dist]" >&2; exit 1; }
+	hack/release.sh "$(VERSION)" "$(DIST)" "$(IMAGE_REPO)"
 
 .PHONY: docker-build
 docker-build: ## Build the image with a Docker daemon instead (the second way; make image needs none).

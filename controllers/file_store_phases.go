@@ -67,8 +67,7 @@ func (r *FileReconciler) readStore(ctx context.Context, file *filelinkv1.File, r
 	if !storeReady(store) {
 		return read, nil
 	}
-	access := r.storeAccess()
-	bucket, verdict, err := access.open(ctx, store)
+	bucket, verdict, err := r.openBucket(ctx, store)
 	if err != nil || verdict.reason != "" {
 		read.access = verdict
 		return read, err

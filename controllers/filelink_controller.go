@@ -114,7 +114,7 @@ func (r *FileLinkReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Mana
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&filelinkv1.FileLink{}).
 		Watches(&filelinkv1.File{}, handler.EnqueueRequestsFromMapFunc(r.linksTo), afterInitialList).
-		WatchesRawSource(source.Channel(keyChanges(r.Keys), handler.EnqueueRequestsFromMapFunc(r.allLinks))).
+		WatchesRawSource(source.Channel(keyChanges(ctx, r.Keys), handler.EnqueueRequestsFromMapFunc(r.allLinks))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("filelink").
 		Complete(r)
@@ -123,10 +123,11 @@ func (r *FileLinkReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Mana
 // keyChanges turns key changes into events. One pending event stands for any number of
 // changes: it reconciles every link, and each reconcile reads the key current then.
 // Sends never block, so a replica that is not the leader (whose controller does not
-// read the channel) holds at most one.
-func keyChanges(keys signing.Keys) <-chan event.GenericEvent {
+// read the channel) holds at most one. The subscription ends with ctx, which must end
+// with the manager: one is built per lease term.
+func keyChanges(ctx context.Context, keys signing.Keys) <-chan event.GenericEvent {
 	ch := make(chan event.GenericEvent, 1)
-	keys.Notify(func(*signing.Signer) {
+	keys.Notify(ctx, func(*signing.Signer) {
 		select {
 		case ch <- event.GenericEvent{Object: &metav1.PartialObjectMetadata{}}:
 		default:

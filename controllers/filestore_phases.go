@@ -9,8 +9,7 @@ import (
 // checkBucket returns the verdict on store's bucket. It returns an error only when the
 // API server failed, so the request is retried.
 func (r *FileStoreReconciler) checkBucket(ctx context.Context, store *filelinkv1.FileStore) (readiness, error) {
-	access := r.storeAccess()
-	bucket, verdict, err := access.open(ctx, store)
+	bucket, verdict, err := r.openBucket(ctx, store)
 	if err != nil || verdict.reason != "" {
 		return verdict, err
 	}

@@ -7,12 +7,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/filelink-dev/filelink-operator/internal/eventsink"
-	"github.com/filelink-dev/filelink-operator/internal/objectstore"
+	"github.com/filelink-dev/filelink-operator/internal/storeaccess"
 )
 
 // ReconcilerOptions are what every reconciler takes besides its client, built in one
 // place (optionsFrom) so the reconcilers cannot drift apart in clock, events or
-// concurrency. The source readers and S3 tuning serve the File and FileStore
+// concurrency. The source readers and store access serve the File and FileStore
 // reconcilers, which read Secrets only with their owners' consent and reach S3; the
 // FileLink reconciler reads neither.
 type ReconcilerOptions struct {
@@ -27,25 +27,23 @@ type ReconcilerOptions struct {
 	Clock clock.PassiveClock
 	// Recorder posts the events of Ready transitions; nil posts none.
 	Recorder events.EventRecorder
-	// Store tunes the S3 clients of FileStores; the zero value suits production.
-	Store objectstore.Options
+	// Stores opens FileStores' buckets, reading credentials through the two readers
+	// above with their owners' consent; the File and FileStore reconcilers share one,
+	// and with it one S3 client per FileStore. Required when FileStores are in use.
+	Stores *storeaccess.Access
 	// MaxConcurrentReconciles bounds parallel reconciles; 0 means controller-runtime's default.
 	MaxConcurrentReconciles int
 }
 
 // optionsFrom gives a reconciler of mgr the settings of cfg, its events posted by sink
-// and named after reporter.
-func optionsFrom(mgr ctrl.Manager, cfg Config, sink *eventsink.Sink, reporter string) ReconcilerOptions {
+// and named after reporter, and stores.
+func optionsFrom(mgr ctrl.Manager, cfg Config, sink *eventsink.Sink, stores *storeaccess.Access, reporter string) ReconcilerOptions {
 	return ReconcilerOptions{
 		SourceReader:            mgr.GetAPIReader(),
 		SourceMetadata:          mgr.GetCache(),
 		Clock:                   cfg.Clock,
 		Recorder:                sink.Recorder(reporter),
+		Stores:                  stores,
 		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
 	}
-}
-
-// storeAccess opens FileStores' buckets with these readers and S3 tuning.
-func (o ReconcilerOptions) storeAccess() storeAccess {
-	return storeAccess{secrets: o.SourceReader, metadata: o.SourceMetadata, opts: o.Store}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/filelink-dev/filelink-operator/internal/eventsink"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
+	"github.com/filelink-dev/filelink-operator/internal/storeaccess"
 )
 
 // Config is what the reconcilers need from the manager binary's flags.
@@ -34,6 +35,8 @@ func UncachedObjects() []client.Object {
 }
 
 // Setup registers the File, FileLink and FileStore reconcilers, with their indexes and watches.
+// What they subscribe to beyond mgr (key changes) lasts as long as ctx, which must end
+// when mgr stops.
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	// The reconcilers' events go through a sink of their own, not controller-runtime's
 	// recorders, whose broadcaster caches every event for minutes (internal/eventsink).
@@ -43,16 +46,19 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := mgr.Add(sink); err != nil {
 		return err
 	}
+	// The conditions say why credentials are refused, so a Secret missing from the
+	// labelled-only cache is looked up by its metadata to tell absent from unlabelled.
+	stores := storeaccess.New(storeaccess.Options{Labelled: mgr.GetCache(), Secrets: mgr.GetAPIReader(), ExplainRefusals: true})
 	for _, c := range []struct {
 		kind       string
 		reconciler interface {
 			SetupWithManager(context.Context, ctrl.Manager) error
 		}
 	}{
-		{"File", &FileReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, "filelink-file")}},
-		{"FileLink", &FileLinkReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, "filelink-filelink"),
+		{"File", &FileReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, stores, "filelink-file")}},
+		{"FileLink", &FileLinkReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, stores, "filelink-filelink"),
 			Keys: cfg.Keys, BaseURL: cfg.BaseURL}},
-		{"FileStore", &FileStoreReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, "filelink-filestore")}},
+		{"FileStore", &FileStoreReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, stores, "filelink-filestore")}},
 	} {
 		if err := c.reconciler.SetupWithManager(ctx, mgr); err != nil {
 			return fmt.Errorf("setting up %s controller: %w", c.kind, err)

@@ -23,8 +23,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
-	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
+	"github.com/filelink-dev/filelink-operator/internal/storeaccess"
 )
 
 // Server is the link server: a manager Runnable that does not need leader election.
@@ -46,8 +46,8 @@ type Server struct {
 	sourceReadTimeout time.Duration
 	content           *contentCache
 	fetches           singleflight.Group
-	stores            *storeClients
-	storeOptions      objectstore.Options
+	// stores opens FileStores' buckets and keeps their clients (reachStores).
+	stores *storeaccess.Access
 	// rechecks asks the File controller to look again at a File whose object changed.
 	rechecks *recheckRequester
 	handler  http.Handler

@@ -16,6 +16,7 @@ import (
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/cachetrim"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
+	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
@@ -150,10 +151,11 @@ func newServer(informers cache.Cache, source client.Reader, o Options) *Server {
 
 		sourceReadTimeout: o.SourceReadTimeout,
 		content:           newContentCache(o.ContentCacheBytes),
-		stores:            newStoreClients(),
 		rechecks:          newRecheckRequester(o.Clock, log),
 	}
+	s.reachStores(objectstore.Options{})
 	s.handler = http.HandlerFunc(s.serveLink)
-	o.Keys.Notify(s.links.rekey)
+	// One server per process, never rebuilt: it follows the keys for good.
+	o.Keys.Notify(context.Background(), s.links.rekey)
 	return s
 }

@@ -5,16 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
-	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
+	"github.com/filelink-dev/filelink-operator/internal/storeaccess"
 )
 
 // Files whose source is an object of a FileStore (SPEC §10). The link server serves
@@ -32,9 +30,6 @@ const redirectTTL = 60 * time.Second
 // store that hangs gives a 503 rather than a request held for ever. Once the body
 // flows, the downloader's own pace rules.
 const storeOpenTimeout = 10 * time.Second
-
-// maxStoreClients bounds the S3 clients kept, one per FileStore in use.
-const maxStoreClients = 256
 
 // serveStore answers for a File whose bytes are an object of a FileStore. The 404 and
 // 410 decisions were taken already or are taken here, never left to the object store.
@@ -160,11 +155,9 @@ func (s *Server) redirect(w *storeAnswer, r *http.Request, link *filelinkv1.File
 	w.WriteHeader(http.StatusFound)
 }
 
-// bucketFor returns the File's FileStore and a client for its bucket, signed with the
-// credentials of a Secret its owner labelled shareable. The FileStore and the Secret's
-// label and resourceVersion come from the informer caches, the client from storeClients:
-// the Secret's data is read from the API server only when the FileStore or the Secret
-// changed, so steady-state downloads make no API calls.
+// bucketFor returns the File's FileStore, from the informer cache, and a client for its
+// bucket from storeaccess, which reads the credentials Secret's data only when the
+// FileStore's spec or the Secret changed: steady-state downloads make no API calls.
 func (s *Server) bucketFor(ctx context.Context, file *filelinkv1.File) (*filelinkv1.FileStore, *objectstore.Bucket, error) {
 	store := &filelinkv1.FileStore{}
 	if err := s.cache.Get(ctx, types.NamespacedName{Namespace: file.Namespace, Name: file.Spec.Source.Store.Name}, store); err != nil {
@@ -180,99 +173,21 @@ func (s *Server) bucketFor(ctx context.Context, file *filelinkv1.File) (*filelin
 		// so editing a FileStore is no outage (FileStore.LastCheck).
 		return nil, nil, errNotServable
 	}
-	ref := filesource.Ref{Kind: "Secret", NamespacedName: types.NamespacedName{Namespace: store.Namespace, Name: store.Spec.S3.Credentials.SecretName}}
-	meta := ref.Metadata()
-	if err := s.cache.Get(ctx, ref.NamespacedName, meta); err != nil {
-		if apierrors.IsNotFound(err) {
-			// Absent or unlabelled: the metadata cache holds labelled Secrets only.
-			return nil, nil, errNotServable
-		}
-		return nil, nil, err
+	bucket, err := s.stores.Open(ctx, store)
+	if storeaccess.Refused(err) {
+		return nil, nil, fmt.Errorf("%w: FileStore %s/%s: %w", errNotServable, store.Namespace, store.Name, err)
 	}
-	if !filesource.Shareable(meta) {
-		return nil, nil, errNotServable
-	}
-	id := storeClientKey{store: types.NamespacedName{Namespace: store.Namespace, Name: store.Name},
-		version: string(store.UID) + "/" + store.ResourceVersion + "/" + meta.ResourceVersion}
-	if b, ok := s.stores.get(id); ok {
-		return store, b, nil
-	}
-	v, err, _ := s.fetches.Do("store/"+id.store.String()+"/"+id.version, func() (any, error) {
-		readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.sourceReadTimeout)
-		defer cancel()
-		secret := &corev1.Secret{}
-		if err := s.source.Get(readCtx, ref.NamespacedName, secret); err != nil {
-			if apierrors.IsNotFound(err) {
-				return nil, errNotServable
-			}
-			return nil, err
-		}
-		// The label is checked again on the very Secret read, in case the cache lags
-		// behind its removal.
-		if !filesource.Shareable(secret) {
-			return nil, errNotServable
-		}
-		creds, err := objectstore.CredentialsFromData(secret.Data)
-		if err != nil {
-			return nil, fmt.Errorf("%w: FileStore %s: %w", errNotServable, id.store, err)
-		}
-		b, err := objectstore.New(store.Spec.S3, creds, s.storeOptions)
-		if err != nil {
-			return nil, fmt.Errorf("%w: FileStore %s: %w", errNotServable, id.store, err)
-		}
-		s.stores.put(id, b)
-		return b, nil
-	})
 	if err != nil {
 		return nil, nil, err
 	}
-	return store, v.(*objectstore.Bucket), nil
+	return store, bucket, nil
 }
 
-// storeClientKey names one FileStore and the versions of it and of its credentials
-// Secret a client was built from; a change to either builds a new one.
-type storeClientKey struct {
-	store   types.NamespacedName
-	version string
-}
-
-// storeClients keeps one S3 client per FileStore, for its current spec and credentials.
-type storeClients struct {
-	mu      sync.Mutex
-	clients map[types.NamespacedName]storeClient
-}
-
-type storeClient struct {
-	version string
-	bucket  *objectstore.Bucket
-}
-
-func newStoreClients() *storeClients {
-	return &storeClients{clients: map[types.NamespacedName]storeClient{}}
-}
-
-func (c *storeClients) get(k storeClientKey) (*objectstore.Bucket, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	sc, ok := c.clients[k.store]
-	if !ok || sc.version != k.version {
-		return nil, false
-	}
-	return sc.bucket, true
-}
-
-func (c *storeClients) put(k storeClientKey, b *objectstore.Bucket) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.clients[k.store]; !ok && len(c.clients) >= maxStoreClients {
-		// Deleted FileStores would otherwise stay for ever; any one dropped is rebuilt
-		// by its next download.
-		for name := range c.clients {
-			delete(c.clients, name)
-			break
-		}
-	}
-	c.clients[k.store] = storeClient{version: k.version, bucket: b}
+// reachStores makes s open FileStores' buckets with opts: its credentials read from the
+// API server within the one read's timeout, their consent and version taken from the
+// cache, and a refusal left unexplained, since it is a 404 whatever its reason.
+func (s *Server) reachStores(opts objectstore.Options) {
+	s.stores = storeaccess.New(storeaccess.Options{Labelled: s.cache, Secrets: s.source, ReadTimeout: s.sourceReadTimeout, Store: opts})
 }
 
 // parseContentRange reads the "bytes START-END/SIZE" that ServeContent sets on a

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 
@@ -42,7 +43,14 @@ func CredentialsFromData(data map[string][]byte) (Credentials, error) {
 
 // Options tune a Bucket beyond what the FileStore declares.
 type Options struct {
-	// Transport carries the requests; nil means the S3 client's default.
+	// DialContext opens every connection of the client's own transport; nil means a
+	// net.Dialer's. It is given the endpoint's host and port before name resolution,
+	// so a policy on the address actually dialled (SPEC §12) judges it inside, after
+	// resolving: net.Dialer's Control sees each resolved address before connecting.
+	DialContext func(ctx context.Context, network, address string) (net.Conn, error)
+	// Transport replaces the client's own transport, for tests that count or break
+	// requests; nil means the S3 client's default. It excludes DialContext, which a
+	// foreign transport would bypass.
 	Transport http.RoundTripper
 	// MaxRetries bounds the attempts of one request; 0 means 2. Callers requeue with
 	// their own backoff, so a long retry loop here would only hold a worker.
@@ -81,18 +89,39 @@ func New(spec filelinkv1.S3Bucket, creds Credentials, opts Options) (*Bucket, er
 	if retries == 0 {
 		retries = 2
 	}
+	transport, err := opts.transport(u.Scheme == "https")
+	if err != nil {
+		return nil, err
+	}
 	c, err := minio.New(u.Host, &minio.Options{
 		Creds:        credentials.NewStaticV4(creds.AccessKeyID, creds.SecretAccessKey, ""),
 		Secure:       u.Scheme == "https",
 		Region:       spec.Region,
 		BucketLookup: lookup,
-		Transport:    opts.Transport,
+		Transport:    transport,
 		MaxRetries:   retries,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("S3 client for %s: %w", spec.Endpoint, err)
 	}
 	return &Bucket{client: c, name: spec.Bucket}, nil
+}
+
+// transport is what the client sends through: opts.Transport, or the S3 client's
+// default dialling through opts.DialContext, or nil for the S3 client's default.
+func (opts Options) transport(secure bool) (http.RoundTripper, error) {
+	switch {
+	case opts.DialContext != nil && opts.Transport != nil:
+		return nil, errors.New("objectstore: Options.Transport and Options.DialContext exclude each other")
+	case opts.DialContext == nil:
+		return opts.Transport, nil
+	}
+	t, err := minio.DefaultTransport(secure)
+	if err != nil {
+		return nil, err
+	}
+	t.DialContext = opts.DialContext
+	return t, nil
 }
 
 // Name is the bucket's name.

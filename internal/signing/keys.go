@@ -2,6 +2,7 @@ package signing
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,8 +16,11 @@ type Keys interface {
 	Current() *Signer
 	// Notify calls f with the current Signer at once, then with each later one, in
 	// order and never concurrently, so a holder of state derived from the keys (the
-	// link server's token map) never misses a change. f must not call Notify.
-	Notify(f func(*Signer))
+	// link server's token map) never misses a change. The subscription lasts until ctx
+	// is done: no call begins after that, and nothing of it is kept, so a subscriber
+	// that lives shorter than the keys (the reconcilers of one lease term) leaves
+	// nothing behind. f must not call Notify.
+	Notify(ctx context.Context, f func(*Signer))
 }
 
 // Fixed is a key set that never changes, for tests and benchmarks.
@@ -24,8 +28,10 @@ func Fixed(s *Signer) Keys { return fixed{s} }
 
 type fixed struct{ s *Signer }
 
-func (f fixed) Current() *Signer        { return f.s }
-func (f fixed) Notify(fn func(*Signer)) { fn(f.s) }
+func (f fixed) Current() *Signer { return f.s }
+
+// Notify calls fn once: the keys never change, so there is nothing to unsubscribe from.
+func (f fixed) Notify(_ context.Context, fn func(*Signer)) { fn(f.s) }
 
 // KeyID names the active key without revealing it (a MAC of a fixed message under the
 // key), so logs show which key each replica uses and that they agree.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,7 +67,7 @@ type LiveKey struct {
 
 	// mu orders changes of current with their delivery to subscribers.
 	mu   sync.Mutex
-	subs []func(*Signer)
+	subs []*subscriber
 	// present is whether the last event showed the Secret.
 	present bool
 	// missing holds one pending request to recreate the deleted Secret.
@@ -135,12 +136,26 @@ func (k *LiveKey) Synced() bool { return k.registration != nil && k.registration
 // Current is the Signer the Secret holds now, or nil while it holds no usable key.
 func (k *LiveKey) Current() *Signer { return k.current.Load() }
 
-// Notify implements Keys.
-func (k *LiveKey) Notify(f func(*Signer)) {
+// subscriber is one Notify: f, told of changes while ctx lasts.
+type subscriber struct {
+	ctx context.Context
+	f   func(*Signer)
+}
+
+// Notify implements Keys. The subscription is dropped as soon as ctx is done, without
+// waiting for the next change, so that subscribers which come and go (one per lease
+// term) do not pile up while the key stays the same.
+func (k *LiveKey) Notify(ctx context.Context, f func(*Signer)) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.subs = append(k.subs, f)
+	sub := &subscriber{ctx: ctx, f: f}
+	k.subs = append(k.subs, sub)
 	f(k.current.Load())
+	context.AfterFunc(ctx, func() {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		k.subs = slices.DeleteFunc(k.subs, func(s *subscriber) bool { return s == sub })
+	})
 }
 
 // NeedLeaderElection is false: every replica serves links, so every replica follows the key.
@@ -207,8 +222,11 @@ func (k *LiveKey) set(s *Signer) {
 	if s != nil {
 		k.log.Info("signing key changed", "activeKeyID", s.KeyID(), "retiredKeys", s.RetiredKeys())
 	}
-	for _, f := range k.subs {
-		f(s)
+	for _, sub := range k.subs {
+		// A subscription whose context ended a moment ago may not have been dropped yet.
+		if sub.ctx.Err() == nil {
+			sub.f(s)
+		}
 	}
 }
 

@@ -113,7 +113,7 @@ func startHolder(t *testing.T, ref types.NamespacedName) *holder {
 		t.Fatal(err)
 	}
 	h := &holder{LiveKey: k}
-	k.Notify(func(s *signing.Signer) {
+	k.Notify(ctx, func(s *signing.Signer) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.seen = append(h.seen, s)
@@ -199,6 +199,41 @@ func TestLiveKeyFollowsRotationThenRevocation(t *testing.T) {
 	s.Labels = map[string]string{"touched": "yes"}
 	g.Expect(k8s.Update(context.Background(), s)).To(Succeed())
 	g.Consistently(a.notifications).WithTimeout(time.Second).Should(Equal(n))
+}
+
+// A subscription ends with its context: it is dropped at once, not at the next change,
+// and a change after that is delivered only to the subscriptions still running.
+func TestLiveKeyNotifyEndsWithItsContext(t *testing.T) {
+	ref := newKeySecret(t, map[string][]byte{"key": key('a')})
+	h := startHolder(t, ref)
+	g := NewWithT(t)
+	base := signing.Subscribers(h.LiveKey)
+
+	var mu sync.Mutex
+	told := map[string]int{}
+	subscribe := func(name string) context.CancelFunc {
+		ctx, cancel := context.WithCancel(context.Background())
+		h.Notify(ctx, func(*signing.Signer) {
+			mu.Lock()
+			defer mu.Unlock()
+			told[name]++
+		})
+		return cancel
+	}
+	toldTo := func(name string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return told[name]
+	}
+	for range 50 {
+		subscribe("ended")()
+	}
+	defer subscribe("running")()
+	g.Eventually(func() int { return signing.Subscribers(h.LiveKey) }).WithTimeout(wait).Should(Equal(base + 1))
+
+	updateSecret(t, ref, map[string][]byte{"key": key('b')})
+	g.Eventually(func() int { return toldTo("running") }).WithTimeout(wait).Should(Equal(2))
+	g.Expect(toldTo("ended")).To(Equal(50), "an ended subscription was told of a later change")
 }
 
 func TestLiveKeyRecreatesADeletedSecretAndEveryReplicaAdoptsTheOneKey(t *testing.T) {

@@ -17,8 +17,8 @@ import (
 	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
-// Short lease timings keep these tests fast; the defaults (15 s, 10 s, 2 s) are asserted
-// in main_test.go. A take-over can come up to about 2 × 2.2 retry periods after the
+// Short lease timings keep these tests fast; the defaults (15 s, 10 s, 0.5 s) are
+// asserted in internal/app/options_test.go. A take-over can come up to about 2 × 2.2 retry periods after the
 // lease expires (client-go jitters each retry by up to 1.2 periods, and a candidate
 // times the lease from when it last saw it renewed), so the retry period is short
 // enough that lease + 2 s always holds.

@@ -46,13 +46,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// stubCRDs stand in for cert-manager's and the Prometheus Operator's CRDs: enough for
-// the API server to accept Certificate, Issuer and ServiceMonitor objects, whose own
+// stubCRDs stand in for cert-manager's, the Prometheus Operator's and Gateway API's CRDs: enough for
+// the API server to accept Certificate, Issuer, ServiceMonitor and HTTPRoute objects, whose own
 // schemas are those projects' business.
 func stubCRDs() []*apiextensionsv1.CustomResourceDefinition {
 	stub := func(group, kind, plural string) *apiextensionsv1.CustomResourceDefinition {
 		return &apiextensionsv1.CustomResourceDefinition{
-			ObjectMeta: metav1.ObjectMeta{Name: plural + "." + group},
+			ObjectMeta: metav1.ObjectMeta{Name: plural + "." + group,
+				// Groups under k8s.io (Gateway API's) need it; others ignore it.
+				Annotations: map[string]string{"api-approved.kubernetes.io": "https://github.com/kubernetes-sigs/gateway-api/pull/891"}},
 			Spec: apiextensionsv1.CustomResourceDefinitionSpec{
 				Group: group,
 				Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: kind, ListKind: kind + "List", Plural: plural},
@@ -70,5 +72,6 @@ func stubCRDs() []*apiextensionsv1.CustomResourceDefinition {
 		stub("cert-manager.io", "Certificate", "certificates"),
 		stub("cert-manager.io", "Issuer", "issuers"),
 		stub("monitoring.coreos.com", "ServiceMonitor", "servicemonitors"),
+		stub("gateway.networking.k8s.io", "HTTPRoute", "httproutes"),
 	}
 }

@@ -58,3 +58,18 @@ annotations:
 {{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
 {{- end }}
 {{- end }}
+
+{{/* The link base URL: linkBaseURL when set, else where the HTTPRoute or the Ingress
+publishes links (https when the route's Gateway or the Ingress terminates TLS), else
+the manager's own default, which only a port-forward reaches. */}}
+{{- define "filelink-operator.linkBaseURL" -}}
+{{- if .Values.linkBaseURL }}
+{{- .Values.linkBaseURL }}
+{{- else if and .Values.gateway.enabled .Values.gateway.hostnames }}
+{{- printf "%s://%s" .Values.gateway.scheme (first .Values.gateway.hostnames) }}
+{{- else if and .Values.ingress.enabled .Values.ingress.host }}
+{{- printf "%s://%s" (ternary "https" "http" (not (empty .Values.ingress.tls))) .Values.ingress.host }}
+{{- else }}
+{{- "http://localhost:8082" }}
+{{- end }}
+{{- end }}

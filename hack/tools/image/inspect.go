@@ -18,6 +18,7 @@ import (
 // Report is what a runtime would see in an image tarball.
 type Report struct {
 	Name    string                    // io.containerd.image.name of the index
+	Digest  string                    // of the image index: what a registry names the multi-arch image by
 	Configs map[string]*v1.ConfigFile // by platform
 	Files   map[string]map[string]*tar.Header
 	Docker  []DockerEntry // manifest.json
@@ -54,6 +55,7 @@ func Inspect(tarPath string) (*Report, error) {
 		return nil, fmt.Errorf("index.json lists %d entries, want one image index", len(tm.Manifests))
 	}
 	r.Name = tm.Manifests[0].Annotations["io.containerd.image.name"]
+	r.Digest = tm.Manifests[0].Digest.String()
 	idx, err := top.ImageIndex(tm.Manifests[0].Digest)
 	if err != nil {
 		return nil, err

@@ -6,7 +6,9 @@
 //	  --binary linux/amd64=../../../bin/linux_amd64/manager \
 //	  --binary linux/arm64=../../../bin/linux_arm64/manager
 //
-// `verify FILE` opens such a tarball and checks what build promises (make image runs it).
+// `verify FILE` opens such a tarball and checks what build promises (make image runs it);
+// `digest FILE` prints the digest of its image index, which a registry that receives the
+// image names it by (make release pins the installers to it).
 package main
 
 import (
@@ -22,6 +24,14 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "digest" {
+		r, err := Inspect(os.Args[2])
+		if err != nil {
+			fatalf("%v", err)
+		}
+		fmt.Println(r.Digest)
+		return
+	}
 	if len(os.Args) == 3 && os.Args[1] == "verify" {
 		r, err := Inspect(os.Args[2])
 		if err == nil {
@@ -31,7 +41,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "image:", err)
 			os.Exit(1)
 		}
-		fmt.Printf("%s: %s, platforms %s, user %s, entrypoint %v\n", os.Args[2], r.Name, strings.Join(r.Platforms(), " "), r.User(), r.Entrypoint())
+		fmt.Printf("%s: %s (%s), platforms %s, user %s, entrypoint %v\n", os.Args[2], r.Name, r.Digest, strings.Join(r.Platforms(), " "), r.User(), r.Entrypoint())
 		return
 	}
 
