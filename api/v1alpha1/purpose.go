@@ -1,6 +1,9 @@
 package v1alpha1
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Purpose is the use a file was uploaded for, as Stripe names it. The purpose decides
 // whether a FileLink may point at the file.
@@ -54,12 +57,7 @@ var LinkablePurposes = []Purpose{
 
 // Linkable reports whether a FileLink may point at a file of this purpose.
 func (p Purpose) Linkable() bool {
-	for _, l := range LinkablePurposes {
-		if p == l {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(LinkablePurposes, p)
 }
 
 // LinkablePurposeList is the linkable purposes joined for error messages.

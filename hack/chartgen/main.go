@@ -86,9 +86,11 @@ func run() error {
 	return os.WriteFile(filepath.Join(chart, "templates", "_generated.tpl"), out.Bytes(), 0o644)
 }
 
-// copyCRDs mirrors config/crd/bases into the chart's crds/, removing CRDs that are gone.
+// copyCRDs mirrors config/crd/bases into the chart's files/crds/, removing CRDs that are
+// gone. templates/crds.yaml renders them, so that helm upgrade updates them too (Helm
+// installs a chart's crds/ directory once and never again).
 func copyCRDs() error {
-	dst := filepath.Join(chart, "crds")
+	dst := filepath.Join(chart, "files", "crds")
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return err
 	}
@@ -124,7 +126,7 @@ func readDocs(path string) ([]map[string]any, error) {
 		return nil, err
 	}
 	var docs []map[string]any
-	for _, part := range strings.Split(string(b), "\n---") {
+	for part := range strings.SplitSeq(string(b), "\n---") {
 		var d map[string]any
 		if err := yaml.Unmarshal([]byte(part), &d); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)

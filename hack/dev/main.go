@@ -129,7 +129,7 @@ func applySamples(ctx context.Context, cluster *framework.Cluster, samples strin
 		return errors.New("the samples hold no FileLink")
 	}
 	fmt.Println("\nSample links:")
-	for _, line := range strings.Split(strings.TrimSpace(lines), "\n") {
+	for line := range strings.SplitSeq(strings.TrimSpace(lines), "\n") {
 		name, url, _ := strings.Cut(line, "\t")
 		fmt.Printf("  %s\n    %s\n    curl -fsS '%s'\n", name, url, url)
 	}

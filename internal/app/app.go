@@ -32,6 +32,7 @@ import (
 	"github.com/filelink-dev/filelink-operator/controllers"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
+	"github.com/filelink-dev/filelink-operator/internal/netguard"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 	webhookv1alpha1 "github.com/filelink-dev/filelink-operator/internal/webhook/v1alpha1"
 )
@@ -51,6 +52,10 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	keyRef, _ := o.signingKeyRef() // Validate has parsed it
+	// Set before anything builds a store client: the reconcilers and the link server
+	// build theirs without a policy of their own, so both judge by this one.
+	networks, _ := o.storeNetworks() // Validate has parsed them
+	netguard.SetDefault(networks)
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		return err
@@ -76,7 +81,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := s.mgr.Add(newElected(cfg, s.mgr, lease, reconcilers)); err != nil {
 		return err
 	}
-	ctrl.Log.WithName("setup").Info("starting manager", "linkBaseURL", o.LinkBaseURL, "leaderElect", o.LeaderElect)
+	ctrl.Log.WithName("setup").Info("starting manager", "linkBaseURL", o.LinkBaseURL, "leaderElect", o.LeaderElect, "storeNetworks", networks.String())
 	return s.mgr.Start(ctx)
 }
 
@@ -106,7 +111,7 @@ type serving struct {
 func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.NamespacedName) (*serving, error) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
-		Metrics:                metricsOptions(o.MetricsAddr, o.MetricsSecure),
+		Metrics:                metricsOptions(o.MetricsAddr, o.MetricsSecure, o.MetricsCertDir),
 		HealthProbeBindAddress: o.ProbeAddr,
 		PprofBindAddress:       o.PprofAddr,
 		Client:                 clientOptions(),

@@ -31,10 +31,13 @@ func leaderElectionNamespace(flagValue, podNamespaceFile, signingKeyNamespace st
 // metricsOptions serves metrics plain (local runs, tests) or, with secure, over TLS and
 // only to callers whose token passes a TokenReview and whose SubjectAccessReview allows
 // GET /metrics: kubebuilder's scaffold, so the metrics-reader ClusterRole works as usual.
-func metricsOptions(addr string, secure bool) metricsserver.Options {
+func metricsOptions(addr string, secure bool, certDir string) metricsserver.Options {
 	o := metricsserver.Options{BindAddress: addr}
 	if secure {
 		o.SecureServing = true
+		// controller-runtime watches the files, so a renewed certificate is served
+		// without a restart.
+		o.CertDir = certDir
 		o.FilterProvider = filters.WithAuthenticationAndAuthorization
 		// HTTP/2 stays off, as kubebuilder scaffolds it, against the HTTP/2 rapid reset
 		// and stream cancellation attacks (CVE-2023-44487, CVE-2023-39325).

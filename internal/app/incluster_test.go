@@ -25,10 +25,10 @@ func TestLeaderElectionNamespace(t *testing.T) {
 }
 
 func TestMetricsOptions(t *testing.T) {
-	if o := metricsOptions(":8080", false); o.SecureServing || o.FilterProvider != nil {
+	if o := metricsOptions(":8080", false, ""); o.SecureServing || o.FilterProvider != nil {
 		t.Errorf("plain metrics got TLS or a filter: %+v", o)
 	}
-	if o := metricsOptions(":8443", true); !o.SecureServing || o.FilterProvider == nil || o.BindAddress != ":8443" {
+	if o := metricsOptions(":8443", true, "/certs"); !o.SecureServing || o.FilterProvider == nil || o.BindAddress != ":8443" || o.CertDir != "/certs" {
 		t.Errorf("secure metrics lack TLS or the authn/authz filter: %+v", o)
 	}
 }

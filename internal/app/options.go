@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
+	"github.com/filelink-dev/filelink-operator/internal/netguard"
 )
 
 // Options are the manager's flags (SPEC §6) plus the knobs that bound its throughput.
@@ -20,8 +21,12 @@ import (
 type Options struct {
 	MetricsAddr   string
 	MetricsSecure bool
-	ProbeAddr     string
-	PprofAddr     string
+	// MetricsCertDir holds tls.crt and tls.key for the metrics server, so that a scraper
+	// can verify it (the chart mounts a cert-manager certificate there); empty: the
+	// server signs a certificate of its own at start, which nothing can verify.
+	MetricsCertDir string
+	ProbeAddr      string
+	PprofAddr      string
 
 	LinkAddr            string
 	LinkBaseURL         string
@@ -46,6 +51,12 @@ type Options struct {
 	Webhooks       bool
 	WebhookPort    int
 	WebhookCertDir string
+
+	// AllowStoreNetworks and DenyStoreNetworks are comma-separated CIDRs of the
+	// dial-time address policy for object stores (SPEC §12, netguard): exempted from
+	// its built-in denials, and denied on top of them (deny beats allow).
+	AllowStoreNetworks string
+	DenyStoreNetworks  string
 }
 
 // LeaderElection are the lease's namespace and timings (by default 15 s, 10 s and 0.5 s).
@@ -62,6 +73,7 @@ type LeaderElection struct {
 func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; 0 disables it.")
 	fs.BoolVar(&o.MetricsSecure, "metrics-secure", false, "Serve metrics over HTTPS, only to callers authenticated and authorized by the API server (config/default sets it); plain HTTP otherwise.")
+	fs.StringVar(&o.MetricsCertDir, "metrics-cert-dir", "", "With --metrics-secure, the directory holding tls.crt and tls.key of the metrics server; empty: a self-signed certificate made at start.")
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to.")
 	fs.StringVar(&o.PprofAddr, "pprof-bind-address", "0", "Address serving Go's net/http/pprof profiles, for finding where CPU and memory go; 0 (the default) disables it. Bind it to loopback: profiles are not authenticated.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles; every replica serves links.")
@@ -91,6 +103,8 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&o.MinLinkTransferRate, "link-min-transfer-rate", linkserver.DefaultMinTransferRate, "Slowest rate, in bytes per second, at which a client may take a download before the link server cuts it.")
 	fs.IntVar(&o.WebhookPort, "webhook-port", 9443, "Port the admission webhook server listens on (when ENABLE_WEBHOOKS is not \"false\").")
 	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", "", "Directory holding tls.crt and tls.key for the webhook server; default controller-runtime's <tmp>/k8s-webhook-server/serving-certs.")
+	fs.StringVar(&o.AllowStoreNetworks, "allow-store-networks", "", "Comma-separated CIDRs (or addresses) that FileStore endpoints may reach although the address policy refuses them by default (loopback, link-local, unspecified, multicast, broadcast); for a store on loopback in development, say 127.0.0.0/8. Checked on the address dialled, after name resolution.")
+	fs.StringVar(&o.DenyStoreNetworks, "deny-store-networks", "", "Comma-separated CIDRs (or addresses) that FileStore endpoints may not reach, on top of the default denials, say the cluster's Service and Pod ranges; they win over --allow-store-networks.")
 	o.Webhooks = os.Getenv("ENABLE_WEBHOOKS") != "false"
 }
 
@@ -106,6 +120,9 @@ func (o *Options) Validate() error {
 	if err := checkLinkLimits(o); err != nil {
 		return err
 	}
+	if _, err := o.storeNetworks(); err != nil {
+		return err
+	}
 	if o.LeaderElect {
 		return checkLeaderElection(o.LeaderElection)
 	}
@@ -119,6 +136,20 @@ func (o *Options) signingKeyRef() (types.NamespacedName, error) {
 		return ref, fmt.Errorf("--signing-key-secret: %w", err)
 	}
 	return ref, nil
+}
+
+// storeNetworks is the address policy the store network flags describe; Validate has
+// refused them when this fails.
+func (o *Options) storeNetworks() (*netguard.Policy, error) {
+	allow, err := netguard.ParseNetworks(o.AllowStoreNetworks)
+	if err != nil {
+		return nil, fmt.Errorf("--allow-store-networks: %w", err)
+	}
+	deny, err := netguard.ParseNetworks(o.DenyStoreNetworks)
+	if err != nil {
+		return nil, fmt.Errorf("--deny-store-networks: %w", err)
+	}
+	return netguard.New(allow, deny), nil
 }
 
 func parseNamespacedName(s string) (types.NamespacedName, error) {

@@ -124,6 +124,11 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{[]string{"--leader-election-renew-deadline=20s"}, ""},
 		{[]string{"--leader-elect", "--leader-election-renew-deadline=20s"}, "--leader-election-renew-deadline=20s:"},
 		{[]string{"--leader-elect", "--leader-election-retry-period=0s"}, "--leader-election-lease-duration=15s,"},
+		{[]string{"--allow-store-networks=127.0.0.0/8,::1"}, ""},
+		{[]string{"--allow-store-networks=127.0.0.0/33"}, "--allow-store-networks:"},
+		{[]string{"--allow-store-networks=localhost"}, "--allow-store-networks:"},
+		{[]string{"--deny-store-networks=10.96.0.0/12, fd00:10:96::/112"}, ""},
+		{[]string{"--deny-store-networks=10.96.0.0/12;10.0.0.0/8"}, "--deny-store-networks:"},
 	} {
 		o := parsed(t, tc.args...)
 		err := o.Validate()

@@ -29,15 +29,7 @@ import (
 // the same cache; it must set up its controllers again, and the handlers of the one that
 // stopped must not stay on the informers.
 func TestElectedManagersShareTheServingCache(t *testing.T) {
-	env, err := framework.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, k8s, err := framework.Start(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	cfg, k8s := framework.StartForTest(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 

@@ -1,7 +1,6 @@
 package eventsink_test
 
 import (
-	"context"
 	"os"
 	"strings"
 	"testing"
@@ -32,7 +31,7 @@ func TestMain(m *testing.M) {
 func namespace(t *testing.T) string {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "events-"}}
-	if err := k8s.Create(context.Background(), ns); err != nil {
+	if err := k8s.Create(t.Context(), ns); err != nil {
 		t.Fatal(err)
 	}
 	return ns.Name
@@ -42,8 +41,7 @@ func namespace(t *testing.T) string {
 // events.k8s.io/v1 about the right object, from the right controller, with a note the
 // API server accepts even when the message is longer than its limit.
 func TestEventsArePostedWithTheirReference(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := t.Context()
 	ns := namespace(t)
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "regarding"}}
 	if err := k8s.Create(ctx, cm); err != nil {

@@ -18,7 +18,7 @@ import (
 // TestDefaultConfigBuilds renders config/default with kubectl's kustomize, as a user
 // deploying the operator would, and checks what the deployment promises.
 func TestDefaultConfigBuilds(t *testing.T) {
-	cmd := exec.Command("kubectl", "kustomize", "config/default")
+	cmd := exec.CommandContext(t.Context(), "kubectl", "kustomize", "config/default")
 	cmd.Dir = repo
 	out, err := cmd.Output()
 	if err != nil {

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,7 +16,7 @@ import (
 // sh runs a command line from the README's "Key operations" as an operator would.
 func sh(t *testing.T, script string) {
 	t.Helper()
-	cmd := exec.Command("sh", "-ec", script)
+	cmd := exec.CommandContext(t.Context(), "sh", "-ec", script)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+cluster.Kubeconfig)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -29,7 +28,7 @@ func sh(t *testing.T, script string) {
 // eventuallyAnswers waits until url answers code.
 func eventuallyAnswers(t *testing.T, url string, code int) {
 	t.Helper()
-	if _, err := framework.WaitForStatus(context.Background(), url, code, 10*time.Second); err != nil {
+	if _, err := framework.WaitForStatus(t.Context(), url, code, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 }

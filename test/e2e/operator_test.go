@@ -18,20 +18,21 @@ import (
 
 var sampleReceipt = "Receipt 2026-0042\nCustomer: Jenny Rosen\nAmount: 42.00 EUR\nDelivered: 2026-11-20, signed for at the door.\n"
 
-func get(t *testing.T, url string) (*http.Response, string) {
+// get fetches url and returns its answer, and the answer's body as a string.
+func get(t *testing.T, url string) (framework.Answer, string) {
 	t.Helper()
-	resp, body, err := framework.Get(context.Background(), url)
+	resp, err := framework.Get(t.Context(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, string(body)
+	return resp, string(resp.Body)
 }
 
 // waitForStatus fails the test unless url answers code within timeout, and returns
 // that answer's body.
 func waitForStatus(t *testing.T, url string, code int, timeout time.Duration) string {
 	t.Helper()
-	body, err := framework.WaitForStatus(context.Background(), url, code, timeout)
+	body, err := framework.WaitForStatus(t.Context(), url, code, timeout)
 	if err != nil {
 		t.Fatal(err)
 	}

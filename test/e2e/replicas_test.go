@@ -139,10 +139,7 @@ func create(t *testing.T, ns, name, manifest string) time.Time {
 // returns its URL.
 func awaitActive(t *testing.T, ns, name string, since time.Time, timeout time.Duration) string {
 	t.Helper()
-	left := time.Until(since.Add(timeout))
-	if left < time.Second {
-		left = time.Second // kubectl's own granularity
-	}
+	left := max(time.Until(since.Add(timeout)), time.Second) // kubectl's own granularity
 	mustKubectl(t, ns, "wait", "--for=condition=Ready", "filelink/"+name, fmt.Sprintf("--timeout=%dms", left.Milliseconds()))
 	if took := time.Since(since); took > timeout {
 		t.Fatalf("filelink %s Ready after %s, want within %s", name, took.Round(10*time.Millisecond), timeout)
@@ -161,9 +158,7 @@ type downloader struct {
 
 func download(url string) *downloader {
 	d := &downloader{stop: make(chan struct{})}
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
+	d.wg.Go(func() {
 		for {
 			select {
 			case <-d.stop:
@@ -171,19 +166,19 @@ func download(url string) *downloader {
 			default:
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			resp, body, err := framework.Get(ctx, url)
+			resp, err := framework.Get(ctx, url)
 			cancel()
 			switch {
 			case err != nil:
 				d.fail(err)
-			case resp.StatusCode != http.StatusOK || string(body) != sampleReceipt:
-				d.fail(fmt.Errorf("%s: %d %q", url, resp.StatusCode, body))
+			case resp.StatusCode != http.StatusOK || string(resp.Body) != sampleReceipt:
+				d.fail(fmt.Errorf("%s: %d %q", url, resp.StatusCode, resp.Body))
 			default:
 				d.ok.Add(1)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-	}()
+	})
 	return d
 }
 

@@ -153,8 +153,8 @@ spec:
 
 		// Plain net/http follows the 302; the bytes come from the object store.
 		resp, body := fetch(t, http.DefaultClient, redirected, nil)
-		if resp.StatusCode != http.StatusOK || digest(body) != digest(second) || resp.Request.URL.Host != strings.TrimPrefix(s3.Endpoint, "http://") {
-			t.Fatalf("followed: %d from %s, %d bytes, sha256 %s, want %s", resp.StatusCode, resp.Request.URL.Host, len(body), digest(body), digest(second))
+		if resp.StatusCode != http.StatusOK || digest(body) != digest(second) || resp.URL.Host != strings.TrimPrefix(s3.Endpoint, "http://") {
+			t.Fatalf("followed: %d from %s, %d bytes, sha256 %s, want %s", resp.StatusCode, resp.URL.Host, len(body), digest(body), digest(second))
 		}
 		if got := resp.Header.Get("Content-Type"); got != "application/pdf" {
 			t.Errorf("Content-Type from the object store %q, want the File's", got)
@@ -195,20 +195,22 @@ func applyManifest(t *testing.T, ns, name, manifest string) {
 	mustKubectl(t, ns, "apply", "-f", path)
 }
 
-func fetch(t *testing.T, c *http.Client, url string, h http.Header) (*http.Response, []byte) {
+// fetch sends a GET for url with the headers h and returns its answer, and the answer's
+// body.
+func fetch(t *testing.T, c *http.Client, url string, h http.Header) (framework.Answer, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if h != nil {
 		req.Header = h
 	}
-	resp, body, err := framework.Do(c, req)
+	resp, err := framework.Do(c, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, body
+	return resp, resp.Body
 }
 
 // awaitOnly downloads url, following any redirect, until it serves want, failing at
@@ -221,7 +223,7 @@ func awaitOnly(t *testing.T, url string, want []byte) {
 	defer cancel()
 	last := 0
 	err := framework.Poll(ctx, 20*time.Millisecond, manager.Exited, func(ctx context.Context) (bool, error) {
-		resp, body, err := framework.Get(ctx, url)
+		resp, err := framework.Get(ctx, url)
 		if err != nil {
 			return false, err
 		}
@@ -229,10 +231,10 @@ func awaitOnly(t *testing.T, url string, want []byte) {
 		switch {
 		case resp.StatusCode == http.StatusServiceUnavailable:
 			return false, nil
-		case resp.StatusCode == http.StatusOK && digest(body) == digest(want):
+		case resp.StatusCode == http.StatusOK && digest(resp.Body) == digest(want):
 			return true, nil
 		}
-		return false, fmt.Errorf("answered %d with %d bytes of sha256 %s; only 503 or the new object (sha256 %s) may come", resp.StatusCode, len(body), digest(body), digest(want))
+		return false, fmt.Errorf("answered %d with %d bytes of sha256 %s; only 503 or the new object (sha256 %s) may come", resp.StatusCode, len(resp.Body), digest(resp.Body), digest(want))
 	})
 	if err != nil {
 		t.Fatalf("after the overwrite, last answer %d: %v", last, err)

@@ -33,7 +33,7 @@ func runSuite(m *testing.M) int {
 	defer os.RemoveAll(tmp)
 
 	binary := filepath.Join(tmp, "manager")
-	if err := framework.BuildManager(binary); err != nil {
+	if err := framework.BuildManager(context.Background(), binary); err != nil {
 		return fail(err)
 	}
 	cluster, err = framework.StartCluster(framework.ClusterOptions{Kubeconfig: filepath.Join(tmp, "kubeconfig"), Webhooks: true})

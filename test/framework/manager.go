@@ -18,8 +18,8 @@ import (
 
 // BuildManager builds the manager binary into path the way the Dockerfile builds it:
 // static, no cgo.
-func BuildManager(path string) error {
-	build := exec.Command("go", "build", "-trimpath", "-o", path, ".")
+func BuildManager(ctx context.Context, path string) error {
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", path, ".")
 	build.Dir, build.Env = RepoRoot(), append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("building the manager: %w\n%s", err, out)
@@ -50,7 +50,9 @@ type ManagerConfig struct {
 type Manager struct {
 	ManagerConfig
 
-	cmd  *exec.Cmd
+	cmd *exec.Cmd
+	// kill cancels the context the process runs under, which SIGKILLs it.
+	kill context.CancelFunc
 	done chan struct{}
 	err  error
 }
@@ -88,6 +90,10 @@ func (m *Manager) args() []string {
 		"--link-base-url=" + base,
 		"--health-probe-bind-address=" + m.ProbeAddr,
 		"--metrics-bind-address=" + m.MetricsAddr,
+		// SeaweedFS runs on loopback, which the store address policy refuses unless
+		// exempted (SPEC §12); a test of the policy overrides it through Args, parsed
+		// later.
+		"--allow-store-networks=127.0.0.0/8,::1",
 	}
 	if m.Webhooks != nil {
 		args = append(args, "--webhook-port="+strconv.Itoa(m.Webhooks.LocalServingPort), "--webhook-cert-dir="+m.Webhooks.LocalServingCertDir)
@@ -105,7 +111,10 @@ func (m *Manager) Launch() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(m.Binary, m.args()...)
+	// The process outlives this call, so it runs under a context of its own, which only
+	// Kill cancels, and Stop once SIGTERM and the grace period have not ended it.
+	ctx, kill := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, m.Binary, m.args()...)
 	cmd.Env = os.Environ()
 	if m.Webhooks == nil {
 		cmd.Env = append(cmd.Env, "ENABLE_WEBHOOKS=false")
@@ -115,12 +124,14 @@ func (m *Manager) Launch() error {
 	// Should the harness die without cleaning up, the kernel stops the manager too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
+		kill()
 		logf.Close()
 		return fmt.Errorf("starting %s: %w", m.Binary, err)
 	}
-	m.cmd, m.done, m.err = cmd, make(chan struct{}), nil
+	m.cmd, m.kill, m.done, m.err = cmd, kill, make(chan struct{}), nil
 	go func(done chan struct{}) {
 		m.err = cmd.Wait()
+		kill()
 		logf.Close()
 		close(done)
 	}(m.done)
@@ -167,7 +178,7 @@ func (m *Manager) Stop(grace time.Duration) error {
 		return nil
 	case <-time.After(grace):
 	}
-	_ = m.cmd.Process.Kill()
+	m.kill()
 	<-m.done
 	return fmt.Errorf("manager did not stop within %s; killed", grace)
 }
@@ -179,8 +190,8 @@ func (m *Manager) WaitReady(ctx context.Context, timeout time.Duration) error {
 	defer cancel()
 	if m.ProbeAddr != "0" && m.ProbeAddr != "" {
 		err := Poll(ctx, 50*time.Millisecond, m.Exited, func(ctx context.Context) (bool, error) {
-			resp, _, err := Get(ctx, "http://"+m.ProbeAddr+"/readyz")
-			return err == nil && resp.StatusCode == http.StatusOK, nil
+			a, err := Get(ctx, "http://"+m.ProbeAddr+"/readyz")
+			return err == nil && a.StatusCode == http.StatusOK, nil
 		})
 		if err != nil {
 			return fmt.Errorf("manager not ready within %s: %w", timeout, err)
@@ -231,7 +242,7 @@ func (m *Manager) Kill() {
 	if !m.Running() {
 		return
 	}
-	_ = m.cmd.Process.Kill()
+	m.kill()
 	<-m.done
 }
 

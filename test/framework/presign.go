@@ -14,15 +14,18 @@ import (
 // it is valid; anything but a 302 fails the test.
 func PresignedRedirect(t testing.TB, link string) (signedAt time.Time, valid time.Duration) {
 	t.Helper()
-	resp, err := NoRedirects.Get(link)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, link, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("want 302, got %d", resp.StatusCode)
+	a, err := Do(NoRedirects, req)
+	if err != nil {
+		t.Fatal(err)
 	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
+	if a.StatusCode != http.StatusFound {
+		t.Fatalf("want 302, got %d", a.StatusCode)
+	}
+	loc, err := url.Parse(a.Header.Get("Location"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package framework
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -14,6 +15,9 @@ import (
 type Proxy struct {
 	l        net.Listener
 	backends []string
+	// ctx bounds the dials to the backends; Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu    sync.Mutex
 	cut   bool
@@ -26,11 +30,14 @@ func StartProxy(addr string, backends ...string) (*Proxy, error) {
 	if len(backends) == 0 {
 		return nil, errors.New("proxy needs a backend")
 	}
-	l, err := net.Listen("tcp", addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	p := &Proxy{l: l, backends: backends, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{l: l, backends: backends, ctx: ctx, cancel: cancel, conns: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -59,6 +66,7 @@ func (p *Proxy) Restore() {
 // Close stops listening, drops every connection and waits for the proxy's goroutines.
 func (p *Proxy) Close() error {
 	err := p.l.Close()
+	p.cancel()
 	p.Cut()
 	p.wg.Wait()
 	return err
@@ -101,8 +109,9 @@ func (p *Proxy) forward(client net.Conn) {
 	}
 	defer p.untrack(client)
 	var backend net.Conn
+	d := net.Dialer{Timeout: time.Second}
 	for _, addr := range p.backends {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		if c, err := d.DialContext(p.ctx, "tcp", addr); err == nil {
 			backend = c
 			break
 		}

@@ -2,6 +2,7 @@ package framework
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"net"
 	"testing"
@@ -11,7 +12,8 @@ import (
 // echo serves one line back per connection on a free port.
 func echo(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,8 +34,9 @@ func echo(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func roundTrip(addr string) (string, error) {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+func roundTrip(ctx context.Context, addr string) (string, error) {
+	d := net.Dialer{Timeout: time.Second}
+	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return "", err
 	}
@@ -55,17 +58,18 @@ func TestProxyForwardsCutsAndRestores(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if got, err := roundTrip(p.Addr()); err != nil || got != "ping\n" {
+	if got, err := roundTrip(t.Context(), p.Addr()); err != nil || got != "ping\n" {
 		t.Fatalf("through the proxy: %q, %v", got, err)
 	}
-	held, err := net.Dial("tcp", p.Addr())
+	var d net.Dialer
+	held, err := d.DialContext(t.Context(), "tcp", p.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer held.Close()
 	time.Sleep(50 * time.Millisecond) // let the proxy register the held connection
 	p.Cut()
-	if got, err := roundTrip(p.Addr()); err == nil {
+	if got, err := roundTrip(t.Context(), p.Addr()); err == nil {
 		t.Fatalf("cut proxy answered %q", got)
 	}
 	_ = held.SetReadDeadline(time.Now().Add(2 * time.Second))
@@ -73,7 +77,7 @@ func TestProxyForwardsCutsAndRestores(t *testing.T) {
 		t.Fatalf("open connection survived the cut: %d bytes, %v", n, err)
 	}
 	p.Restore()
-	if got, err := roundTrip(p.Addr()); err != nil || got != "ping\n" {
+	if got, err := roundTrip(t.Context(), p.Addr()); err != nil || got != "ping\n" {
 		t.Fatalf("after restore: %q, %v", got, err)
 	}
 }

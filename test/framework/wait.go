@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -43,8 +44,9 @@ func Poll(ctx context.Context, interval time.Duration, alive func() error, cond 
 
 // WaitListening waits until something accepts connections on addr.
 func WaitListening(ctx context.Context, addr string, alive func() error) error {
-	err := Poll(ctx, 5*time.Millisecond, alive, func(context.Context) (bool, error) {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+	d := net.Dialer{Timeout: time.Second}
+	err := Poll(ctx, 5*time.Millisecond, alive, func(ctx context.Context) (bool, error) {
+		c, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			return false, nil
 		}
@@ -61,9 +63,11 @@ func WaitListening(ctx context.Context, addr string, alive func() error) error {
 // practice.
 func FreeAddrs(n int) ([]string, error) {
 	var out []string
+	var lc net.ListenConfig
 	for range n {
-		// Each listener stays open until all are chosen, so no port comes twice.
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		// Each listener stays open until all are chosen, so no port comes twice. Binding
+		// a loopback port does not block: there is nothing for a context to cancel.
+		l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
@@ -82,25 +86,35 @@ func FreeAddr() (string, error) {
 	return addrs[0], nil
 }
 
-// Get fetches url and returns the response with its whole body.
-func Get(ctx context.Context, url string) (*http.Response, []byte, error) {
+// Answer is an HTTP response as Get and Do return it: its body read in full and
+// closed, so that a caller holds no connection.
+type Answer struct {
+	StatusCode int
+	Header     http.Header
+	Body       []byte
+	// URL is the URL that answered, after any redirects.
+	URL *url.URL
+}
+
+// Get fetches url and returns its answer.
+func Get(ctx context.Context, url string) (Answer, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, nil, err
+		return Answer{}, err
 	}
 	return Do(http.DefaultClient, req)
 }
 
 // Do sends req with c, for requests that carry headers or must not follow redirects, and
-// returns the response with its whole body.
-func Do(c *http.Client, req *http.Request) (*http.Response, []byte, error) {
+// returns its answer.
+func Do(c *http.Client, req *http.Request) (Answer, error) {
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, nil, err
+		return Answer{}, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	return resp, body, err
+	return Answer{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, URL: resp.Request.URL}, err
 }
 
 // WaitForStatus requests url until it answers code, for at most timeout, and returns
@@ -111,11 +125,11 @@ func WaitForStatus(ctx context.Context, url string, code int, timeout time.Durat
 	var last int
 	var body []byte
 	err := Poll(ctx, 20*time.Millisecond, nil, func(ctx context.Context) (bool, error) {
-		resp, b, err := Get(ctx, url)
+		a, err := Get(ctx, url)
 		if err != nil {
 			return false, nil
 		}
-		last, body = resp.StatusCode, b
+		last, body = a.StatusCode, a.Body
 		return last == code, nil
 	})
 	if err != nil {

@@ -21,18 +21,18 @@ func TestWaitForStatusWaitsForTheCode(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	body, err := WaitForStatus(context.Background(), srv.URL, http.StatusGone, 5*time.Second)
+	body, err := WaitForStatus(t.Context(), srv.URL, http.StatusGone, 5*time.Second)
 	if err != nil || string(body) != "expired\n" || calls.Load() != 3 {
 		t.Fatalf("body %q, err %v after %d requests", body, err, calls.Load())
 	}
-	if _, err := WaitForStatus(context.Background(), srv.URL, http.StatusNotFound, 100*time.Millisecond); err == nil {
+	if _, err := WaitForStatus(t.Context(), srv.URL, http.StatusNotFound, 100*time.Millisecond); err == nil {
 		t.Fatal("waiting for a code the server never answers succeeded")
 	}
 }
 
 func TestPollStopsWhenTheProcessDied(t *testing.T) {
 	died := errors.New("manager exited")
-	err := Poll(context.Background(), time.Millisecond, func() error { return died },
+	err := Poll(t.Context(), time.Millisecond, func() error { return died },
 		func(context.Context) (bool, error) { return false, nil })
 	if !errors.Is(err, died) {
 		t.Fatalf("Poll returned %v, want the liveness error", err)

@@ -39,7 +39,7 @@ func template(namespace string, values map[string]any) (string, error) {
 		return "", err
 	}
 	in := action.NewInstall(&action.Configuration{})
-	in.ClientOnly, in.DryRun, in.Replace, in.IncludeCRDs = true, true, true, true
+	in.ClientOnly, in.DryRun, in.Replace = true, true, true
 	in.ReleaseName, in.Namespace, in.KubeVersion = "files", namespace, kv
 	rel, err := in.Run(ch, values)
 	if err != nil {
@@ -117,9 +117,6 @@ func TestChartValues(t *testing.T) {
 	checkInstall(t, objs, expect{namespace: "chart-values", replicas: 3, webhook: false, metricsSecure: false, linkBaseURL: "https://files.example.com"})
 
 	for key, u := range objs {
-		if u.GetKind() == "CustomResourceDefinition" {
-			continue // from crds/, which Helm does not template
-		}
 		if u.GetLabels()["team"] != "payments" || u.GetAnnotations()["owner"] != "payments@example.com" {
 			t.Errorf("%s lacks the extra labels or annotations: %v %v", key, u.GetLabels(), u.GetAnnotations())
 		}
@@ -180,7 +177,7 @@ func TestChartWebhookWithoutCertManager(t *testing.T) {
 	createNamespace(t, "chart-own-cert")
 	objs := render(t, "chart-own-cert", map[string]any{"webhook": map[string]any{
 		"certManager": false, "secretName": "my-webhook-tls", "caBundle": "Y2E=",
-	}})
+	}, "metrics": map[string]any{"certManager": false}})
 	dryRunApply(t, objs)
 	if n := objs.count("Certificate") + objs.count("Issuer"); n != 0 {
 		t.Errorf("%d cert-manager objects without cert-manager", n)

@@ -55,12 +55,13 @@ func parseMetrics(raw []byte) (metricSnapshot, error) {
 		}
 		for _, m := range f.GetMetric() {
 			p := point{name: name, labels: map[string]string{}, value: value(m)}
-			key := name
+			var key strings.Builder
+			key.WriteString(name)
 			for _, l := range m.GetLabel() {
 				p.labels[l.GetName()] = l.GetValue()
-				key += "," + l.GetName() + "=" + l.GetValue()
+				key.WriteString("," + l.GetName() + "=" + l.GetValue())
 			}
-			snap[key] = p
+			snap[key.String()] = p
 		}
 	}
 	return snap, nil

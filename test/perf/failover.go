@@ -82,7 +82,7 @@ func (b *bench) measureFailover(ctx context.Context) error {
 	url := "http://" + survivor.LinkAddr + urls[0][strings.Index(urls[0], "/links/"):]
 
 	ph := b.beginPhase(ctx, "failover (SIGKILL the leader, the other reconciles a new link)")
-	dl := startDownloads(url)
+	dl := startDownloads(ctx, url)
 	b.logf("failover: SIGKILL to the leader, then one new link")
 	leader.Kill()
 	killed := time.Now()
@@ -125,7 +125,7 @@ type downloads struct {
 	wg         sync.WaitGroup
 }
 
-func startDownloads(url string) *downloads {
+func startDownloads(ctx context.Context, url string) *downloads {
 	d := &downloads{done: make(chan struct{})}
 	client := &http.Client{Timeout: 5 * time.Second}
 	d.wg.Go(func() {
@@ -133,17 +133,11 @@ func startDownloads(url string) *downloads {
 			select {
 			case <-d.done:
 				return
+			case <-ctx.Done():
+				return
 			default:
 			}
-			resp, err := client.Get(url)
-			if err == nil {
-				_, err = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if err == nil && resp.StatusCode != http.StatusOK {
-					err = fmt.Errorf("status %d", resp.StatusCode)
-				}
-			}
-			if err != nil {
+			if err := getOK(ctx, client, url); err != nil {
 				d.failed.Add(1)
 				d.mu.Lock()
 				if d.firstErr == nil {
@@ -156,6 +150,26 @@ func startDownloads(url string) *downloads {
 		}
 	})
 	return d
+}
+
+// getOK fetches url whole and fails unless it answers 200.
+func getOK(ctx context.Context, client *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
 }
 
 func (d *downloads) stop() (ok, failed int64, firstErr error) {

@@ -57,7 +57,7 @@ func runLoad(ctx context.Context, target string, conns, requests int, want []byt
 			var firstErr error
 			for next.Add(1) <= int64(requests) && ctx.Err() == nil {
 				t := time.Now()
-				if err := c.do(); err != nil {
+				if err := c.do(ctx); err != nil {
 					failures++
 					if firstErr == nil {
 						firstErr = err
@@ -104,9 +104,10 @@ func (c *loadConn) close() {
 // do sends one request and reads the whole answer. The body is compared in full once
 // per connection and by length afterwards: comparing 64 KiB every time would cost the
 // generator as much as the server spends sending it.
-func (c *loadConn) do() error {
+func (c *loadConn) do(ctx context.Context) error {
 	if c.conn == nil {
-		conn, err := net.DialTimeout("tcp", c.addr, 5*time.Second)
+		d := net.Dialer{Timeout: 5 * time.Second}
+		conn, err := d.DialContext(ctx, "tcp", c.addr)
 		if err != nil {
 			return err
 		}

@@ -93,7 +93,7 @@ func (b *bench) measureLinkServer(ctx context.Context) error {
 	if _, err := b.mgr.WaitQuiet(ctx, 3*time.Minute); err != nil {
 		return err
 	}
-	targets, stop, notes, err := b.startReferenceServers(data)
+	targets, stop, notes, err := b.startReferenceServers(ctx, data)
 	defer stop()
 	if err != nil {
 		return err
@@ -163,7 +163,7 @@ func (b *bench) loadLinkURL(ctx context.Context, data []byte) (string, error) {
 
 // startReferenceServers writes data to a file and starts nginx (when installed) and the
 // two bare servers on it. stop stops whichever started, even on error.
-func (b *bench) startReferenceServers(data []byte) (targets []*loadTarget, stop func(), notes []string, err error) {
+func (b *bench) startReferenceServers(ctx context.Context, data []byte) (targets []*loadTarget, stop func(), notes []string, err error) {
 	var procs []*process
 	b.serverPIDs = map[string]int{}
 	stop = func() {
@@ -189,7 +189,7 @@ func (b *bench) startReferenceServers(data []byte) (targets []*loadTarget, stop 
 	if err != nil {
 		return nil, stop, nil, err
 	}
-	nginx, err := startNginx(nginxDir, root, addrs[0])
+	nginx, err := startNginx(ctx, nginxDir, root, addrs[0])
 	switch {
 	case err != nil:
 		return nil, stop, nil, err
@@ -204,7 +204,7 @@ func (b *bench) startReferenceServers(data []byte) (targets []*loadTarget, stop 
 
 	for i, mode := range []string{"memory", "file"} {
 		addr := addrs[1+i]
-		p, err := startBareServer(mode, file, addr)
+		p, err := startBareServer(ctx, mode, file, addr)
 		if err != nil {
 			return nil, stop, nil, err
 		}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -94,7 +95,7 @@ func parseFlags() config {
 	}
 	_ = fs.Parse(os.Args[1:])
 	c.rows = map[string]bool{}
-	for _, r := range strings.Split(*rows, ",") {
+	for r := range strings.SplitSeq(*rows, ",") {
 		c.rows[strings.TrimSpace(r)] = true
 	}
 	return c
@@ -163,7 +164,7 @@ func run(ctx context.Context, cfg config) error {
 	var cleanups cleanupStack
 	defer cleanups.run()
 
-	rep := newReport(cfg)
+	rep := newReport(ctx, cfg)
 	b, err := newBench(ctx, cfg, &cleanups, rep)
 	if err != nil {
 		return err
@@ -220,8 +221,8 @@ type cleanupStack []func()
 func (s *cleanupStack) push(f func()) { *s = append(*s, f) }
 
 func (s *cleanupStack) run() {
-	for i := len(*s) - 1; i >= 0; i-- {
-		(*s)[i]()
+	for _, f := range slices.Backward(*s) {
+		f()
 	}
 	*s = nil
 }

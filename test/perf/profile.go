@@ -63,8 +63,7 @@ func (b *bench) captureCPU(ctx context.Context, name string, seconds int) (wait 
 	go func() {
 		err := framework.Poll(ctx, 5*time.Millisecond, b.mgr.Exited, func(ctx context.Context) (bool, error) {
 			err := b.fetchProfile(ctx, "/debug/pprof/profile?seconds="+strconv.Itoa(seconds), path)
-			var refused *endpointDown
-			if errors.As(err, &refused) {
+			if _, refused := errors.AsType[*endpointDown](err); refused {
 				return false, nil
 			}
 			return err == nil, err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -73,8 +74,8 @@ type report struct {
 	notes []string
 }
 
-func newReport(cfg config) *report {
-	return &report{cfg: cfg, started: time.Now(), machine: describeMachine(), nginx: nginxVersion(), wrk: wrkVersion(), rows: map[string]row{}}
+func newReport(ctx context.Context, cfg config) *report {
+	return &report{cfg: cfg, started: time.Now(), machine: describeMachine(), nginx: nginxVersion(ctx), wrk: wrkVersion(ctx), rows: map[string]row{}}
 }
 
 func (r *report) set(x row) {

@@ -25,17 +25,27 @@ const serveSubcommand = "__serve"
 type process struct {
 	name string
 	cmd  *exec.Cmd
+	// kill cancels the context the process runs under, which SIGKILLs it.
+	kill context.CancelFunc
 	done chan struct{}
 }
 
-func startProcess(name string, cmd *exec.Cmd) (*process, error) {
+// newProcess prepares bin as a reference server for start. It outlives the call that
+// starts it, so it runs under a context of its own, which only stop cancels.
+func newProcess(name, bin string, args ...string) *process {
+	ctx, kill := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", name, err)
+	return &process{name: name, cmd: cmd, kill: kill, done: make(chan struct{})}
+}
+
+func (p *process) start() error {
+	if err := p.cmd.Start(); err != nil {
+		p.kill()
+		return fmt.Errorf("starting %s: %w", p.name, err)
 	}
-	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	return p, nil
+	go func() { _ = p.cmd.Wait(); p.kill(); close(p.done) }()
+	return nil
 }
 
 // stop sends SIGTERM (nginx's fast shutdown, which also stops its workers) and kills
@@ -45,7 +55,7 @@ func (p *process) stop() {
 	select {
 	case <-p.done:
 	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
+		p.kill()
 		<-p.done
 	}
 }
@@ -90,7 +100,7 @@ http {
 
 // startNginx runs nginx with a generated configuration; it returns (nil, nil) when
 // nginx is not installed.
-func startNginx(dir, root, addr string) (*process, error) {
+func startNginx(ctx context.Context, dir, root, addr string) (*process, error) {
 	bin := nginxPath()
 	if bin == "" {
 		return nil, nil
@@ -100,14 +110,13 @@ func startNginx(dir, root, addr string) (*process, error) {
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log"))
+	p := newProcess("nginx", bin, "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log"))
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	p, err := startProcess("nginx", cmd)
-	if err != nil {
+	p.cmd.Stdout, p.cmd.Stderr = &out, &out
+	if err := p.start(); err != nil {
 		return nil, err
 	}
-	if err := waitListening(addr, p); err != nil {
+	if err := waitListening(ctx, addr, p); err != nil {
 		p.stop()
 		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 		return nil, fmt.Errorf("nginx: %w: %s%s", err, out.String(), log)
@@ -127,12 +136,12 @@ func nginxPath() string {
 	return ""
 }
 
-func nginxVersion() string {
+func nginxVersion(ctx context.Context) string {
 	bin := nginxPath()
 	if bin == "" {
 		return ""
 	}
-	out, err := exec.Command(bin, "-v").CombinedOutput()
+	out, err := exec.CommandContext(ctx, bin, "-v").CombinedOutput()
 	if err != nil {
 		return ""
 	}
@@ -142,26 +151,25 @@ func nginxVersion() string {
 // startBareServer runs this binary as a bare net/http server of file on addr: "memory"
 // serves a []byte with http.ServeContent; "file" opens the file for each request, so
 // ServeContent's copy goes through sendfile.
-func startBareServer(mode, file, addr string) (*process, error) {
+func startBareServer(ctx context.Context, mode, file, addr string) (*process, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, serveSubcommand, "-mode", mode, "-file", file, "-addr", addr)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	p, err := startProcess("bare "+mode+" server", cmd)
-	if err != nil {
+	p := newProcess("bare "+mode+" server", self, serveSubcommand, "-mode", mode, "-file", file, "-addr", addr)
+	p.cmd.Stdout, p.cmd.Stderr = os.Stderr, os.Stderr
+	if err := p.start(); err != nil {
 		return nil, err
 	}
-	if err := waitListening(addr, p); err != nil {
+	if err := waitListening(ctx, addr, p); err != nil {
 		p.stop()
 		return nil, err
 	}
 	return p, nil
 }
 
-func waitListening(addr string, p *process) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+func waitListening(ctx context.Context, addr string, p *process) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	return framework.WaitListening(ctx, addr, p.exited)
 }

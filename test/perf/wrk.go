@@ -35,13 +35,13 @@ func wrkPath() string {
 }
 
 // wrkVersion is the version wrk prints ("debian/4.1.0-3+b2"); "" when not installed.
-func wrkVersion() string {
+func wrkVersion(ctx context.Context) string {
 	bin := wrkPath()
 	if bin == "" {
 		return ""
 	}
 	// wrk -v prints its version and usage and exits non-zero.
-	out, _ := exec.Command(bin, "-v").CombinedOutput()
+	out, _ := exec.CommandContext(ctx, bin, "-v").CombinedOutput()
 	fields := strings.Fields(string(out))
 	if len(fields) < 2 || fields[0] != "wrk" {
 		return ""

@@ -73,3 +73,18 @@ the manager's own default, which only a port-forward reaches. */}}
 {{- "http://localhost:8082" }}
 {{- end }}
 {{- end }}
+
+{{/* Whether cert-manager issues the metrics server's certificate. */}}
+{{- define "filelink-operator.metricsCertManager" -}}
+{{- and .Values.metrics.enabled .Values.metrics.secure .Values.metrics.certManager (not .Values.metrics.secretName) }}
+{{- end }}
+
+{{/* The Secret (tls.crt, tls.key, ca.crt) the metrics server serves, when any: one
+cert-manager issues, or metrics.secretName. Empty: the manager signs its own. */}}
+{{- define "filelink-operator.metricsSecret" -}}
+{{- if .Values.metrics.secretName }}
+{{- .Values.metrics.secretName }}
+{{- else if eq (include "filelink-operator.metricsCertManager" .) "true" }}
+{{- printf "%s-metrics-server-cert" (include "filelink-operator.fullname" .) }}
+{{- end }}
+{{- end }}

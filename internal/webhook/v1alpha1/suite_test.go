@@ -69,22 +69,19 @@ func runSuite(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "manager:", err)
 		}
 	}()
-	if err := waitForTLS(net.JoinHostPort(wo.LocalServingHost, strconv.Itoa(wo.LocalServingPort))); err != nil {
+	if err := waitForTLS(ctx, net.JoinHostPort(wo.LocalServingHost, strconv.Itoa(wo.LocalServingPort))); err != nil {
 		return fail(err)
 	}
 	return m.Run()
 }
 
-func waitForTLS(addr string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
+func waitForTLS(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := framework.WaitListening(ctx, addr, nil); err != nil {
+		return fmt.Errorf("webhook server did not come up: %w", err)
 	}
-	return fmt.Errorf("webhook server at %s did not come up", addr)
+	return nil
 }
 
 func newNamespace(t *testing.T) string { return framework.NewNamespace(t, k8s, "wh-") }

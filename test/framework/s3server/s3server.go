@@ -43,6 +43,8 @@ type Server struct {
 	Client *minio.Client
 
 	cmd *exec.Cmd
+	// kill cancels the context the process runs under, which SIGKILLs its process group.
+	kill context.CancelFunc
 	// done is closed when the process has exited; exitErr is then its Wait error.
 	done    chan struct{}
 	exitErr error
@@ -61,12 +63,12 @@ type Options struct {
 // Binary returns the path of the weed binary: $SEAWEEDFS_BIN, else the one
 // hack/seaweedfs.sh prints, which it builds first when its cache has none (several
 // minutes, once per machine).
-func Binary() (string, error) {
+func Binary(ctx context.Context) (string, error) {
 	if p := os.Getenv(BinaryEnv); p != "" {
 		return p, nil
 	}
 	var stdout bytes.Buffer
-	cmd := exec.Command(filepath.Join(repoRoot(), "hack", "seaweedfs.sh"))
+	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot(), "hack", "seaweedfs.sh"))
 	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("hack/seaweedfs.sh: %w", err)
@@ -83,7 +85,7 @@ func repoRoot() string {
 // telemetry, WebDAV and the admin UI off, and waits until S3 answers and a volume can
 // be written. Stop it with Stop.
 func Start(ctx context.Context, opts Options) (*Server, error) {
-	bin, err := Binary()
+	bin, err := Binary(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +110,7 @@ func (s *Server) start(ctx context.Context, bin string, opts Options) error {
 	if err := os.Mkdir(data, 0o700); err != nil {
 		return err
 	}
-	ports, err := freePorts(10)
+	ports, err := freePorts(ctx, 10)
 	if err != nil {
 		return err
 	}
@@ -128,7 +130,11 @@ func (s *Server) start(ctx context.Context, bin string, opts Options) error {
 		"-admin.ui=false", "-admin.port=" + p(8), "-admin.port.grpc=" + p(9), "-admin.port.legacy=0",
 		"-webdav=false",
 	}
-	s.cmd = exec.Command(bin, args...)
+	// The server outlives ctx, which bounds only its start: it runs under a context of
+	// its own, which Stop cancels once SIGTERM and the grace period have not ended it.
+	procCtx, kill := context.WithCancel(context.Background())
+	s.cmd, s.kill = exec.CommandContext(procCtx, bin, args...), kill
+	s.cmd.Cancel = func() error { return syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL) }
 	s.cmd.Dir = s.dir
 	out := opts.Output
 	if out == nil {
@@ -139,9 +145,10 @@ func (s *Server) start(ctx context.Context, bin string, opts Options) error {
 	// test binary, should that exit without calling Stop.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
+		kill()
 		return fmt.Errorf("starting %s: %w", bin, err)
 	}
-	go func() { s.exitErr = s.cmd.Wait(); close(s.done) }()
+	go func() { s.exitErr = s.cmd.Wait(); kill(); close(s.done) }()
 
 	u := s.Endpoint[len("http://"):]
 	s.Client, err = minio.New(u, &minio.Options{
@@ -236,7 +243,7 @@ func (s *Server) Stop() error {
 			// On a loaded machine weed can take longer to flush and exit; its data
 			// directory is thrown away below, so nothing is lost by killing it, and a
 			// test that passed must not fail for it.
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			s.kill()
 			<-s.done
 		}
 	}
@@ -265,10 +272,11 @@ func writeIdentities(path, accessKey, secretKey string) error {
 
 // freePorts returns n distinct loopback ports that were free a moment ago: all held open
 // together, so none repeats, then released for the server to bind.
-func freePorts(n int) ([]int, error) {
+func freePorts(ctx context.Context, n int) ([]int, error) {
 	ports := make([]int, 0, n)
+	var lc net.ListenConfig
 	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
