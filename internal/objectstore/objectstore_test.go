@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/netguard"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 	"github.com/filelink-dev/filelink-operator/test/framework/s3server"
 )
@@ -28,6 +30,10 @@ import (
 // These tests run against SeaweedFS, a real S3 server, on loopback.
 
 var s3 *s3server.Server
+
+// onLoopback is the address policy with loopback exempted, as --allow-store-networks
+// does for SeaweedFS in make dev and the tests: the built-in policy refuses it.
+var onLoopback = netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}, nil)
 
 const (
 	plainBucket     = "plain"
@@ -61,7 +67,7 @@ func spec(bucket string) filelinkv1.S3Bucket {
 
 func bucket(t *testing.T, name string) *objectstore.Bucket {
 	t.Helper()
-	b, err := objectstore.New(spec(name), objectstore.Credentials{AccessKeyID: s3.AccessKeyID, SecretAccessKey: s3.SecretAccessKey}, objectstore.Options{})
+	b, err := objectstore.New(spec(name), objectstore.Credentials{AccessKeyID: s3.AccessKeyID, SecretAccessKey: s3.SecretAccessKey}, objectstore.Options{Networks: onLoopback})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,15 +305,15 @@ func TestPresignedGetCarriesTheResponseHeaders(t *testing.T) {
 func TestFailuresAreClassified(t *testing.T) {
 	ctx := context.Background()
 	good := bucket(t, plainBucket)
-	wrong, err := objectstore.New(spec(plainBucket), objectstore.Credentials{AccessKeyID: s3.AccessKeyID, SecretAccessKey: "not-the-secret"}, objectstore.Options{})
+	wrong, err := objectstore.New(spec(plainBucket), objectstore.Credentials{AccessKeyID: s3.AccessKeyID, SecretAccessKey: "not-the-secret"}, objectstore.Options{Networks: onLoopback})
 	if err != nil {
 		t.Fatal(err)
 	}
-	unknownKey, _ := objectstore.New(spec(plainBucket), objectstore.Credentials{AccessKeyID: "nobody", SecretAccessKey: "nothing"}, objectstore.Options{})
+	unknownKey, _ := objectstore.New(spec(plainBucket), objectstore.Credentials{AccessKeyID: "nobody", SecretAccessKey: "nothing"}, objectstore.Options{Networks: onLoopback})
 	missing := bucket(t, "no-such-bucket")
 	closed := spec(plainBucket)
 	closed.Endpoint = "http://" + closedAddr(t)
-	down, _ := objectstore.New(closed, objectstore.Credentials{AccessKeyID: "a", SecretAccessKey: "b"}, objectstore.Options{MaxRetries: 1})
+	down, _ := objectstore.New(closed, objectstore.Credentials{AccessKeyID: "a", SecretAccessKey: "b"}, objectstore.Options{Networks: onLoopback, MaxRetries: 1})
 	put(t, plainBucket, "exists.txt", []byte("here"))
 
 	cases := []struct {

@@ -42,6 +42,11 @@ func decode(t *testing.T, manifest []byte) objects {
 			t.Fatal(err)
 		}
 		key := u.GetKind() + "/" + u.GetName()
+		// One name in several namespaces (a namespace-scoped install's Roles): the
+		// first keeps the plain key, the others are known by name@namespace.
+		if prev := objs[key]; prev != nil && prev.GetNamespace() != "" && u.GetNamespace() != "" && prev.GetNamespace() != u.GetNamespace() {
+			key += "@" + u.GetNamespace()
+		}
 		if objs[key] != nil {
 			t.Errorf("%s rendered twice", key)
 		}
@@ -99,6 +104,15 @@ func (o objects) one(t *testing.T, kind, suffix string) *unstructured.Unstructur
 		t.Fatalf("%d objects %s/*%s, want 1", len(found), kind, suffix)
 	}
 	return found[0]
+}
+
+// managerArgs are the manager container's args.
+func (o objects) managerArgs(t *testing.T) []string {
+	t.Helper()
+	dep := o.one(t, "Deployment", "controller-manager")
+	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+	return args
 }
 
 func (o objects) count(kind string) int {
