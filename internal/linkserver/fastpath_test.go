@@ -17,7 +17,7 @@ import (
 )
 
 // rawExchange writes req on conn and reads one answer: its head as sent and its body.
-func rawExchange(t *testing.T, conn net.Conn, br *bufio.Reader, req string, method string) (string, *answer, []byte) {
+func rawExchange(t *testing.T, conn net.Conn, br *bufio.Reader, req string, method string) (string, *received, []byte) {
 	t.Helper()
 	if req != "" {
 		if _, err := io.WriteString(conn, req); err != nil {
@@ -50,7 +50,7 @@ func rawExchange(t *testing.T, conn net.Conn, br *bufio.Reader, req string, meth
 			t.Fatalf("reading %d body bytes: %v", resp.ContentLength, err)
 		}
 	}
-	return head.String(), answerOf(resp), body
+	return head.String(), receivedOf(resp), body
 }
 
 var dateLine = regexp.MustCompile(`(?m)^Date: .*\r$`)
@@ -71,7 +71,7 @@ func TestFastPathAnswersAsNetHTTPDoes(t *testing.T) {
 		{"GET, Connection: close", http.MethodGet, "Connection: close\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			conn := dial(t, strings.TrimPrefix(base, "http://"))
+			conn := connect(t, strings.TrimPrefix(base, "http://"))
 			defer conn.Close()
 			br := bufio.NewReader(conn)
 			plain := tc.method + " " + path + " HTTP/1.1\r\nHost: links.example\r\nUser-Agent: test\r\n" + tc.extra + "\r\n"
@@ -91,7 +91,7 @@ func TestFastPathAnswersAsNetHTTPDoes(t *testing.T) {
 					t.Fatalf("after Connection: close the connection is still open: %v", err)
 				}
 				conn.Close()
-				conn = dial(t, base)
+				conn = connect(t, base)
 				defer conn.Close()
 				br = bufio.NewReader(conn)
 			}
@@ -128,7 +128,7 @@ func TestPipelinedRequestsAreAnsweredInOrder(t *testing.T) {
 	get := "GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n"
 	ranged := "GET " + path + " HTTP/1.1\r\nHost: a\r\nRange: bytes=0-3\r\n\r\n"
 	missing := "GET /links/nothing-here HTTP/1.1\r\nHost: a\r\n\r\n"
-	conn := dial(t, strings.TrimPrefix(base, "http://"))
+	conn := connect(t, strings.TrimPrefix(base, "http://"))
 	defer conn.Close()
 	before, metricsBefore := linkserver.FastAnswers(server), gather(t)
 	if _, err := io.WriteString(conn, get+get+ranged+get+missing); err != nil {
@@ -178,7 +178,7 @@ func TestShutdownClosesFastPathConnections(t *testing.T) {
 	}
 	eventuallyStatus(t, on(srv, f.url()), http.StatusOK)
 	before := linkserver.FastAnswers(s)
-	conn := dial(t, addr)
+	conn := connect(t, addr)
 	defer conn.Close()
 	br := bufio.NewReader(conn)
 	if _, resp, _ := rawExchange(t, conn, br, "GET "+strings.TrimPrefix(f.url(), base)+" HTTP/1.1\r\nHost: a\r\n\r\n", http.MethodGet); resp.StatusCode != http.StatusOK {
@@ -213,7 +213,7 @@ func TestAContentTypeWithALineBreakIsNetHTTPs(t *testing.T) {
 	f := newFixture(t, func(f *fixture) { f.file.Spec.ContentType = "text/plain\r\n; charset=utf-8" })
 	eventuallyStatus(t, f.url(), http.StatusOK)
 	before := linkserver.FastAnswers(server)
-	conn := dial(t, strings.TrimPrefix(base, "http://"))
+	conn := connect(t, strings.TrimPrefix(base, "http://"))
 	defer conn.Close()
 	head, resp, body := rawExchange(t, conn, bufio.NewReader(conn), "GET "+strings.TrimPrefix(f.url(), base)+" HTTP/1.1\r\nHost: a\r\n\r\n", http.MethodGet)
 	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, content) {

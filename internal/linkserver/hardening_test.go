@@ -74,9 +74,9 @@ func TestBodiesLargerThanTheCacheAreServed(t *testing.T) {
 
 // rawRequest sends req as written over a new connection to base's host and reads the
 // answer.
-func rawRequest(t testing.TB, base, req string) (*answer, []byte) {
+func rawRequest(t testing.TB, base, req string) (*received, []byte) {
 	t.Helper()
-	conn := dial(t, base)
+	conn := connect(t, base)
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	go func() { _, _ = io.WriteString(conn, req) }() // the server may answer before reading it all
@@ -85,8 +85,11 @@ func rawRequest(t testing.TB, base, req string) (*answer, []byte) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return answerOf(resp), body
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading the body: %v", err)
+	}
+	return receivedOf(resp), body
 }
 
 // getWithHeaderFields builds a GET whose header fields (Host included, each counted as
@@ -136,7 +139,7 @@ func TestRequestHeadersAreCappedAt16KiB(t *testing.T) {
 func TestHeaderTrickleIsCutOff(t *testing.T) {
 	const timeout = 400 * time.Millisecond
 	srv := startServer(t, linkserver.Options{Limits: linkserver.Limits{ReadHeaderTimeout: timeout}})
-	conn := dial(t, strings.TrimPrefix(srv, "http://"))
+	conn := connect(t, strings.TrimPrefix(srv, "http://"))
 	defer conn.Close()
 	start := time.Now()
 	stop := make(chan struct{})
@@ -294,7 +297,7 @@ func TestEveryAnswerCarriesTheContentSecurityPolicy(t *testing.T) {
 	eventuallyStatus(t, expiring.url(), http.StatusOK)
 	t.Cleanup(func() { clk.SetTime(time.Now()) })
 
-	check := func(name string, resp *answer, want int) {
+	check := func(name string, resp *received, want int) {
 		t.Helper()
 		if resp.StatusCode != want {
 			t.Errorf("%s: %d, want %d", name, resp.StatusCode, want)
@@ -304,7 +307,7 @@ func TestEveryAnswerCarriesTheContentSecurityPolicy(t *testing.T) {
 		}
 		wantSecurityHeaders(t, resp.Header)
 	}
-	get := func(url string, h map[string]string) *answer {
+	get := func(url string, h map[string]string) *received {
 		resp, _ := request(t, http.MethodGet, url, h)
 		return resp
 	}
@@ -331,12 +334,12 @@ func TestConnectionsAreCapped(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections() // its kept-alive connection would hold a slot
 	var held []net.Conn
 	for range 2 {
-		c := dial(t, srv)
+		c := connect(t, srv)
 		defer c.Close()
 		held = append(held, c)
 	}
 	time.Sleep(200 * time.Millisecond) // both accepted, the idle one closed
-	fresh := func(timeout time.Duration) (*answer, error) {
+	fresh := func(timeout time.Duration) (*received, error) {
 		client := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, on(srv, f.url()), nil)
 		if err != nil {
@@ -347,7 +350,7 @@ func TestConnectionsAreCapped(t *testing.T) {
 			return nil, err
 		}
 		resp.Body.Close()
-		return answerOf(resp), nil
+		return receivedOf(resp), nil
 	}
 	if resp, err := fresh(500 * time.Millisecond); err == nil {
 		t.Fatalf("a third connection was served (%d) while two were open", resp.StatusCode)
@@ -367,7 +370,7 @@ func TestConnectionsAreCapped(t *testing.T) {
 func TestARequestBodyIsNotWaitedFor(t *testing.T) {
 	f := newFixture(t, nil)
 	eventuallyStatus(t, f.url(), http.StatusOK)
-	conn := dial(t, strings.TrimPrefix(base, "http://"))
+	conn := connect(t, strings.TrimPrefix(base, "http://"))
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.WriteString(conn, "GET "+strings.TrimPrefix(f.url(), base)+" HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nab"); err != nil {

@@ -108,6 +108,14 @@ func (s *Server) Start(ctx context.Context) error {
 		MaxHeaderBytes:    guard.MaxHeaderBytes,
 		ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
 		IdleTimeout:       s.limits.IdleTimeout,
+		// Ends the head deadline a connection handed off by the fast path carries, and
+		// with ConnContext tells the handler's answers from net/http's own
+		// (fastpath/handoff.go).
+		ConnState:   fastpath.ConnState,
+		ConnContext: fastpath.ConnContext,
+		// net/http would answer "OPTIONS *" itself, 200 without the headers every answer
+		// carries; the handler refuses it (405) like any method but GET and HEAD.
+		DisableGeneralOptionsHandler: true,
 		// No WriteTimeout: a fixed one would cut a slow reader of a large file. Each
 		// answer's writer holds the reader to MinTransferRate instead.
 		BaseContext: func(net.Listener) context.Context { return ctx },
@@ -156,8 +164,8 @@ func (s *Server) startPrefetch(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	sources := map[string]content.Informer{}
-	for _, kind := range []string{"Secret", "ConfigMap"} {
+	sources := map[filesource.Kind]content.Informer{}
+	for _, kind := range filesource.InClusterKinds() {
 		inf, err := s.cache.GetInformer(ctx, filesource.Ref{Kind: kind}.Metadata())
 		if err != nil {
 			return nil, err
@@ -186,6 +194,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // for cached bodies that the fast path answers.
 func (s *Server) serveLink(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	fastpath.Answering(r)
 	w := guard.NewWriter(rw, s.limits.MinTransferRate, s.limits.TransferWindow)
 	w.AfterBody(func(code int, written int64) { s.metrics.record(code, written, start) })
 	defer w.Finish()

@@ -85,20 +85,20 @@ func setReady(t testing.TB, file *filelinkv1.File, status metav1.ConditionStatus
 	}
 }
 
-// answer is what a test keeps of a response whose body it has read and closed, under
+// received is what a test keeps of a response whose body it has read and closed, under
 // http.Response's own field names.
-type answer struct {
+type received struct {
 	StatusCode    int
 	Header        http.Header
 	ContentLength int64
 }
 
-func answerOf(r *http.Response) *answer {
-	return &answer{StatusCode: r.StatusCode, Header: r.Header, ContentLength: r.ContentLength}
+func receivedOf(r *http.Response) *received {
+	return &received{StatusCode: r.StatusCode, Header: r.Header, ContentLength: r.ContentLength}
 }
 
-// dial opens a TCP connection to addr, a host:port or a base URL.
-func dial(t testing.TB, addr string) net.Conn {
+// connect opens a TCP connection to addr, a host:port or a base URL.
+func connect(t testing.TB, addr string) net.Conn {
 	t.Helper()
 	var d net.Dialer
 	conn, err := d.DialContext(t.Context(), "tcp", strings.TrimPrefix(addr, "http://"))
@@ -108,7 +108,7 @@ func dial(t testing.TB, addr string) net.Conn {
 	return conn
 }
 
-func request(t testing.TB, method, url string, header map[string]string) (*answer, []byte) {
+func request(t testing.TB, method, url string, header map[string]string) (*received, []byte) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
 	if err != nil {
@@ -126,7 +126,7 @@ func request(t testing.TB, method, url string, header map[string]string) (*answe
 	if err != nil {
 		t.Fatal(err)
 	}
-	return answerOf(resp), body
+	return receivedOf(resp), body
 }
 
 // eventuallyStatus waits until url answers code: the informer cache sees a new object a

@@ -786,7 +786,7 @@ func setStoreReady(t testing.TB, store *filelinkv1.FileStore, status metav1.Cond
 }
 
 // getNoRedirect GETs u without following a redirect, and reads and closes the body.
-func getNoRedirect(t testing.TB, u string) (*answer, error) {
+func getNoRedirect(t testing.TB, u string) (*received, error) {
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
@@ -797,7 +797,7 @@ func getNoRedirect(t testing.TB, u string) (*answer, error) {
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
-	return answerOf(resp), nil
+	return receivedOf(resp), nil
 }
 
 // statusNoRedirect is the status of a GET of u, a redirect not followed.

@@ -58,7 +58,7 @@ type wantedBody struct {
 
 // sourceID names a Secret or a ConfigMap.
 type sourceID struct {
-	kind string
+	kind filesource.Kind
 	name types.NamespacedName
 }
 
@@ -84,7 +84,7 @@ type Informer interface {
 
 // Run follows files (the File informer) and sources (the metadata informers of the
 // kinds of source, by kind: Secret, ConfigMap) and fetches until ctx is done.
-func (p *Prefetcher) Run(ctx context.Context, files Informer, sources map[string]Informer) error {
+func (p *Prefetcher) Run(ctx context.Context, files Informer, sources map[filesource.Kind]Informer) error {
 	fileReg, err := files.AddEventHandler(p.fileEvents())
 	if err != nil {
 		return err
@@ -151,7 +151,7 @@ func (p *Prefetcher) fileChanged(obj any) {
 
 // sourceEvents queue the Files of a source of kind that appeared or got a new
 // resourceVersion.
-func (p *Prefetcher) sourceEvents(kind string) toolscache.ResourceEventHandler {
+func (p *Prefetcher) sourceEvents(kind filesource.Kind) toolscache.ResourceEventHandler {
 	changed := func(obj any) {
 		m, ok := obj.(client.Object)
 		if !ok {

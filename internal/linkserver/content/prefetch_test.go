@@ -69,7 +69,7 @@ func TestPrefetcherFollowsFilesAndTheirSources(t *testing.T) {
 	files, sources := informer{make(chan toolscache.ResourceEventHandler, 1)}, informer{make(chan toolscache.ResourceEventHandler, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx, files, map[string]Informer{"Secret": sources}) }()
+	go func() { done <- p.Run(ctx, files, map[filesource.Kind]Informer{filesource.KindSecret: sources}) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/textproto"
 	"os"
 	"strconv"
 	"sync"
@@ -18,6 +19,9 @@ import (
 // through http.ServeContent (linkserver's TestFastPathAnswersAsNetHTTPDoes compares them). For anything else it writes nothing and reports
 // false, and net/http answers: that is every 404, 410 and 503, a body not cached yet, an
 // object store's. An error is one of writing to c, which is then done with.
+//
+// Once shutdown has begun the connection ends after the answer: its head says
+// Connection: close unless written before, as net/http's does.
 func (fp *FastPath) answerPlain(ctx context.Context, c guard.TCPConn, req requesthead.Plain) (bool, error) {
 	start := time.Now()
 	b, mediaType, filename, ok := fp.cfg.Decider.CachedBody(ctx, string(req.Path))
@@ -30,7 +34,9 @@ func (fp *FastPath) answerPlain(ctx context.Context, c guard.TCPConn, req reques
 		return false, nil
 	}
 	// The disposition is built only of safe bytes (guard.Attachment); a contentType the
-	// schema admits may still hold a CR or LF, which net/http would rewrite: let it.
+	// schema admits may still hold a CR or LF, which net/http would rewrite: let it. It
+	// may also end in spaces or tabs, which net/http trims from every header value.
+	mediaType = textproto.TrimString(mediaType)
 	if !fieldValue(mediaType) {
 		return false, nil
 	}
@@ -40,23 +46,20 @@ func (fp *FastPath) answerPlain(ctx context.Context, c guard.TCPConn, req reques
 
 	buf := headBuffers.Get().(*[]byte)
 	defer headBuffers.Put(buf)
-	head := appendHead((*buf)[:0], start, b.Size, mediaType, guard.Attachment(filename), b.ETag, b.Modified, req.Close)
+	head := appendHead((*buf)[:0], start, b.Size, mediaType, guard.Attachment(filename), b.ETag, b.Modified, req.Close || fp.closing.Load())
 	*buf = head
 	fp.answers.Add(1) // before the client can see the answer
 	var p guard.Pacer
 	p.Start(c, c, fp.cfg.Limits.MinTransferRate, fp.cfg.Limits.TransferWindow)
-	if _, err := p.Write(head); err != nil {
-		return true, err
-	}
 	var sent int64
-	if !req.Head {
-		var err error
-		if sent, err = p.ReadFrom(&io.LimitedReader{R: f, N: b.Size}); err != nil {
-			return true, err
-		}
+	_, err := p.Write(head)
+	if err == nil && !req.Head {
+		sent, err = p.ReadFrom(&io.LimitedReader{R: f, N: b.Size})
 	}
+	// Counted however it ended, as net/http's answers are: one cut by the transfer rate
+	// or a failed write is an answer too, with the body bytes that did go out.
 	fp.cfg.Record(http.StatusOK, sent, start)
-	return true, nil
+	return true, err
 }
 
 // appendHead writes the status line and headers of a whole-body 200 the way net/http
