@@ -76,6 +76,7 @@ func Run(ctx context.Context, o Options) error {
 		Clock:                   clock.RealClock{},
 		Keys:                    s.keys,
 		BaseURL:                 o.LinkBaseURL,
+		URLsInSecretsOnly:       !o.URLInStatus,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 	}
 	if err := s.mgr.Add(newElected(cfg, s.mgr, lease, reconcilers)); err != nil {
