@@ -23,7 +23,8 @@ ENVTEST_ASSETS ?= $(ENVTEST_STORE)/k8s/$(ENVTEST_K8S_VERSION)-linux-amd64
 
 # Tests may be narrowed: make test TEST_ARGS='-run TestFileLink'.
 TEST_ARGS ?=
-# How much `make test` fuzzes each parser of untrusted input; `make fuzz FUZZTIME=10m` for a long run.
+# How much `make test` fuzzes each parser of untrusted input; `make fuzz-long` runs a
+# million executions of each.
 # A count, not a duration: Go 1.26's fuzzing coordinator can fail a run with "context
 # deadline exceeded" when a duration ends while a worker is busy (golang/go#75804,
 # fixed in Go 1.27), which a count never does. 20000 executions take about 10 s here.
@@ -45,6 +46,11 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs, RBAC and webhook manifests from m
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./..." output:crd:artifacts:config=config/crd/bases
 	@# The Helm chart takes its CRDs, RBAC rules and webhooks from what was just generated.
 	go run ./hack/chartgen
+	$(MAKE) --no-print-directory chart-docs
+
+.PHONY: chart-docs
+chart-docs: ## Write the chart's README.md from the "# --" comments of its values.yaml (helm-docs, built from its module).
+	go -C hack/tools/release tool helm-docs --chart-search-root $(CURDIR)/charts --skip-version-footer --log-level warning
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods from markers.
@@ -122,6 +128,10 @@ test-e2e: manifests ## Build the manager and drive it with kubectl and HTTP agai
 bench: build ## Measure the SPEC §9 targets on a local control plane; writes bench/RESULTS.md (not part of test).
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
 		go run ./test/perf --manager bin/manager --results bench/RESULTS.md $(BENCH_ARGS)
+
+.PHONY: fuzz-long
+fuzz-long: ## Fuzz every parser of untrusted input for a million executions each (not part of test).
+	$(MAKE) --no-print-directory fuzz FUZZTIME=1000000x
 
 .PHONY: fuzz
 fuzz: ## Fuzz the URL token parser and the fast path's request-head recognizer for FUZZTIME each.

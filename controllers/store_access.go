@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/netguard"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 	"github.com/filelink-dev/filelink-operator/internal/storeaccess"
 )
@@ -41,12 +42,16 @@ func accessVerdict(err error) (v readiness, ok bool) {
 }
 
 // storeFailure is the verdict on a request to store's bucket that failed with err, an
-// error of the objectstore package: the bucket missing or access denied (Stalled: only
-// a spec or credentials change helps; the credentials Secret's changes reach the
-// FileStore through its watch), or the store unreachable (Reconciling, with backoff).
-// ok is false for an error of no known class.
+// error of the objectstore package: the endpoint's address refused by the manager's
+// address policy, the bucket missing or access denied (Stalled: only a spec or
+// credentials change helps; the credentials Secret's changes reach the FileStore
+// through its watch), or the store unreachable (Reconciling, with backoff). ok is false
+// for an error of no known class.
 func storeFailure(where string, err error) (v readiness, ok bool) {
 	switch {
+	// Before ErrAccessDenied, which a refusal wraps too (for the link server's 404).
+	case errors.Is(err, netguard.ErrAddressNotAllowed):
+		return readiness{reason: filelinkv1.ReasonEndpointNotAllowed, message: where + ": " + err.Error(), stalled: true}, true
 	case errors.Is(err, objectstore.ErrBucketNotFound):
 		return readiness{reason: filelinkv1.ReasonBucketNotFound, message: where + " does not exist", stalled: true}, true
 	case errors.Is(err, objectstore.ErrAccessDenied):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/filelink-dev/filelink-operator/controllers"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
+	"github.com/filelink-dev/filelink-operator/internal/netguard"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 	"github.com/filelink-dev/filelink-operator/test/framework"
 )
@@ -53,6 +55,9 @@ func TestMain(m *testing.M) {
 }
 
 func runSuite(m *testing.M) int {
+	// SeaweedFS runs on loopback, which the store address policy refuses unless
+	// exempted, as the manager's --allow-store-networks does for make dev.
+	netguard.SetDefault(netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}, nil))
 	env, err := framework.New()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

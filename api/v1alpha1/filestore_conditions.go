@@ -23,4 +23,10 @@ const (
 	// ReasonInvalidEndpoint: no client can be built for spec.s3 (possible only when the
 	// schema was bypassed). Stalled.
 	ReasonInvalidEndpoint = "InvalidEndpoint"
+	// ReasonEndpointNotAllowed: the endpoint's address, as dialled after name
+	// resolution, is one the manager's address policy refuses (loopback, link-local
+	// such as the cloud metadata service, unspecified, multicast, broadcast, or a
+	// network of --deny-store-networks; SPEC §12). Not one request was sent. Stalled
+	// until the endpoint, or the manager's --allow-store-networks, changes.
+	ReasonEndpointNotAllowed = "EndpointNotAllowed"
 )

@@ -33,6 +33,7 @@ import (
 	"github.com/filelink-dev/filelink-operator/controllers"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
+	"github.com/filelink-dev/filelink-operator/internal/netguard"
 	"github.com/filelink-dev/filelink-operator/internal/opsmetrics"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 	webhookv1alpha1 "github.com/filelink-dev/filelink-operator/internal/webhook/v1alpha1"
@@ -53,6 +54,10 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	keyRef, _ := o.signingKeyRef() // Validate has parsed it
+	// Set before anything builds a store client: the reconcilers and the link server
+	// build theirs without a policy of their own, so both judge by this one.
+	networks, _ := o.storeNetworks() // Validate has parsed them
+	netguard.SetDefault(networks)
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		return err
@@ -78,7 +83,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := s.mgr.Add(newElected(cfg, s.mgr, lease, reconcilers)); err != nil {
 		return err
 	}
-	ctrl.Log.WithName("setup").Info("starting manager", "linkBaseURL", o.LinkBaseURL, "leaderElect", o.LeaderElect)
+	ctrl.Log.WithName("setup").Info("starting manager", "linkBaseURL", o.LinkBaseURL, "leaderElect", o.LeaderElect, "storeNetworks", networks.String())
 	return s.mgr.Start(ctx)
 }
 
@@ -91,9 +96,22 @@ func clientOptions() client.Options {
 }
 
 // servingCacheOptions are the options of the one cache per replica. Secrets and
-// ConfigMaps are cached only when labelled shareable (SPEC §2).
-func servingCacheOptions() cache.Options {
-	return cache.Options{DefaultTransform: linkserver.CacheTransform(), ByObject: filesource.CacheByObject()}
+// ConfigMaps are cached only when labelled shareable (SPEC §2). With namespaces (SPEC
+// §12), every informer lists and watches those namespaces alone: the elected part's
+// controllers read this cache, so they never see, reconcile or serve anything else.
+// The ByObject entries name no namespaces of their own, so controller-runtime gives
+// them these, each with the entry's label selector and transform. The signing key
+// Secret and the leader election Lease are read through clients of their own, not this
+// cache, so they work wherever their flags put them.
+func servingCacheOptions(namespaces []string) cache.Options {
+	o := cache.Options{DefaultTransform: linkserver.CacheTransform(), ByObject: filesource.CacheByObject()}
+	if len(namespaces) > 0 {
+		o.DefaultNamespaces = make(map[string]cache.Config, len(namespaces))
+		for _, ns := range namespaces {
+			o.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return o
 }
 
 // serving is the part every replica runs, leader or not: the cache, the link server,
@@ -112,7 +130,7 @@ func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.N
 		HealthProbeBindAddress: o.ProbeAddr,
 		PprofBindAddress:       o.PprofAddr,
 		Client:                 clientOptions(),
-		Cache:                  servingCacheOptions(),
+		Cache:                  servingCacheOptions(o.WatchNamespaces),
 		WebhookServer:          webhook.NewServer(webhook.Options{Port: o.WebhookPort, CertDir: o.WebhookCertDir}),
 	})
 	if err != nil {
@@ -147,7 +165,7 @@ func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.N
 
 	ready := healthz.Ping
 	if o.Webhooks {
-		if err := (&webhookv1alpha1.FileLinkValidator{Files: mgr.GetAPIReader(), Clock: clock.RealClock{}}).SetupWithManager(mgr); err != nil {
+		if err := (&webhookv1alpha1.FileLinkValidator{Files: mgr.GetAPIReader(), Clock: clock.RealClock{}, Namespaces: o.WatchNamespaces}).SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("setting up FileLink webhook: %w", err)
 		}
 		ready = mgr.GetWebhookServer().StartedChecker()

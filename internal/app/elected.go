@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -45,11 +46,12 @@ type elected struct {
 // newElected returns the elected part, reading through serving's cache and campaigning
 // for the lease when lease is not nil.
 func newElected(cfg *rest.Config, serving manager.Manager, lease *LeaderElection, reconcilers controllers.Config) *elected {
+	newCache := newCacheSharing(serving.GetCache())
 	return &elected{
 		log:          ctrl.Log.WithName("reconcilers"),
 		restartDelay: time.Second,
 		newManager: func(ctx context.Context) (manager.Manager, error) {
-			mgr, err := ctrl.NewManager(cfg, electedOptions(serving, lease))
+			mgr, err := ctrl.NewManager(cfg, electedOptions(serving, newCache, lease))
 			if err != nil {
 				return nil, err
 			}
@@ -92,8 +94,9 @@ func (e *elected) Start(ctx context.Context) error {
 
 // electedOptions are the options of a term's manager. It reads through the serving
 // manager's cache (sharedCache) and REST mapper rather than its own, which would hold
-// every cached object a second time and discover the API anew on every term.
-func electedOptions(serving manager.Manager, lease *LeaderElection) ctrl.Options {
+// every cached object a second time and discover the API anew on every term. newCache
+// is newCacheSharing of serving's cache, made once for every term.
+func electedOptions(serving manager.Manager, newCache cache.NewCacheFunc, lease *LeaderElection) ctrl.Options {
 	o := ctrl.Options{
 		Scheme: scheme,
 		// Probes, metrics and webhooks are served by the serving manager; controller
@@ -101,7 +104,7 @@ func electedOptions(serving manager.Manager, lease *LeaderElection) ctrl.Options
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Client:                 clientOptions(),
-		NewCache:               newCacheSharing(serving.GetCache()),
+		NewCache:               newCache,
 		MapperProvider: func(*rest.Config, *http.Client) (meta.RESTMapper, error) {
 			return serving.GetRESTMapper(), nil
 		},

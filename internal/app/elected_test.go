@@ -36,15 +36,7 @@ import (
 // subscription may still be told.
 func TestLostLeasesLeaveNothingBehind(t *testing.T) {
 	const warmUp, flaps = 2, 12
-	env, err := framework.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, k8s, err := framework.Start(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	cfg, k8s := framework.StartForTest(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/tools/leaderelection"
 
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
+	"github.com/filelink-dev/filelink-operator/internal/netguard"
 )
 
 // Options are the manager's flags (SPEC §6) plus the knobs that bound its throughput.
@@ -24,8 +26,8 @@ type Options struct {
 	// can verify it (the chart mounts a cert-manager certificate there); empty: the
 	// server signs a certificate of its own at start, which nothing can verify.
 	MetricsCertDir string
-	ProbeAddr     string
-	PprofAddr     string
+	ProbeAddr      string
+	PprofAddr      string
 
 	LinkAddr            string
 	LinkBaseURL         string
@@ -35,6 +37,10 @@ type Options struct {
 
 	// SigningKeySecret is NAMESPACE/NAME of the key Secret.
 	SigningKeySecret string
+
+	// WatchNamespaces confines every cache, watch and controller to these namespaces
+	// (SPEC §12); empty means every namespace.
+	WatchNamespaces []string
 
 	// LeaderElect campaigns for the lease before reconciling; without it the
 	// reconcilers run at once.
@@ -50,6 +56,12 @@ type Options struct {
 	Webhooks       bool
 	WebhookPort    int
 	WebhookCertDir string
+
+	// AllowStoreNetworks and DenyStoreNetworks are comma-separated CIDRs of the
+	// dial-time address policy for object stores (SPEC §12, netguard): exempted from
+	// its built-in denials, and denied on top of them (deny beats allow).
+	AllowStoreNetworks string
+	DenyStoreNetworks  string
 }
 
 // LeaderElection are the lease's namespace and timings (by default 15 s, 10 s and 0.5 s).
@@ -80,6 +92,10 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.LeaderElection.RetryPeriod, "leader-election-retry-period", 500*time.Millisecond, "How often replicas try to acquire or renew the lease; a standby takes over at most about 4 retry periods after the lease duration.")
 	fs.StringVar(&o.LinkAddr, "link-bind-address", ":8082", "Address the link server binds to.")
 	fs.StringVar(&o.LinkBaseURL, "link-base-url", "http://localhost:8082", "Public base URL of the link server; issued URLs are <base>/links/<token>.")
+	fs.Func("watch-namespaces", "Comma-separated namespaces whose Files, FileLinks, FileStores and labelled Secrets and ConfigMaps the manager watches, reconciles and serves; default every namespace. The signing key Secret and the leader election Lease are read wherever their flags put them.", func(s string) error {
+		o.WatchNamespaces = splitList(s)
+		return nil
+	})
 	fs.StringVar(&o.SigningKeySecret, "signing-key-secret", "filelink-system/filelink-signing-key", "NAMESPACE/NAME of the Secret holding the URL signing keys (entry \"key\" issues, other entries still verify); watched, and created with a random key whenever missing.")
 	// client-go's default of 20 QPS would hold the reconcilers to a small fraction of
 	// what the API server can take. These defaults sit above what a small control plane
@@ -96,6 +112,8 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&o.MinLinkTransferRate, "link-min-transfer-rate", linkserver.DefaultMinTransferRate, "Slowest rate, in bytes per second, at which a client may take a download before the link server cuts it.")
 	fs.IntVar(&o.WebhookPort, "webhook-port", 9443, "Port the admission webhook server listens on (when ENABLE_WEBHOOKS is not \"false\").")
 	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", "", "Directory holding tls.crt and tls.key for the webhook server; default controller-runtime's <tmp>/k8s-webhook-server/serving-certs.")
+	fs.StringVar(&o.AllowStoreNetworks, "allow-store-networks", "", "Comma-separated CIDRs (or addresses) that FileStore endpoints may reach although the address policy refuses them by default (loopback, link-local, unspecified, multicast, broadcast); for a store on loopback in development, say 127.0.0.0/8. Checked on the address dialled, after name resolution.")
+	fs.StringVar(&o.DenyStoreNetworks, "deny-store-networks", "", "Comma-separated CIDRs (or addresses) that FileStore endpoints may not reach, on top of the default denials, say the cluster's Service and Pod ranges; they win over --allow-store-networks.")
 	o.Webhooks = os.Getenv("ENABLE_WEBHOOKS") != "false"
 }
 
@@ -105,10 +123,16 @@ func (o *Options) Validate() error {
 	if _, err := o.signingKeyRef(); err != nil {
 		return err
 	}
+	if err := checkNamespaces(o.WatchNamespaces); err != nil {
+		return fmt.Errorf("--watch-namespaces=%s: %w", strings.Join(o.WatchNamespaces, ","), err)
+	}
 	if err := checkBaseURL(o.LinkBaseURL); err != nil {
 		return fmt.Errorf("--link-base-url: %w", err)
 	}
 	if err := checkLinkLimits(o); err != nil {
+		return err
+	}
+	if _, err := o.storeNetworks(); err != nil {
 		return err
 	}
 	if o.LeaderElect {
@@ -126,12 +150,55 @@ func (o *Options) signingKeyRef() (types.NamespacedName, error) {
 	return ref, nil
 }
 
+// storeNetworks is the address policy the store network flags describe; Validate has
+// refused them when this fails.
+func (o *Options) storeNetworks() (*netguard.Policy, error) {
+	allow, err := netguard.ParseNetworks(o.AllowStoreNetworks)
+	if err != nil {
+		return nil, fmt.Errorf("--allow-store-networks: %w", err)
+	}
+	deny, err := netguard.ParseNetworks(o.DenyStoreNetworks)
+	if err != nil {
+		return nil, fmt.Errorf("--deny-store-networks: %w", err)
+	}
+	return netguard.New(allow, deny), nil
+}
+
 func parseNamespacedName(s string) (types.NamespacedName, error) {
 	ns, name, ok := strings.Cut(s, "/")
 	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
 		return types.NamespacedName{}, fmt.Errorf("%q is not NAMESPACE/NAME", s)
 	}
 	return types.NamespacedName{Namespace: ns, Name: name}, nil
+}
+
+// splitList splits a comma-separated flag value, keeping empty items for Validate to
+// refuse (a stray comma is a typo, not "every namespace"); an empty value is no items.
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	items := strings.Split(s, ",")
+	for i := range items {
+		items[i] = strings.TrimSpace(items[i])
+	}
+	return items
+}
+
+// checkNamespaces refuses a namespace list the cache would take but no namespace could
+// ever match (a typo would otherwise leave the install watching nothing, silently).
+func checkNamespaces(namespaces []string) error {
+	seen := make(map[string]bool, len(namespaces))
+	for _, ns := range namespaces {
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			return fmt.Errorf("namespace %q: %s", ns, strings.Join(errs, "; "))
+		}
+		if seen[ns] {
+			return fmt.Errorf("namespace %q is listed twice", ns)
+		}
+		seen[ns] = true
+	}
+	return nil
 }
 
 // checkBaseURL refuses a base URL that would issue unusable links; the mistake would

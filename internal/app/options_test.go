@@ -2,6 +2,7 @@ package app
 
 import (
 	"flag"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -124,6 +125,11 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{[]string{"--leader-election-renew-deadline=20s"}, ""},
 		{[]string{"--leader-elect", "--leader-election-renew-deadline=20s"}, "--leader-election-renew-deadline=20s:"},
 		{[]string{"--leader-elect", "--leader-election-retry-period=0s"}, "--leader-election-lease-duration=15s,"},
+		{[]string{"--allow-store-networks=127.0.0.0/8,::1"}, ""},
+		{[]string{"--allow-store-networks=127.0.0.0/33"}, "--allow-store-networks:"},
+		{[]string{"--allow-store-networks=localhost"}, "--allow-store-networks:"},
+		{[]string{"--deny-store-networks=10.96.0.0/12, fd00:10:96::/112"}, ""},
+		{[]string{"--deny-store-networks=10.96.0.0/12;10.0.0.0/8"}, "--deny-store-networks:"},
 	} {
 		o := parsed(t, tc.args...)
 		err := o.Validate()
@@ -135,3 +141,47 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		}
 	}
 }
+
+// --watch-namespaces is a list of namespace names; anything no namespace could be named
+// is refused with the flag named, rather than leaving the install watching nothing.
+func TestWatchNamespacesFlag(t *testing.T) {
+	if o := parsed(t); o.WatchNamespaces != nil {
+		t.Errorf("default %q, want every namespace (none listed)", o.WatchNamespaces)
+	}
+	for arg, want := range map[string][]string{
+		"--watch-namespaces=team-a":          {"team-a"},
+		"--watch-namespaces=team-a, team-b":  {"team-a", "team-b"},
+		"--watch-namespaces=":                nil,
+		"--watch-namespaces=a,filelink-sys0": {"a", "filelink-sys0"},
+	} {
+		o := parsed(t, arg)
+		if !slices.Equal(o.WatchNamespaces, want) {
+			t.Errorf("%s: %q, want %q", arg, o.WatchNamespaces, want)
+		}
+		if err := o.Validate(); err != nil {
+			t.Errorf("%s refused: %v", arg, err)
+		}
+	}
+	for arg, reason := range map[string]string{
+		"--watch-namespaces=a,,b":          `namespace ""`,
+		"--watch-namespaces=a,":            `namespace ""`,
+		"--watch-namespaces=Team-A":        `namespace "Team-A"`,
+		"--watch-namespaces=a.b":           `namespace "a.b"`,
+		"--watch-namespaces=a/b":           `namespace "a/b"`,
+		"--watch-namespaces=a,b,a":         `namespace "a" is listed twice`,
+		"--watch-namespaces=" + long(64):   `namespace "` + long(64) + `"`,
+		"--watch-namespaces=-a":            `namespace "-a"`,
+		"--watch-namespaces=a,*":           `namespace "*"`,
+		"--watch-namespaces=a, b ,a":       `listed twice`,
+		"--watch-namespaces=a b":           `namespace "a b"`,
+		"--watch-namespaces=filelink-sys_": `namespace "filelink-sys_"`,
+	} {
+		o := parsed(t, arg)
+		err := o.Validate()
+		if err == nil || !strings.HasPrefix(err.Error(), "--watch-namespaces=") || !strings.Contains(err.Error(), reason) {
+			t.Errorf("%s: error %v, want one naming the flag and %s", arg, err, reason)
+		}
+	}
+}
+
+func long(n int) string { return strings.Repeat("a", n) }

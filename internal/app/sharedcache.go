@@ -3,15 +3,20 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 )
 
 // sharedCache gives an elected manager the serving manager's cache instead of a second
@@ -31,6 +36,7 @@ import (
 // add a handler, say) breaks the build here instead of passing through untracked.
 type sharedCache struct {
 	serving cache.Cache
+	indexes *indexNames
 
 	mu       sync.Mutex
 	handlers map[toolscache.ResourceEventHandlerRegistration]cache.Informer
@@ -41,11 +47,53 @@ var (
 	_ cache.Informer = (*trackedInformer)(nil)
 )
 
-// newCacheSharing is a cache.NewCacheFunc for a manager that is to use c.
+// newCacheSharing is a cache.NewCacheFunc for the managers that are to use c, one after
+// another: it is made once per serving cache, since the views it returns share what
+// they know of the indexes added to c.
 func newCacheSharing(c cache.Cache) cache.NewCacheFunc {
+	indexes := &indexNames{added: map[string]bool{}}
 	return func(*rest.Config, cache.Options) (cache.Cache, error) {
-		return &sharedCache{serving: c, handlers: map[toolscache.ResourceEventHandlerRegistration]cache.Informer{}}, nil
+		return &sharedCache{serving: c, indexes: indexes, handlers: map[toolscache.ResourceEventHandlerRegistration]cache.Informer{}}, nil
 	}
+}
+
+// indexNames are the indexes added through the views of one serving cache, by informer
+// (informerKey) and index name. A namespace-scoped cache (--watch-namespaces) hands out
+// an informer per namespace behind one wrapper that shows none of their indexers, and a
+// new wrapper on every call, so what was added there can only be remembered here.
+type indexNames struct {
+	mu    sync.Mutex
+	added map[string]bool
+}
+
+func (n *indexNames) has(informer, index string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.added[informer+" "+index]
+}
+
+func (n *indexNames) add(informer string, indexes ...string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, index := range indexes {
+		n.added[informer+" "+index] = true
+	}
+}
+
+// informerKey names the serving cache's informer for obj: one per GroupVersionKind and
+// way of reading it (typed objects, metadata only, or unstructured).
+func informerKey(obj runtime.Object) (string, error) {
+	gvk, err := apiutil.GVKForObject(obj, scheme)
+	if err != nil {
+		return "", err
+	}
+	switch obj.(type) {
+	case *metav1.PartialObjectMetadata:
+		return "metadata " + gvk.String(), nil
+	case *unstructured.Unstructured:
+		return "unstructured " + gvk.String(), nil
+	}
+	return "structured " + gvk.String(), nil
 }
 
 // Start waits until the manager using this view stops, then removes its handlers. It
@@ -77,13 +125,19 @@ func (c *sharedCache) List(ctx context.Context, list client.ObjectList, opts ...
 }
 
 func (c *sharedCache) GetInformer(ctx context.Context, obj client.Object, opts ...cache.InformerGetOption) (cache.Informer, error) {
+	key, err := informerKey(obj)
+	if err != nil {
+		return nil, err
+	}
 	inf, err := c.serving.GetInformer(ctx, obj, opts...)
-	return c.track(inf, err)
+	return c.track(key, inf, err)
 }
 
+// GetInformerForKind gets, as controller-runtime's cache does, the informer of typed
+// objects of the kind.
 func (c *sharedCache) GetInformerForKind(ctx context.Context, gvk schema.GroupVersionKind, opts ...cache.InformerGetOption) (cache.Informer, error) {
 	inf, err := c.serving.GetInformerForKind(ctx, gvk, opts...)
-	return c.track(inf, err)
+	return c.track("structured "+gvk.String(), inf, err)
 }
 
 // RemoveInformer would stop an informer the serving manager (the link server above all)
@@ -99,21 +153,22 @@ func (c *sharedCache) IndexField(ctx context.Context, obj client.Object, field s
 	if err != nil {
 		return err
 	}
-	if inf.(*trackedInformer).indexed("field:" + field) {
+	tracked := inf.(*trackedInformer)
+	if tracked.indexed("field:" + field) {
 		return nil
 	}
-	return c.serving.IndexField(ctx, obj, field, extract)
+	if err := c.serving.IndexField(ctx, obj, field, extract); err != nil {
+		return err
+	}
+	c.indexes.add(tracked.key, "field:"+field)
+	return nil
 }
 
-func (c *sharedCache) track(inf cache.Informer, err error) (cache.Informer, error) {
+func (c *sharedCache) track(key string, inf cache.Informer, err error) (cache.Informer, error) {
 	if err != nil {
 		return nil, err
 	}
-	shared, ok := inf.(toolscache.SharedIndexInformer)
-	if !ok {
-		return nil, fmt.Errorf("shared cache: informer %T has no indexer to check", inf)
-	}
-	return &trackedInformer{informer: shared, cache: c}, nil
+	return &trackedInformer{informer: inf, key: key, cache: c}, nil
 }
 
 func (c *sharedCache) added(inf cache.Informer, reg toolscache.ResourceEventHandlerRegistration, err error) (toolscache.ResourceEventHandlerRegistration, error) {
@@ -136,7 +191,8 @@ func (c *sharedCache) handlerCount() int {
 // trackedInformer is a serving informer whose handlers its sharedCache removes when the
 // manager it was handed to stops.
 type trackedInformer struct {
-	informer toolscache.SharedIndexInformer
+	informer cache.Informer
+	key      string // informerKey
 	cache    *sharedCache
 }
 
@@ -176,12 +232,21 @@ func (i *trackedInformer) AddIndexers(indexers toolscache.Indexers) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	return i.informer.AddIndexers(missing)
+	if err := i.informer.AddIndexers(missing); err != nil {
+		return err
+	}
+	i.cache.indexes.add(i.key, slices.Collect(maps.Keys(missing))...)
+	return nil
 }
 
+// indexed is whether the informer has the index: as its indexer shows, or, for an
+// informer that shows none (a namespace-scoped cache's), as added through a view.
 func (i *trackedInformer) indexed(name string) bool {
-	_, ok := i.informer.GetIndexer().GetIndexers()[name]
-	return ok
+	if shared, ok := i.informer.(toolscache.SharedIndexInformer); ok {
+		_, ok := shared.GetIndexer().GetIndexers()[name]
+		return ok
+	}
+	return i.cache.indexes.has(i.key, name)
 }
 
 func (i *trackedInformer) HasSynced() bool { return i.informer.HasSynced() }

@@ -29,15 +29,7 @@ import (
 // the same cache; it must set up its controllers again, and the handlers of the one that
 // stopped must not stay on the informers.
 func TestElectedManagersShareTheServingCache(t *testing.T) {
-	env, err := framework.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, k8s, err := framework.Start(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	cfg, k8s := framework.StartForTest(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 
@@ -46,7 +38,7 @@ func TestElectedManagersShareTheServingCache(t *testing.T) {
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Client:                 clientOptions(),
-		Cache:                  servingCacheOptions(),
+		Cache:                  servingCacheOptions(nil),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +100,7 @@ func TestElectedManagersShareTheServingCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	tracked, ok := links.(*trackedInformer)
-	if !ok || tracked.informer != servingLinks.(toolscache.SharedIndexInformer) {
+	if !ok || tracked.informer != servingLinks {
 		t.Fatalf("the elected manager's FileLink informer is %T, not the serving manager's", links)
 	}
 	shared := first.GetCache().(*sharedCache)
@@ -137,19 +129,30 @@ func TestElectedManagersShareTheServingCache(t *testing.T) {
 
 // Every way cache.Informer offers to add a handler is tracked, and whatever the elected
 // manager added and did not remove itself is removed when it stops; the indexes it
-// adds again after a lost lease are those the informer keeps, not a conflict.
+// adds again after a lost lease are those the informer keeps, not a conflict. The same
+// holds for a namespace-scoped cache (--watch-namespaces), whose informers show no
+// indexer and are new wrappers on every call (opaqueInformers).
 func TestSharedCacheRemovesEveryHandlerItAdded(t *testing.T) {
+	t.Run("every namespace", func(t *testing.T) { testSharedCacheRemovesEveryHandler(t, false) })
+	t.Run("namespace-scoped", func(t *testing.T) { testSharedCacheRemovesEveryHandler(t, true) })
+}
+
+func testSharedCacheRemovesEveryHandler(t *testing.T, namespaced bool) {
 	informer := &countingInformer{SharedIndexInformer: toolscache.NewSharedIndexInformer(&toolscache.ListWatch{}, &corev1.Secret{}, 0, toolscache.Indexers{})}
 	secrets := schema.GroupVersionKind{Version: "v1", Kind: "Secret"}
-	serving := &informertest.FakeInformers{Scheme: scheme, InformersByGVK: map[schema.GroupVersionKind]toolscache.SharedIndexInformer{secrets: informer}}
+	var serving cache.Cache = &informertest.FakeInformers{Scheme: scheme, InformersByGVK: map[schema.GroupVersionKind]toolscache.SharedIndexInformer{secrets: informer}}
+	if namespaced {
+		serving = opaqueInformers{serving}
+	}
 	// The serving manager's own handler (the link server's, say) stays.
 	if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{}); err != nil {
 		t.Fatal(err)
 	}
 	index := toolscache.Indexers{"field:x": func(any) ([]string, error) { return nil, nil }}
 
+	newView := newCacheSharing(serving)
 	for term := range 3 {
-		view, err := newCacheSharing(serving)(nil, cache.Options{})
+		view, err := newView(nil, cache.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,6 +211,22 @@ func TestSharedCacheRemovesEveryHandlerItAdded(t *testing.T) {
 	if err := (&sharedCache{serving: serving}).RemoveInformer(context.Background(), &corev1.Secret{}); err == nil {
 		t.Error("the view removed an informer of the serving manager")
 	}
+}
+
+// opaqueInformers hands out its cache's informers as controller-runtime's
+// namespace-scoped cache does: a new wrapper on every call, with no indexer to look at.
+type opaqueInformers struct{ cache.Cache }
+
+type opaqueInformer struct{ cache.Informer }
+
+func (c opaqueInformers) GetInformer(ctx context.Context, obj client.Object, opts ...cache.InformerGetOption) (cache.Informer, error) {
+	inf, err := c.Cache.GetInformer(ctx, obj, opts...)
+	return &opaqueInformer{inf}, err
+}
+
+func (c opaqueInformers) GetInformerForKind(ctx context.Context, gvk schema.GroupVersionKind, opts ...cache.InformerGetOption) (cache.Informer, error) {
+	inf, err := c.Cache.GetInformerForKind(ctx, gvk, opts...)
+	return &opaqueInformer{inf}, err
 }
 
 // countingInformer is a real informer that counts the handlers registered on it.

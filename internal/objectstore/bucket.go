@@ -16,6 +16,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/netguard"
 )
 
 // Credentials are the static access key requests are signed with.
@@ -43,14 +44,18 @@ func CredentialsFromData(data map[string][]byte) (Credentials, error) {
 
 // Options tune a Bucket beyond what the FileStore declares.
 type Options struct {
-	// DialContext opens every connection of the client's own transport; nil means a
-	// net.Dialer's. It is given the endpoint's host and port before name resolution,
-	// so a policy on the address actually dialled (SPEC §12) judges it inside, after
-	// resolving: net.Dialer's Control sees each resolved address before connecting.
+	// Networks is the dial-time address policy (SPEC §12) every connection of the
+	// client is judged by, after name resolution; nil means netguard.Default(), the
+	// manager's policy from its flags.
+	Networks *netguard.Policy
+	// DialContext opens every connection of the client's own transport in place of
+	// Networks' dialer, for tests that count or refuse dials. It is given the
+	// endpoint's host and port before name resolution, so a policy on the address
+	// actually dialled must judge inside, after resolving, as netguard's dialer does.
 	DialContext func(ctx context.Context, network, address string) (net.Conn, error)
 	// Transport replaces the client's own transport, for tests that count or break
-	// requests; nil means the S3 client's default. It excludes DialContext, which a
-	// foreign transport would bypass.
+	// requests; nil means the S3 client's default. It excludes DialContext and
+	// Networks, which a foreign transport would bypass.
 	Transport http.RoundTripper
 	// MaxRetries bounds the attempts of one request; 0 means 2. Callers requeue with
 	// their own backoff, so a long retry loop here would only hold a worker.
@@ -108,19 +113,35 @@ func New(spec filelinkv1.S3Bucket, creds Credentials, opts Options) (*Bucket, er
 }
 
 // transport is what the client sends through: opts.Transport, or the S3 client's
-// default dialling through opts.DialContext, or nil for the S3 client's default.
+// default dialling through opts.DialContext or else the address policy's dialer.
+//
+// The S3 client follows no redirect (its http.Client's CheckRedirect answers
+// http.ErrUseLastResponse; TestNoRedirectIsFollowed holds it to that), so every
+// connection is one this transport dials. It uses no proxy from the environment: a
+// proxy would make the connection the policy is there to judge.
 func (opts Options) transport(secure bool) (http.RoundTripper, error) {
 	switch {
-	case opts.DialContext != nil && opts.Transport != nil:
-		return nil, errors.New("objectstore: Options.Transport and Options.DialContext exclude each other")
-	case opts.DialContext == nil:
+	case opts.Transport != nil && (opts.DialContext != nil || opts.Networks != nil):
+		return nil, errors.New("objectstore: Options.Transport excludes Options.DialContext and Options.Networks")
+	case opts.Transport != nil:
 		return opts.Transport, nil
+	case opts.DialContext != nil && opts.Networks != nil:
+		// The dialer would stand in for the policy's and leave it unused.
+		return nil, errors.New("objectstore: Options.DialContext excludes Options.Networks")
 	}
 	t, err := minio.DefaultTransport(secure)
 	if err != nil {
 		return nil, err
 	}
+	t.Proxy = nil
 	t.DialContext = opts.DialContext
+	if t.DialContext == nil {
+		networks := opts.Networks
+		if networks == nil {
+			networks = netguard.Default()
+		}
+		t.DialContext = networks.DialContext
+	}
 	return t, nil
 }
 

@@ -65,8 +65,15 @@ func TestDialContextMakesEveryConnection(t *testing.T) {
 		t.Errorf("%d requests reached the store through a refusing dialer", requests.Load()-1)
 	}
 
-	// A transport of its own would dial around the hook.
+	// A transport of its own would dial around the hook, and a dialer of its own
+	// around the address policy.
 	if _, err := objectstore.New(spec, creds, objectstore.Options{DialContext: through, Transport: http.DefaultTransport}); err == nil {
 		t.Error("Transport and DialContext together accepted")
+	}
+	if _, err := objectstore.New(spec, creds, objectstore.Options{Networks: onLoopback, Transport: http.DefaultTransport}); err == nil {
+		t.Error("Transport and Networks together accepted")
+	}
+	if _, err := objectstore.New(spec, creds, objectstore.Options{Networks: onLoopback, DialContext: through}); err == nil {
+		t.Error("DialContext and Networks together accepted")
 	}
 }

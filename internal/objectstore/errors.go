@@ -8,6 +8,8 @@ import (
 	"net/url"
 
 	"github.com/minio/minio-go/v7"
+
+	"github.com/filelink-dev/filelink-operator/internal/netguard"
 )
 
 // The failures callers tell apart. Every error this package returns from talking to the
@@ -19,7 +21,11 @@ var (
 	ErrBucketNotFound = errors.New("bucket not found")
 	// ErrObjectNotFound: the bucket has no object (or no such version) under the key.
 	ErrObjectNotFound = errors.New("object not found")
-	// ErrAccessDenied: the store refused the credentials, or they may not read this.
+	// ErrAccessDenied: the store refused the credentials, or they may not read this;
+	// or the manager's address policy refused to connect to the store, and then the
+	// error wraps netguard.ErrAddressNotAllowed too, for callers that tell the two
+	// apart. Either way nothing is served and only a change of the FileStore (or of
+	// the policy, or the credentials) helps.
 	ErrAccessDenied = errors.New("access denied")
 	// ErrUnreachable: the store did not answer, or answered with a server error; it
 	// may recover by itself.
@@ -28,13 +34,16 @@ var (
 	ErrObjectChanged = errors.New("object changed")
 )
 
-// Reason names the class of err for a condition reason: BucketNotFound, ObjectNotFound,
-// AccessDenied, Unreachable, ObjectChanged, or "" when err is nil or of none of these.
+// Reason names the class of err for a condition reason: EndpointNotAllowed (the
+// address policy's refusal, before the AccessDenied it is also), BucketNotFound,
+// ObjectNotFound, AccessDenied, Unreachable, ObjectChanged, or "" when err is nil or of
+// none of these.
 func Reason(err error) string {
 	for _, c := range []struct {
 		err    error
 		reason string
 	}{
+		{netguard.ErrAddressNotAllowed, "EndpointNotAllowed"},
 		{ErrBucketNotFound, "BucketNotFound"},
 		{ErrObjectNotFound, "ObjectNotFound"},
 		{ErrAccessDenied, "AccessDenied"},
@@ -56,6 +65,11 @@ func classify(err error, what string) error {
 	}
 	if errors.Is(err, context.Canceled) {
 		return err
+	}
+	if errors.Is(err, netguard.ErrAddressNotAllowed) {
+		// Checked before the transport failures it is one of (a url.Error): the store
+		// was not asked, and asking again will not help.
+		return fmt.Errorf("%s: %w: %w", what, ErrAccessDenied, err)
 	}
 	resp := minio.ToErrorResponse(err)
 	var class error

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/netguard"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 	"github.com/filelink-dev/filelink-operator/test/framework/s3server"
 )
@@ -28,6 +30,10 @@ import (
 // These tests run against SeaweedFS, a real S3 server, on loopback.
 
 var s3 *s3server.Server
+
+// onLoopback is the address policy with loopback exempted, as --allow-store-networks
+// does for SeaweedFS in make dev and the tests: the built-in policy refuses it.
+var onLoopback = netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}, nil)
 
 const (
 	plainBucket     = "plain"
@@ -61,7 +67,7 @@ func spec(bucket string) filelinkv1.S3Bucket {
 
 func bucket(t *testing.T, name string) *objectstore.Bucket {
 	t.Helper()
-	b, err := objectstore.New(spec(name), objectstore.Credentials{AccessKeyID: s3.AccessKeyID, SecretAccessKey: s3.SecretAccessKey}, objectstore.Options{})
+	b, err := objectstore.New(spec(name), objectstore.Credentials{AccessKeyID: s3.AccessKeyID, SecretAccessKey: s3.SecretAccessKey}, objectstore.Options{Networks: onLoopback})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +270,7 @@ func TestPresignedGetCarriesTheResponseHeaders(t *testing.T) {
 	if got := u.Query().Get("X-Amz-Expires"); got != "90" {
 		t.Errorf("X-Amz-Expires %q, want 90: a presigned URL must never outlive its ttl", got)
 	}
-	resp, err := http.Get(u.String())
+	resp, err := getURL(ctx, u.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +288,7 @@ func TestPresignedGetCarriesTheResponseHeaders(t *testing.T) {
 	q := tampered.Query()
 	q.Set("response-content-type", "text/html")
 	tampered.RawQuery = q.Encode()
-	resp2, err := http.Get(tampered.String())
+	resp2, err := getURL(ctx, tampered.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,15 +305,15 @@ func TestPresignedGetCarriesTheResponseHeaders(t *testing.T) {
 func TestFailuresAreClassified(t *testing.T) {
 	ctx := context.Background()
 	good := bucket(t, plainBucket)
-	wrong, err := objectstore.New(spec(plainBucket), objectstore.Credentials{AccessKeyID: s3.AccessKeyID, SecretAccessKey: "not-the-secret"}, objectstore.Options{})
+	wrong, err := objectstore.New(spec(plainBucket), objectstore.Credentials{AccessKeyID: s3.AccessKeyID, SecretAccessKey: "not-the-secret"}, objectstore.Options{Networks: onLoopback})
 	if err != nil {
 		t.Fatal(err)
 	}
-	unknownKey, _ := objectstore.New(spec(plainBucket), objectstore.Credentials{AccessKeyID: "nobody", SecretAccessKey: "nothing"}, objectstore.Options{})
+	unknownKey, _ := objectstore.New(spec(plainBucket), objectstore.Credentials{AccessKeyID: "nobody", SecretAccessKey: "nothing"}, objectstore.Options{Networks: onLoopback})
 	missing := bucket(t, "no-such-bucket")
 	closed := spec(plainBucket)
 	closed.Endpoint = "http://" + closedAddr(t)
-	down, _ := objectstore.New(closed, objectstore.Credentials{AccessKeyID: "a", SecretAccessKey: "b"}, objectstore.Options{MaxRetries: 1})
+	down, _ := objectstore.New(closed, objectstore.Credentials{AccessKeyID: "a", SecretAccessKey: "b"}, objectstore.Options{Networks: onLoopback, MaxRetries: 1})
 	put(t, plainBucket, "exists.txt", []byte("here"))
 
 	cases := []struct {
@@ -351,9 +357,18 @@ func openErr(b *objectstore.Bucket, key string) error {
 	return err
 }
 
+// getURL GETs url as a browser following a presigned link would.
+func getURL(ctx context.Context, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return http.DefaultClient.Do(req)
+}
+
 // closedAddr is a loopback address nothing listens on.
 func closedAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

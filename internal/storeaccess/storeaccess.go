@@ -19,9 +19,13 @@
 //     resourceVersion, as the metadata cache reports them) stay the versions it was built
 //     from. Concurrent opens of one store share one Secret read. At most
 //     Options.MaxClients clients are kept.
-//   - Every client is built with Options.Store. Its DialContext is where the dial-time
-//     address policy of SPEC §12 goes (not yet written): set there, it judges every
-//     connection that either caller makes to a store.
+//   - Every client is built with Options.Store, whose Networks is the dial-time address
+//     policy of SPEC §12 (internal/netguard; nil means the manager's, from its flags):
+//     it judges every connection that either caller makes to a store, after name
+//     resolution. Its refusal is no refusal of this package (Open makes no request):
+//     it comes from the request, as objectstore.ErrAccessDenied wrapping
+//     netguard.ErrAddressNotAllowed, so the link server answers 404 and the
+//     controllers say EndpointNotAllowed.
 package storeaccess
 
 import (

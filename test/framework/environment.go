@@ -86,6 +86,23 @@ func Start(env *envtest.Environment) (*rest.Config, client.WithWatch, error) {
 	return cfg, c, nil
 }
 
+// StartForTest starts a control plane of t's own, stopped when t ends, and returns its
+// config and a direct client: for tests that need a fresh API server rather than their
+// suite's.
+func StartForTest(t testing.TB) (*rest.Config, client.WithWatch) {
+	t.Helper()
+	env, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, c, err := Start(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	return cfg, c
+}
+
 // RunWithControlPlane is a test suite's TestMain body: it starts a control plane, hands
 // its config and direct client to ready, runs the tests unless ready failed, stops the
 // control plane and returns the exit code.

@@ -90,6 +90,10 @@ func (m *Manager) args() []string {
 		"--link-base-url=" + base,
 		"--health-probe-bind-address=" + m.ProbeAddr,
 		"--metrics-bind-address=" + m.MetricsAddr,
+		// SeaweedFS runs on loopback, which the store address policy refuses unless
+		// exempted (SPEC §12); a test of the policy overrides it through Args, parsed
+		// later.
+		"--allow-store-networks=127.0.0.0/8,::1",
 	}
 	if m.Webhooks != nil {
 		args = append(args, "--webhook-port="+strconv.Itoa(m.Webhooks.LocalServingPort), "--webhook-cert-dir="+m.Webhooks.LocalServingCertDir)

@@ -42,6 +42,11 @@ func decode(t *testing.T, manifest []byte) objects {
 			t.Fatal(err)
 		}
 		key := u.GetKind() + "/" + u.GetName()
+		// One name in several namespaces (a namespace-scoped install's Roles): the
+		// first keeps the plain key, the others are known by name@namespace.
+		if prev := objs[key]; prev != nil && prev.GetNamespace() != "" && u.GetNamespace() != "" && prev.GetNamespace() != u.GetNamespace() {
+			key += "@" + u.GetNamespace()
+		}
 		if objs[key] != nil {
 			t.Errorf("%s rendered twice", key)
 		}

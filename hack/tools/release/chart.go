@@ -21,7 +21,7 @@ import (
 // chartRelease is what a packaged chart is pinned to.
 type chartRelease struct {
 	dir, version, appVersion, repository, digest, output string
-	epoch                                             int64
+	epoch                                                int64
 }
 
 func packageChartCommand(args []string) error {

@@ -5,6 +5,7 @@ package v1alpha1
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -43,6 +44,17 @@ type FileLinkValidator struct {
 	// before the link is seen.
 	Files client.Reader
 	Clock clock.PassiveClock
+	// Namespaces, when not empty, are those the install watches (--watch-namespaces).
+	// A link elsewhere is admitted unchecked: no reconciler of this install will ever act
+	// on it, its RBAC cannot read the File there, and another install may be in charge
+	// of that namespace (with its own webhook). The chart's namespaceSelector keeps such
+	// requests from arriving at all; this covers a webhook configuration without one.
+	Namespaces []string
+}
+
+// responsible is whether links in namespace are this install's to check.
+func (v *FileLinkValidator) responsible(namespace string) bool {
+	return len(v.Namespaces) == 0 || slices.Contains(v.Namespaces, namespace)
 }
 
 var _ admission.Validator[*filelinkv1.FileLink] = &FileLinkValidator{}
@@ -55,6 +67,9 @@ func (v *FileLinkValidator) SetupWithManager(mgr ctrl.Manager) error {
 // ValidateCreate refuses a link to an existing File whose purpose cannot be linked, and
 // warns about a link that is born expired.
 func (v *FileLinkValidator) ValidateCreate(ctx context.Context, link *filelinkv1.FileLink) (admission.Warnings, error) {
+	if !v.responsible(link.Namespace) {
+		return nil, nil
+	}
 	var errs field.ErrorList
 	var warnings admission.Warnings
 	if now := v.Clock.Now(); link.ExpiredAt(now) {
@@ -78,6 +93,9 @@ func (v *FileLinkValidator) ValidateCreate(ctx context.Context, link *filelinkv1
 
 // ValidateUpdate refuses any change to the spec of a link that has expired.
 func (v *FileLinkValidator) ValidateUpdate(_ context.Context, old, link *filelinkv1.FileLink) (admission.Warnings, error) {
+	if !v.responsible(link.Namespace) {
+		return nil, nil
+	}
 	if !old.ExpiredAt(v.Clock.Now()) || apiequality.Semantic.DeepEqual(old.Spec, link.Spec) {
 		return nil, nil
 	}
