@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"slices"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -73,5 +74,31 @@ func TestChartObservability(t *testing.T) {
 	}}})
 	if l := objs.one(t, "ConfigMap", "dashboard").GetLabels(); l["dashboards"] != "payments" || l["grafana_dashboard"] != "" {
 		t.Errorf("dashboard ConfigMap labels %v", l)
+	}
+}
+
+// TestChartNamespaceScopedGatewayDashboard renders the combination a platform team
+// monitoring a namespace-scoped install behind a Gateway would choose, and has the API
+// server accept every object of it.
+func TestChartNamespaceScopedGatewayDashboard(t *testing.T) {
+	const home, team = "combo-system", "combo-team"
+	createNamespace(t, home)
+	createNamespace(t, team)
+	objs := render(t, home, map[string]any{
+		"watchNamespaces": []any{team},
+		"gateway": map[string]any{"enabled": true, "hostnames": []any{"files.example.com"},
+			"parentRefs": []any{map[string]any{"name": "public", "namespace": "gateway-system"}}},
+		"metrics":        map[string]any{"serviceMonitor": map[string]any{"enabled": true}},
+		"grafana":        map[string]any{"dashboard": map[string]any{"enabled": true}},
+		"prometheusRule": map[string]any{"enabled": true},
+	})
+	dryRunApply(t, objs)
+	for _, kind := range []string{"HTTPRoute", "ServiceMonitor", "PrometheusRule", "ConfigMap"} {
+		if n := objs.count(kind); n != 1 {
+			t.Errorf("%d %s objects, want 1", n, kind)
+		}
+	}
+	if args := managerArgs(t, objs); !slices.Contains(args, "--watch-namespaces="+team) {
+		t.Errorf("args %v", args)
 	}
 }
