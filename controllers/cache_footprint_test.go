@@ -54,8 +54,7 @@ func TestStatusWritesKeepTheMetadataTheCacheDrops(t *testing.T) {
 // holds nothing for lookups across namespaces, and registering it twice (a new
 // leader-elected manager on the same cache) is harmless.
 func TestIndexesHoldNamespacedKeysOnly(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := t.Context()
 	c, err := cache.New(restCfg, cache.Options{Scheme: framework.Scheme, DefaultTransform: suiteCacheOptions().DefaultTransform})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package controllers_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -8,11 +9,9 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/test/framework"
@@ -21,7 +20,9 @@ import (
 // download fetches an issued URL from the suite's link server.
 func download(g Gomega, issued string) (int, string) {
 	url := "http://" + linkAddr + strings.TrimPrefix(issued, baseURL)
-	resp, err := http.Get(url)
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	g.ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	resp, err := http.DefaultClient.Do(req)
 	g.ExpectWithOffset(1, err).NotTo(HaveOccurred())
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -49,14 +50,7 @@ func TestConsentDecidesWhatIsPublished(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			g := NewWithT(t)
 			ns := newNamespace(t)
-			f := fileFromSecret(ns, "evidence", filelinkv1.PurposeDisputeEvidence, "docs", "evidence.pdf")
-			var source client.Object = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "docs"},
-				Data: map[string][]byte{"evidence.pdf": []byte(body)}}
-			if kind == "ConfigMap" {
-				source = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "docs"},
-					BinaryData: map[string][]byte{"evidence.pdf": []byte(body)}}
-				f.Spec.Source = filelinkv1.FileSource{ConfigMap: &filelinkv1.KeySelector{Name: "docs", Key: "evidence.pdf"}}
-			}
+			source, f := unlabelledSource(kind, ns, "docs", "evidence.pdf", body)
 			l := link(ns, "share", "evidence", nil)
 			create(t, source, f, l)
 

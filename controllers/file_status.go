@@ -8,11 +8,13 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
+	"github.com/filelink-dev/filelink-operator/internal/stripeid"
 )
 
 // fileVerdict is what a File's status says about the content its source holds.
@@ -41,15 +43,15 @@ func decideFile(ref filesource.Ref, content filesource.Content, readErr error) (
 	v := fileVerdict{sourceResourceVersion: content.ResourceVersion}
 	switch {
 	case errors.Is(readErr, filesource.ErrSourceNotFound):
-		v.readiness = readiness{reason: filelinkv1.ReasonSourceNotFound, message: ref.Kind + " " + ref.Name + " not found", waiting: true}
+		v.readiness = readiness{reason: filelinkv1.ReasonSourceNotFound, message: string(ref.Kind) + " " + ref.Name + " not found", waiting: true}
 		return v, nil
 	case errors.Is(readErr, filesource.ErrNotShareable):
 		// Nothing of the source is published, not even the version that was refused:
 		// a digest of a short password is an offline guessing oracle. Stalled, since
 		// only the source's owner can help; the label's arrival wakes the File.
 		v = fileVerdict{readiness: readiness{reason: filelinkv1.ReasonSourceNotShareable, stalled: true,
-			message: ref.Kind + " " + ref.Name + " is not labelled " + filelinkv1.ShareableLabel + "=" + filelinkv1.ShareableValue +
-				"; its owner consents to sharing it with: kubectl label " + strings.ToLower(ref.Kind) + " " + ref.Name + " " +
+			message: string(ref.Kind) + " " + ref.Name + " is not labelled " + filelinkv1.ShareableLabel + "=" + filelinkv1.ShareableValue +
+				"; its owner consents to sharing it with: kubectl label " + strings.ToLower(string(ref.Kind)) + " " + ref.Name + " " +
 				filelinkv1.ShareableLabel + "=" + filelinkv1.ShareableValue}}
 		return v, nil
 	case errors.Is(readErr, filesource.ErrKeyNotFound):
@@ -79,16 +81,17 @@ type storeRead struct {
 	err error
 }
 
-// decideStoreFile turns one look at a File's store object into the File's verdict. A
-// store that is missing, never checked or whose latest check failed, a missing object
-// and an unreachable store are waited for (Reconciling); a missing bucket and refused
-// access are Stalled. It errs only for failures worth a quick retry rather than a
-// condition: an object that changed while it was hashed, or an answer of no known class.
-func decideStoreFile(sel filelinkv1.StoreObjectSelector, read storeRead) (fileVerdict, error) {
-	store := fmt.Sprintf("FileStore %q", sel.Name)
-	object := fmt.Sprintf("object %q", sel.Key)
-	if sel.VersionID != "" {
-		object += fmt.Sprintf(" version %q", sel.VersionID)
+// decideStoreFile turns one look at the FileStore object ref names into the File's
+// verdict. A store that is missing, never checked or whose latest check failed, a
+// missing object and an unreachable store are waited for (Reconciling); a missing bucket
+// and refused access are Stalled. It errs only for failures worth a quick retry rather
+// than a condition: an object that changed while it was hashed, or an answer of no
+// known class.
+func decideStoreFile(ref filesource.Ref, read storeRead) (fileVerdict, error) {
+	store := fmt.Sprintf("FileStore %q", ref.Name)
+	object := fmt.Sprintf("object %q", ref.Key)
+	if ref.VersionID != "" {
+		object += fmt.Sprintf(" version %q", ref.VersionID)
 	}
 	switch {
 	case read.store == nil:
@@ -110,7 +113,7 @@ func decideStoreFile(sel filelinkv1.StoreObjectSelector, read storeRead) (fileVe
 		return fileVerdict{}, read.err
 	}
 	return fileVerdict{
-		readiness: readiness{ready: true, reason: filelinkv1.ReasonSucceeded, message: filelinkv1.SucceededMessage(store + " " + object)},
+		readiness: readiness{ready: true, reason: filelinkv1.ReasonSucceeded, message: filelinkv1.SucceededMessage(ref.String())},
 		size:      read.info.Size, sha256: read.sha256,
 		object: storeObject{versionID: read.info.VersionID, etag: read.info.ETag, lastModified: read.info.LastModified},
 	}, nil
@@ -132,4 +135,52 @@ func storeProblem(store *filelinkv1.FileStore) string {
 		return "not checked yet"
 	}
 	return c.Reason + ": " + c.Message
+}
+
+// fillFileStatus writes into file's status what verdict says besides its conditions:
+// the names derived from the spec, and the content's size, digest and version.
+func fillFileStatus(file *filelinkv1.File, verdict fileVerdict) {
+	st := &file.Status
+	st.ID = stripeid.File(file.UID)
+	st.Filename = file.DownloadName()
+	st.Type = file.FileType()
+	st.ContentType = file.MediaType()
+	st.SourceResourceVersion = verdict.sourceResourceVersion
+	st.Size, st.SHA256 = verdict.size, verdict.sha256
+	st.StoreObject = storeObjectStatus(verdict.object)
+	// The source was just read again, whatever asked: that answers the request.
+	if req := file.RecheckRequest(); req != "" {
+		st.LastHandledRecheckAt = req
+	}
+}
+
+// storeObjectStatus is status.storeObject for o: nil when the File describes no object.
+func storeObjectStatus(o storeObject) *filelinkv1.StoreObjectVersion {
+	if o == (storeObject{}) {
+		return nil
+	}
+	v := &filelinkv1.StoreObjectVersion{VersionID: o.versionID, ETag: o.etag}
+	if !o.lastModified.IsZero() {
+		// Whole seconds, as the API server stores them, so an unchanged object
+		// compares equal to what status holds and the patch writes nothing.
+		t := metav1.NewTime(o.lastModified).Rfc3339Copy()
+		v.LastModified = &t
+	}
+	return v
+}
+
+// fileTransition is an event when the Ready reason changes, and only then, so a File
+// that stays broken does not flood the namespace with identical events. A File that
+// reads fine the first time gets no event: that is the expected path, and an event per
+// File would double the API writes of applying a directory of them.
+func fileTransition(previous string, v readiness) (readyEvent, bool) {
+	switch {
+	case previous == v.reason:
+		return readyEvent{}, false
+	case !v.ready:
+		return readyEvent{corev1.EventTypeWarning, v.reason, "Read", v.message}, true
+	case previous != "":
+		return readyEvent{corev1.EventTypeNormal, v.reason, "Read", v.message + " (recovered from " + previous + ")"}, true
+	}
+	return readyEvent{}, false
 }

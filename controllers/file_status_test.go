@@ -154,14 +154,14 @@ func TestStoreFileVerdicts(t *testing.T) {
 			if s == (filelinkv1.StoreObjectSelector{}) {
 				s = sel
 			}
-			got, err := decideStoreFile(s, row.read)
+			got, err := decideStoreFile(storeRef(s), row.read)
 			if err != nil || got != row.want {
 				t.Errorf("got %+v, %v\nwant %+v", got, err, row.want)
 			}
 		})
 	}
 	for _, failure := range []error{classified(objectstore.ErrObjectChanged), errors.New("teapot")} {
-		if _, err := decideStoreFile(sel, storeRead{store: ready, err: failure}); !errors.Is(err, failure) {
+		if _, err := decideStoreFile(storeRef(sel), storeRead{store: ready, err: failure}); !errors.Is(err, failure) {
 			t.Errorf("%v is not retried: %v", failure, err)
 		}
 	}
@@ -200,4 +200,9 @@ func TestKnownDigest(t *testing.T) {
 			t.Errorf("%s: hashing skipped, digest %q", name, sum)
 		}
 	}
+}
+
+// storeRef is the source a File reading sel names.
+func storeRef(sel filelinkv1.StoreObjectSelector) filesource.Ref {
+	return filesource.RefOf("", filelinkv1.FileSource{Store: &sel})
 }

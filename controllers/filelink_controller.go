@@ -5,12 +5,9 @@ import (
 	"errors"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/events"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -21,7 +18,6 @@ import (
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
-	"github.com/filelink-dev/filelink-operator/internal/stripeid"
 )
 
 // FileLinkFileIndex indexes FileLinks by spec.file, so a File's change finds its links.
@@ -32,15 +28,12 @@ const FileLinkFileIndex = "spec.file"
 // the exact instant spec.expiresAt is reached.
 type FileLinkReconciler struct {
 	client.Client
-	// Clock is the reconciler's notion of now; tests move a fake one.
-	Clock    clock.PassiveClock
-	Recorder events.EventRecorder
+	ReconcilerOptions
 	// Keys issue the URL: the live key Secret in the manager. Every link is reconciled
 	// again when they change, so status.url follows a rotation.
 	Keys signing.Keys
 	// BaseURL is --link-base-url; URLs are BaseURL + "/links/" + token.
-	BaseURL                 string
-	MaxConcurrentReconciles int
+	BaseURL string
 }
 
 // +kubebuilder:rbac:groups=filelink.dev,resources=filelinks,verbs=get;list;watch
@@ -71,13 +64,9 @@ func (r *FileLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		return requeueAtExpiry(link, now), nil
 	}
 
-	st := &link.Status
-	res, err := writeVerdict(ctx, r.Client, link, readyStatus{&st.Conditions, &st.ObservedGeneration}, verdict.readiness, now, func() {
-		st.ID = stripeid.Link(link.UID)
-		st.URL = signer.URL(r.BaseURL, link.UID)
-		st.Expired = st.Expired || verdict.expired
-		st.Size, st.SHA256 = verdict.size, verdict.sha256
-	}, func(previous string) { r.recordTransition(link, previous, verdict.readiness) })
+	s := newStatusScope(r.Client, r.Recorder, link, &link.Status.Conditions, &link.Status.ObservedGeneration, linkTransition)
+	fillLinkStatus(link, verdict, signer.URL(r.BaseURL, link.UID))
+	res, err := s.write(ctx, verdict.readiness, now)
 	switch {
 	case err != nil:
 		return ctrl.Result{}, err
@@ -108,22 +97,6 @@ func requeueAtExpiry(link *filelinkv1.FileLink, now time.Time) ctrl.Result {
 		return ctrl.Result{RequeueAfter: wait}
 	}
 	return ctrl.Result{}
-}
-
-// recordTransition emits one event per change of the Ready reason: Issued when the link
-// becomes active, Expired when it expires, a warning for each problem as it appears.
-func (r *FileLinkReconciler) recordTransition(link *filelinkv1.FileLink, previous string, v readiness) {
-	if r.Recorder == nil || previous == v.reason {
-		return
-	}
-	switch v.reason {
-	case filelinkv1.ReasonActive:
-		r.Recorder.Eventf(link, nil, corev1.EventTypeNormal, "Issued", "Issue", "%s", v.message)
-	case filelinkv1.ReasonExpired:
-		r.Recorder.Eventf(link, nil, corev1.EventTypeNormal, "Expired", "Expire", "%s", v.message)
-	default:
-		r.Recorder.Eventf(link, nil, corev1.EventTypeWarning, v.reason, "Issue", "%s", v.message)
-	}
 }
 
 // SetupWithManager indexes links by File and watches Files, so a link reacts as soon

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/stripeid"
 )
 
 // linkVerdict is what SPEC §3 says a FileLink's status is, given its File and the time.
@@ -54,4 +57,29 @@ func decideLink(link *filelinkv1.FileLink, file *filelinkv1.File, now time.Time)
 		readiness: readiness{ready: true, reason: filelinkv1.ReasonActive, message: filelinkv1.ActiveMessage(file.Name)},
 		size:      file.Status.Size, sha256: file.Status.SHA256,
 	}, true
+}
+
+// fillLinkStatus writes into link's status what verdict says besides its conditions: the
+// names derived from the link, its URL, and the content it serves. Expiry is terminal,
+// so an expired link stays expired whatever a later verdict says.
+func fillLinkStatus(link *filelinkv1.FileLink, verdict linkVerdict, url string) {
+	st := &link.Status
+	st.ID = stripeid.Link(link.UID)
+	st.URL = url
+	st.Expired = st.Expired || verdict.expired
+	st.Size, st.SHA256 = verdict.size, verdict.sha256
+}
+
+// linkTransition is one event per change of the Ready reason: Issued when the link
+// becomes active, Expired when it expires, a warning for each problem as it appears.
+func linkTransition(previous string, v readiness) (readyEvent, bool) {
+	switch {
+	case previous == v.reason:
+		return readyEvent{}, false
+	case v.reason == filelinkv1.ReasonActive:
+		return readyEvent{corev1.EventTypeNormal, "Issued", "Issue", v.message}, true
+	case v.reason == filelinkv1.ReasonExpired:
+		return readyEvent{corev1.EventTypeNormal, "Expired", "Expire", v.message}, true
+	}
+	return readyEvent{corev1.EventTypeWarning, v.reason, "Issue", v.message}, true
 }

@@ -47,9 +47,8 @@ func (r *FileStoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	st := &store.Status
-	res, err := writeVerdict(ctx, r.Client, store, readyStatus{&st.Conditions, &st.ObservedGeneration}, verdict, r.Clock.Now(),
-		func() {}, func(previous string) { r.recordTransition(store, previous, verdict) })
+	s := newStatusScope(r.Client, r.Recorder, store, &store.Status.Conditions, &store.Status.ObservedGeneration, storeTransition)
+	res, err := s.write(ctx, verdict, r.Clock.Now())
 	if err != nil || res == statusStale || res == statusGone {
 		// A newer version's event is queued, or there is no store left to check.
 		return ctrl.Result{}, err
@@ -60,39 +59,6 @@ func (r *FileStoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, fmt.Errorf("FileStore %s: %s", req.NamespacedName, verdict.message)
 	}
 	return ctrl.Result{RequeueAfter: store.Spec.CheckInterval()}, nil
-}
-
-// checkBucket returns the verdict on store's bucket. It returns an error only when the
-// API server failed, so the request is retried.
-func (r *FileStoreReconciler) checkBucket(ctx context.Context, store *filelinkv1.FileStore) (readiness, error) {
-	bucket, verdict, err := r.openBucket(ctx, store)
-	if err != nil || verdict.reason != "" {
-		return verdict, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, bucketCheckTimeout)
-	defer cancel()
-	err = bucket.Check(ctx)
-	where := bucketName(store)
-	if err == nil {
-		return readiness{ready: true, reason: filelinkv1.ReasonSucceeded, message: where + " is reachable with the credentials"}, nil
-	}
-	if v, ok := storeFailure(where, err); ok {
-		return v, nil
-	}
-	// An answer of no known class is taken for a passing fault: retried with backoff.
-	return readiness{reason: filelinkv1.ReasonUnreachable, message: where + ": " + err.Error(), waiting: true}, nil
-}
-
-// recordTransition emits an event when the Ready reason changes, and only then.
-func (r *FileStoreReconciler) recordTransition(store *filelinkv1.FileStore, previous string, v readiness) {
-	if r.Recorder == nil || previous == v.reason {
-		return
-	}
-	if !v.ready {
-		r.Recorder.Eventf(store, nil, corev1.EventTypeWarning, v.reason, "Check", "%s", v.message)
-		return
-	}
-	r.Recorder.Eventf(store, nil, corev1.EventTypeNormal, v.reason, "Check", "%s", v.message)
 }
 
 // SetupWithManager registers the credentials index and watches FileStores and the

@@ -122,7 +122,7 @@ func TestFileStore(t *testing.T) {
 	t.Run("an unreachable store is retried", func(t *testing.T) {
 		ns := newNamespace(t)
 		s := store(ns, "evidence")
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}

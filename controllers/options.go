@@ -10,8 +10,11 @@ import (
 	"github.com/filelink-dev/filelink-operator/internal/storeaccess"
 )
 
-// ReconcilerOptions are what the File and FileStore reconcilers take besides their
-// client: both read Secrets only with their owners' consent, and both reach S3.
+// ReconcilerOptions are what every reconciler takes besides its client, built in one
+// place (optionsFrom) so the reconcilers cannot drift apart in clock, events or
+// concurrency. The source readers and store access serve the File and FileStore
+// reconcilers, which read Secrets only with their owners' consent and reach S3; the
+// FileLink reconciler reads neither.
 type ReconcilerOptions struct {
 	// SourceReader reads Secrets and ConfigMaps from the API server. It is uncached so
 	// the manager holds the data of no Secret; only metadata is watched.
@@ -20,8 +23,10 @@ type ReconcilerOptions struct {
 	// holds labelled (shareable) objects only and tells the current resourceVersion of
 	// a source without an API call.
 	SourceMetadata client.Reader
-	Clock          clock.PassiveClock
-	Recorder       events.EventRecorder
+	// Clock is the reconcilers' notion of now; tests move a fake one.
+	Clock clock.PassiveClock
+	// Recorder posts the events of Ready transitions; nil posts none.
+	Recorder events.EventRecorder
 	// Stores opens FileStores' buckets, reading credentials through the two readers
 	// above with their owners' consent; the File and FileStore reconcilers share one,
 	// and with it one S3 client per FileStore. Required when FileStores are in use.

@@ -43,9 +43,9 @@ func directReconcilers(t *testing.T, now time.Time) (*controllers.FileReconciler
 		t.Fatal(err)
 	}
 	sourceReads.Reader = k8s
-	return &controllers.FileReconciler{Client: k8s, ReconcilerOptions: controllers.ReconcilerOptions{
-			SourceReader: &sourceReads, SourceMetadata: k8s, Clock: fake}},
-		&controllers.FileLinkReconciler{Client: k8s, Clock: fake, Keys: signing.Fixed(signer), BaseURL: baseURL},
+	opts := controllers.ReconcilerOptions{SourceReader: &sourceReads, SourceMetadata: k8s, Clock: fake}
+	return &controllers.FileReconciler{Client: k8s, ReconcilerOptions: opts},
+		&controllers.FileLinkReconciler{Client: k8s, ReconcilerOptions: opts, Keys: signing.Fixed(signer), BaseURL: baseURL},
 		fake
 }
 

@@ -56,14 +56,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 		}
 	}{
 		{"File", &FileReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, stores, "filelink-file")}},
-		{"FileLink", &FileLinkReconciler{
-			Client:                  mgr.GetClient(),
-			Clock:                   cfg.Clock,
-			Recorder:                sink.Recorder("filelink-filelink"),
-			Keys:                    cfg.Keys,
-			BaseURL:                 cfg.BaseURL,
-			MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
-		}},
+		{"FileLink", &FileLinkReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, stores, "filelink-filelink"),
+			Keys: cfg.Keys, BaseURL: cfg.BaseURL}},
 		{"FileStore", &FileStoreReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, stores, "filelink-filestore")}},
 	} {
 		if err := c.reconciler.SetupWithManager(ctx, mgr); err != nil {

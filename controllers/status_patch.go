@@ -2,11 +2,9 @@ package controllers
 
 import (
 	"context"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -56,28 +54,4 @@ func (p statusPatch[T]) apply(ctx context.Context, c client.StatusClient, obj T)
 		return statusGone, nil
 	}
 	return statusUnchanged, err
-}
-
-// readyStatus points at the status fields every verdict writes.
-type readyStatus struct {
-	conditions         *[]metav1.Condition
-	observedGeneration *int64
-}
-
-// writeVerdict writes v into st, after fill has set the rest of obj's status, as one
-// status patch against obj as read. announce gets the Ready reason obj had before and is
-// called only when the patch was written, so an event follows a transition this
-// reconcile made and no other.
-func writeVerdict[T client.Object](ctx context.Context, c client.StatusClient, obj T, st readyStatus,
-	v readiness, now time.Time, fill func(), announce func(previous string)) (patchResult, error) {
-	patch := newStatusPatch(obj)
-	previous := readyReason(*st.conditions)
-	fill()
-	v.apply(st.conditions, obj.GetGeneration(), metav1.NewTime(now))
-	*st.observedGeneration = obj.GetGeneration()
-	res, err := patch.apply(ctx, c, obj)
-	if res == statusWritten {
-		announce(previous)
-	}
-	return res, err
 }

@@ -3,8 +3,11 @@ package controllers_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/controllers"
@@ -58,4 +61,44 @@ func TestStatusPatchOfADeletedObjectReportsItGone(t *testing.T) {
 	res, err := controllers.PatchStatus(context.Background(), k8s, l, func(l *filelinkv1.FileLink) { l.Status.ID = "link_gone" })
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(res).To(Equal(controllers.StatusGone))
+}
+
+// A status scope posts its transition's event only when its patch wrote: not for a
+// second pass that finds nothing to change, and not for a decision taken on a stale
+// read, which another writer's newer status refuses.
+func TestStatusScopeAnnouncesOnlyWhatItWrote(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	now := time.Now()
+	l := link(directNS, "scoped", "some-file", nil)
+	create(t, l)
+	rec := events.NewFakeRecorder(10)
+	posted := func() []string {
+		var got []string
+		for {
+			select {
+			case e := <-rec.Events:
+				got = append(got, e)
+			default:
+				return got
+			}
+		}
+	}
+
+	stale := get(g, l.DeepCopy())
+	res, err := controllers.WriteLinkVerdict(ctx, k8s, rec, get(g, l), true, filelinkv1.ReasonActive, now)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(res).To(Equal(controllers.StatusWritten))
+	g.Expect(posted()).To(ConsistOf(HavePrefix("Normal Issued")))
+
+	res, err = controllers.WriteLinkVerdict(ctx, k8s, rec, get(g, l), true, filelinkv1.ReasonActive, now)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(res).To(Equal(controllers.StatusUnchanged))
+	g.Expect(posted()).To(BeEmpty(), "a second pass announced again")
+
+	res, err = controllers.WriteLinkVerdict(ctx, k8s, rec, stale, false, filelinkv1.ReasonFileNotFound, now)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(res).To(Equal(controllers.StatusStale))
+	g.Expect(posted()).To(BeEmpty(), "a refused patch announced its transition")
+	haveReady(g, get(g, l).Status.Conditions, l.Generation, metav1.ConditionTrue, filelinkv1.ReasonActive)
 }

@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -88,6 +87,8 @@ func runSuite(m *testing.M) int {
 type runningManager struct {
 	cancel context.CancelFunc
 	done   chan error
+	// cache is the manager's, for tests of what it holds.
+	cache cache.Cache
 }
 
 // startManager builds a manager like main.go does (the live signing key, loaded or
@@ -101,7 +102,7 @@ func startManager() (*runningManager, error) {
 		Client:  client.Options{Cache: &client.CacheOptions{DisableFor: controllers.UncachedObjects()}},
 		Cache:   suiteCacheOptions(),
 		// Restarts in one process register the same controller names again.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Controller: config.Controller{SkipNameValidation: new(true)},
 	})
 	if err != nil {
 		cancel()
@@ -125,7 +126,7 @@ func startManager() (*runningManager, error) {
 		cancel()
 		return nil, err
 	}
-	r := &runningManager{cancel: cancel, done: make(chan error, 1)}
+	r := &runningManager{cancel: cancel, done: make(chan error, 1), cache: mgr.GetCache()}
 	go func() { r.done <- mgr.Start(ctx) }()
 	return r, nil
 }

@@ -4,6 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -21,8 +22,7 @@ import (
 // beyond the one timestamp lastmodified reads. An object whose label is removed leaves
 // the cache as if deleted; its watchers see a delete event.
 func CacheByObject() map[client.Object]cache.ByObject {
-	shareable := labels.SelectorFromSet(labels.Set{filelinkv1.ShareableLabel: filelinkv1.ShareableValue})
-	by := cache.ByObject{Label: shareable, Transform: stripForCache}
+	by := cache.ByObject{Label: ShareableSelector(), Transform: stripForCache}
 	return map[client.Object]cache.ByObject{&corev1.Secret{}: by, &corev1.ConfigMap{}: by}
 }
 
@@ -35,4 +35,22 @@ func stripForCache(in any) (any, error) {
 		return nil, err
 	}
 	return lastmodified.Transform(in)
+}
+
+// ShareableSelector selects the Secrets and ConfigMaps whose owner consented to their
+// being shared: the only ones the manager's caches hold.
+func ShareableSelector() labels.Selector {
+	return labels.SelectorFromSet(labels.Set{filelinkv1.ShareableLabel: filelinkv1.ShareableValue})
+}
+
+// NotShareableSelector selects exactly the objects ShareableSelector does not: those
+// without the label, or with another value. A watch with it sees what the caches never
+// hold, and an object entering or leaving the caches by its label leaves or enters it.
+func NotShareableSelector() labels.Selector {
+	req, err := labels.NewRequirement(filelinkv1.ShareableLabel, selection.NotEquals, []string{filelinkv1.ShareableValue})
+	if err != nil {
+		// The label and value are constants that are valid; only a change to them lands here.
+		panic(err)
+	}
+	return labels.NewSelector().Add(*req)
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/textproto"
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/filelink-dev/filelink-operator/internal/requesthead"
@@ -17,7 +19,10 @@ import (
 // (fastpath_test.go compares them). For anything else it writes nothing and reports
 // false, and net/http answers: that is every 404, 410 and 503, a body not cached yet, an
 // object store's. An error is one of writing to c, which is then done with.
-func (s *Server) answerPlain(ctx context.Context, c tcpConn, req requesthead.Plain) (bool, error) {
+//
+// Once closing is set (shutdown has begun) the connection ends after the answer: its head
+// says Connection: close unless written before, as net/http's does.
+func (s *Server) answerPlain(ctx context.Context, c tcpConn, req requesthead.Plain, closing *atomic.Bool) (bool, error) {
 	start := time.Now()
 	link, err := s.linkFor(string(req.Path))
 	if err != nil || link.ExpiredAt(s.clock.Now()) {
@@ -42,8 +47,9 @@ func (s *Server) answerPlain(ctx context.Context, c tcpConn, req requesthead.Pla
 		return false, nil
 	}
 	// The disposition is built only of safe bytes (disposition.go); a contentType the
-	// schema admits may still hold a CR or LF, which net/http would rewrite: let it.
-	mediaType := file.MediaType()
+	// schema admits may still hold a CR or LF, which net/http would rewrite: let it. It
+	// may also end in spaces or tabs, which net/http trims from every header value.
+	mediaType := textproto.TrimString(file.MediaType())
 	if !fieldValue(mediaType) {
 		return false, nil
 	}
@@ -53,23 +59,21 @@ func (s *Server) answerPlain(ctx context.Context, c tcpConn, req requesthead.Pla
 
 	buf := headBuffers.Get().(*[]byte)
 	defer headBuffers.Put(buf)
-	head := appendHead((*buf)[:0], start, b.size, mediaType, attachment(file.DownloadName()), b.etag, modified, req.Close)
+	head := appendHead((*buf)[:0], start, b.size, mediaType, attachment(file.DownloadName()), b.etag, modified, req.Close || closing.Load())
 	*buf = head
 	s.fastAnswers.Add(1) // before the client can see the answer
 	var p pacer
 	p.out, p.deadlines = c, c
 	p.start(s.limits.MinTransferRate, s.limits.TransferWindow)
-	if _, err := p.Write(head); err != nil {
-		return true, err
-	}
 	var sent int64
-	if !req.Head {
-		if sent, err = p.ReadFrom(&io.LimitedReader{R: f, N: b.size}); err != nil {
-			return true, err
-		}
+	_, err = p.Write(head)
+	if err == nil && !req.Head {
+		sent, err = p.ReadFrom(&io.LimitedReader{R: f, N: b.size})
 	}
+	// Counted however it ended, as net/http's answers are: one cut by the transfer rate
+	// or a failed write is an answer too, with the body bytes that did go out.
 	s.metrics.record(http.StatusOK, sent, start)
-	return true, nil
+	return true, err
 }
 
 // appendHead writes the status line and headers of a whole-body 200 the way net/http

@@ -115,13 +115,15 @@ func (fp *fastPath) serve(ctx context.Context, c tcpConn) {
 		}
 	}()
 	br := bufio.NewReaderSize(c, readBufferSize)
-	// A new connection gets ReadHeaderTimeout for its first request, a kept-alive one
-	// IdleTimeout between requests, as with net/http. The head must then arrive whole
-	// in what one read brings; a head that trickles in is net/http's to time out.
-	wait := fp.s.limits.ReadHeaderTimeout
+	// As with net/http, a new connection's first head is due ReadHeaderTimeout after the
+	// accept; a kept-alive connection waits IdleTimeout for the next request, whose head
+	// is then due ReadHeaderTimeout after its first byte. The head must arrive whole in
+	// what one read brings; one that trickles in is handed to net/http with its deadline.
+	headDue := time.Now().Add(fp.s.limits.ReadHeaderTimeout)
+	waitUntil := headDue
 	for {
 		if br.Buffered() == 0 {
-			if err := c.SetReadDeadline(time.Now().Add(wait)); err != nil {
+			if err := c.SetReadDeadline(waitUntil); err != nil {
 				return
 			}
 			// After the deadline: shutdown sets closing, then cuts every read short.
@@ -132,41 +134,48 @@ func (fp *fastPath) serve(ctx context.Context, c tcpConn) {
 				return
 			}
 		}
+		if headDue.IsZero() {
+			headDue = time.Now().Add(fp.s.limits.ReadHeaderTimeout)
+		}
+		// As with net/http, a request read once shutdown has begun is not answered, even
+		// one pipelined behind an answer already under way.
+		if fp.closing.Load() {
+			return
+		}
 		buf, _ := br.Peek(br.Buffered())
 		req, ok := requesthead.ParsePlain(buf)
 		if ok {
-			answered, err := fp.s.answerPlain(ctx, c, req)
+			answered, err := fp.s.answerPlain(ctx, c, req, &fp.closing)
 			switch {
 			case err != nil:
 				return
-			case answered && req.Close:
-				// As net/http does: the client may have sent more, and closing with
-				// unread bytes would reset the connection under the answer.
+			case answered && (req.Close || fp.closing.Load()):
+				// The client asked to close, or shutdown began during the answer. As
+				// net/http does: the client may have sent more, and closing with unread
+				// bytes would reset the connection under the answer.
 				_ = c.CloseWrite()
 				time.Sleep(rstAvoidanceDelay)
 				return
 			case answered:
 				_, _ = br.Discard(req.Size)
-				wait = fp.s.limits.IdleTimeout
+				waitUntil, headDue = time.Now().Add(fp.s.limits.IdleTimeout), time.Time{}
 				continue
 			}
 		}
-		handedOff = fp.handOff(c, br)
+		handedOff = fp.handOff(c, br, headDue)
 		return
 	}
 }
 
-// handOff gives c to net/http with the bytes br read from it and not yet answered.
-func (fp *fastPath) handOff(c tcpConn, br *bufio.Reader) bool {
+// handOff gives c to net/http with the bytes br read from it and not yet answered, whose
+// head is due at headDue.
+func (fp *fastPath) handOff(c tcpConn, br *bufio.Reader, headDue time.Time) bool {
 	// The fast path's last write deadline would cut net/http's answers, which set none of
 	// their own outside the handler.
 	if err := c.SetWriteDeadline(time.Time{}); err != nil {
 		return false
 	}
-	if br.Buffered() == 0 {
-		return fp.handoff.give(c)
-	}
-	return fp.handoff.give(&replayConn{tcpConn: c, buffered: br})
+	return fp.handoff.give(&replayConn{tcpConn: c, buffered: br, headDue: headDue, metrics: fp.s.metrics})
 }
 
 // shutdown stops serving: connections waiting for a request close now, those in the

@@ -97,6 +97,13 @@ func (s *Server) Start(ctx context.Context) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
 		IdleTimeout:       s.limits.IdleTimeout,
+		// Ends the head deadline a connection handed off by the fast path carries, and
+		// with ConnContext tells the handler's answers from net/http's own (handoff.go).
+		ConnState:   connState,
+		ConnContext: connContext,
+		// net/http would answer "OPTIONS *" itself, 200 without the headers every answer
+		// carries; the handler refuses it (405) like any method but GET and HEAD.
+		DisableGeneralOptionsHandler: true,
 		// No WriteTimeout: a fixed one would cut a slow reader of a large file. Each
 		// answer's writer holds the reader to MinTransferRate instead.
 		BaseContext: func(net.Listener) context.Context { return ctx },
@@ -150,6 +157,7 @@ var errNotServable = errors.New("not servable")
 
 func (s *Server) serveLink(rw http.ResponseWriter, r *http.Request) {
 	now := s.clock.Now()
+	answering(r)
 	w := &hardenedWriter{ResponseWriter: newPacedWriter(rw, s.limits.MinTransferRate, s.limits.TransferWindow)}
 	h := w.Header()
 	if requestHasBody(r) {

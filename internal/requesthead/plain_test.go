@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 func TestParsePlain(t *testing.T) {
@@ -70,14 +73,19 @@ func TestParsePlain(t *testing.T) {
 }
 
 // FuzzParsePlain: whatever the fast path takes as a plain request, net/http reads
-// the same way (method, path, connection, no body) and ends at the same byte. A head
-// they split differently would let a request smuggle another past one of them.
+// the same way (method, path, connection, no body), ends at the same byte and, as a
+// server, accepts (one valid Host, valid header names and values). A head they split
+// differently would let a request smuggle another past one of them; one net/http's
+// server refuses with 400 would be answered 200 by the fast path.
 func FuzzParsePlain(f *testing.F) {
 	for _, s := range []string{
 		"GET /links/abc HTTP/1.1\r\nHost: 127.0.0.1:8082\r\n\r\n",
 		"HEAD /links/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\nUser-Agent: x\r\n\r\nGET / HTTP/1.1\r\n\r\n",
 		"GET /links/x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
 		"GET /links/x HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n",
+		"GET /links/x HTTP/1.1\r\nHost: a b\r\n\r\n",
+		"GET /links/x HTTP/1.1\r\nHost: a\r\nHost: c\r\n\r\n",
+		"GET /links/x HTTP/1.1\r\nHost: [::1]:80\r\nX-\x7f: \x01\r\n\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -103,6 +111,32 @@ func agreesWithNetHTTP(t *testing.T, in []byte, req Plain) {
 	if r.Method != wantMethod || r.URL.Path != string(req.Path) || r.RequestURI != string(req.Path) || r.Close != req.Close || r.ProtoMinor != 1 {
 		t.Fatalf("net/http reads %s %q (URI %q) close %v HTTP/1.%d; the fast path %s %q close %v\n%q",
 			r.Method, r.URL.Path, r.RequestURI, r.Close, r.ProtoMinor, wantMethod, req.Path, req.Close, in)
+	}
+	// A server also refuses what conn.readRequest in net/http's server.go does, from
+	// the header fields as read, Host included (http.ReadRequest drops it).
+	if r.ProtoMajor != 1 {
+		t.Fatalf("net/http's server refuses HTTP/%d.%d in %q", r.ProtoMajor, r.ProtoMinor, in)
+	}
+	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(in)))
+	if _, err := tp.ReadLine(); err != nil {
+		t.Fatalf("the request line of %q: %v", in, err)
+	}
+	fields, err := tp.ReadMIMEHeader()
+	if err != nil {
+		t.Fatalf("the header fields of %q: %v", in, err)
+	}
+	if hosts := fields["Host"]; len(hosts) != 1 || !httpguts.ValidHostHeader(hosts[0]) {
+		t.Fatalf("net/http's server refuses the Host fields %q of %q", hosts, in)
+	}
+	for name, values := range fields {
+		if !httpguts.ValidHeaderFieldName(name) {
+			t.Fatalf("net/http's server refuses the header name %q in %q", name, in)
+		}
+		for _, v := range values {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				t.Fatalf("net/http's server refuses the %s value %q in %q", name, v, in)
+			}
+		}
 	}
 	if r.ContentLength != 0 || len(r.TransferEncoding) > 0 || r.Header.Get("Range") != "" || r.Header.Get("Expect") != "" {
 		t.Fatalf("net/http sees a body, a range or an expectation in %q", in)

@@ -55,9 +55,7 @@ func TestChartGatewayRoute(t *testing.T) {
 // baseURLArg is the manager's --link-base-url.
 func baseURLArg(t *testing.T, objs objects) string {
 	t.Helper()
-	dep := objs.one(t, "Deployment", "controller-manager")
-	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
-	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+	args := objs.managerArgs(t)
 	i := slices.IndexFunc(args, func(a string) bool { return strings.HasPrefix(a, "--link-base-url=") })
 	if i < 0 {
 		t.Fatalf("no --link-base-url in %v", args)

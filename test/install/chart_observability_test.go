@@ -98,7 +98,7 @@ func TestChartNamespaceScopedGatewayDashboard(t *testing.T) {
 			t.Errorf("%d %s objects, want 1", n, kind)
 		}
 	}
-	if args := managerArgs(t, objs); !slices.Contains(args, "--watch-namespaces="+team) {
+	if args := objs.managerArgs(t); !slices.Contains(args, "--watch-namespaces="+team) {
 		t.Errorf("args %v", args)
 	}
 }

@@ -6,24 +6,18 @@ import (
 	"testing"
 )
 
-// renderedArgs are the manager container's args as the chart renders them with values.
-func renderedArgs(t *testing.T, values map[string]any) []string {
-	t.Helper()
-	return managerArgs(t, render(t, "filelink-system", values))
-}
-
 // storeNetworks renders as the manager's address policy flags (SPEC §12), and only
 // when set: the defaults leave the manager's built-in denials alone.
 func TestChartStoreNetworks(t *testing.T) {
-	for _, a := range renderedArgs(t, nil) {
+	for _, a := range render(t, "filelink-system", nil).managerArgs(t) {
 		if strings.Contains(a, "store-networks") {
 			t.Errorf("defaults render %s", a)
 		}
 	}
-	args := renderedArgs(t, map[string]any{"storeNetworks": map[string]any{
+	args := render(t, "filelink-system", map[string]any{"storeNetworks": map[string]any{
 		"allow": []any{"10.20.0.0/16", "fd00:20::/64"},
 		"deny":  []any{"10.96.0.0/12", "10.20.30.40"},
-	}})
+	}}).managerArgs(t)
 	for _, want := range []string{"--allow-store-networks=10.20.0.0/16,fd00:20::/64", "--deny-store-networks=10.96.0.0/12,10.20.30.40"} {
 		if !slices.Contains(args, want) {
 			t.Errorf("args %v lack %s", args, want)

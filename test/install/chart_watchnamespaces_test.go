@@ -31,7 +31,7 @@ func TestChartWatchNamespaces(t *testing.T) {
 		dryRunApply(t, objs)
 		checkInstall(t, objs, expect{namespace: home, replicas: 2, webhook: true, metricsSecure: true, linkBaseURL: "http://localhost:8082"})
 
-		if args := managerArgs(t, objs); !slices.Contains(args, "--watch-namespaces="+a+","+b) {
+		if args := objs.managerArgs(t); !slices.Contains(args, "--watch-namespaces="+a+","+b) {
 			t.Errorf("the manager is not told the namespaces: args %v", args)
 		}
 		for key, u := range objs {
@@ -90,7 +90,7 @@ func TestChartWatchNamespaces(t *testing.T) {
 		if n := len(roleNamespaces(objs, "Role")); n != 2 {
 			t.Errorf("Roles in %v, want the manager's two at home only", roleNamespaces(objs, "Role"))
 		}
-		if args := managerArgs(t, objs); slices.ContainsFunc(args, func(s string) bool { return strings.HasPrefix(s, "--watch-namespaces") }) {
+		if args := objs.managerArgs(t); slices.ContainsFunc(args, func(s string) bool { return strings.HasPrefix(s, "--watch-namespaces") }) {
 			t.Errorf("args %v", args)
 		}
 		vwc := objs.one(t, "ValidatingWebhookConfiguration", "validating-webhook-configuration")
@@ -132,14 +132,6 @@ func TestChartWatchNamespacesSchema(t *testing.T) {
 	for _, err := range res.Errors {
 		t.Errorf("helm lint: %v", err)
 	}
-}
-
-func managerArgs(t *testing.T, objs objects) []string {
-	t.Helper()
-	dep := objs.one(t, "Deployment", "controller-manager")
-	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
-	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
-	return args
 }
 
 // roleNamespaces are the namespaces of the rendered objects of kind.

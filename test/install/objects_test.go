@@ -106,6 +106,15 @@ func (o objects) one(t *testing.T, kind, suffix string) *unstructured.Unstructur
 	return found[0]
 }
 
+// managerArgs are the manager container's args.
+func (o objects) managerArgs(t *testing.T) []string {
+	t.Helper()
+	dep := o.one(t, "Deployment", "controller-manager")
+	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+	return args
+}
+
 func (o objects) count(kind string) int {
 	n := 0
 	for _, u := range o {

@@ -6,19 +6,11 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 )
-
-// storeIndexKind is the kind a File reading a FileStore object is indexed under, in
-// FileSourceIndex next to the Secrets and ConfigMaps other Files read.
-const storeIndexKind = "FileStore"
 
 // digestTimeout bounds the one read that hashes an object without a stored checksum:
 // generous, since it streams the whole object (64 MB at a slow 1 MB/s is a minute),
@@ -34,17 +26,18 @@ const digestTimeout = 10 * time.Minute
 // and at once when the re-check annotation changes: the link server sets it on finding
 // the object changed under the recorded version. A missing or not-Ready FileStore wakes
 // the File through the FileStore watch instead.
-func (r *FileReconciler) reconcileStore(ctx context.Context, file *filelinkv1.File) (ctrl.Result, error) {
-	sel := *file.Spec.Source.Store
-	read, err := r.readStore(ctx, file)
+func (r *FileReconciler) reconcileStore(ctx context.Context, s *statusScope[*filelinkv1.File], ref filesource.Ref) (ctrl.Result, error) {
+	file := s.obj
+	read, err := r.readStore(ctx, file, ref)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	verdict, err := decideStoreFile(sel, read)
+	verdict, err := decideStoreFile(ref, read)
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("object of file %s/%s: %w", file.Namespace, file.Name, err)
 	}
-	res, err := r.writeStatus(ctx, file, verdict)
+	fillFileStatus(file, verdict)
+	res, err := s.write(ctx, verdict.readiness, r.Clock.Now())
 	if err != nil || res == statusStale || res == statusGone {
 		return ctrl.Result{}, err
 	}
@@ -58,15 +51,14 @@ func (r *FileReconciler) reconcileStore(ctx context.Context, file *filelinkv1.Fi
 	return ctrl.Result{RequeueAfter: read.store.Spec.CheckInterval()}, nil
 }
 
-// readStore looks at the object file names: the FileStore from the cache, the bucket
-// opened with its labelled credentials, a HEAD of the object (its pinned version, if
-// any), and its digest. The digest is the store's own SHA-256 checksum when it keeps
+// readStore looks at the object ref (file's source) names: the FileStore from the
+// cache, the bucket opened with its labelled credentials, a HEAD of the object (its
+// pinned version, if any), and its digest. The digest is the store's own SHA-256 checksum when it keeps
 // one, otherwise one streaming read pinned to the version; a version status already
 // describes is not hashed again. The error is the API server's only.
-func (r *FileReconciler) readStore(ctx context.Context, file *filelinkv1.File) (storeRead, error) {
-	sel := file.Spec.Source.Store
+func (r *FileReconciler) readStore(ctx context.Context, file *filelinkv1.File, ref filesource.Ref) (storeRead, error) {
 	store := &filelinkv1.FileStore{}
-	if err := r.Get(ctx, types.NamespacedName{Namespace: file.Namespace, Name: sel.Name}, store); apierrors.IsNotFound(err) {
+	if err := r.Get(ctx, ref.NamespacedName, store); apierrors.IsNotFound(err) {
 		return storeRead{}, nil
 	} else if err != nil {
 		return storeRead{}, err
@@ -81,7 +73,7 @@ func (r *FileReconciler) readStore(ctx context.Context, file *filelinkv1.File) (
 		return read, err
 	}
 	headCtx, cancel := context.WithTimeout(ctx, bucketCheckTimeout)
-	read.info, read.err = bucket.Stat(headCtx, sel.Key, sel.VersionID)
+	read.info, read.err = bucket.Stat(headCtx, ref.Key, ref.VersionID)
 	cancel()
 	if read.err != nil {
 		return read, nil
@@ -92,7 +84,7 @@ func (r *FileReconciler) readStore(ctx context.Context, file *filelinkv1.File) (
 	}
 	digestCtx, cancel := context.WithTimeout(ctx, digestTimeout)
 	defer cancel()
-	read.sha256, read.err = bucket.Digest(digestCtx, sel.Key, read.info)
+	read.sha256, read.err = bucket.Digest(digestCtx, ref.Key, read.info)
 	return read, nil
 }
 
@@ -108,29 +100,4 @@ func knownDigest(file *filelinkv1.File, versionID, etag string, size int64) (str
 		return "", false
 	}
 	return st.SHA256, true
-}
-
-// storeObjectStatus is status.storeObject for o: nil when the File describes no object.
-func storeObjectStatus(o storeObject) *filelinkv1.StoreObjectVersion {
-	if o == (storeObject{}) {
-		return nil
-	}
-	v := &filelinkv1.StoreObjectVersion{VersionID: o.versionID, ETag: o.etag}
-	if !o.lastModified.IsZero() {
-		// Whole seconds, as the API server stores them, so an unchanged object
-		// compares equal to what status holds and the patch writes nothing.
-		t := metav1.NewTime(o.lastModified).Rfc3339Copy()
-		v.LastModified = &t
-	}
-	return v
-}
-
-// storeIndexKey is the FileSourceIndex value of Files reading objects of the FileStore name.
-func storeIndexKey(name string) string { return filesource.IndexKey(storeIndexKind, name) }
-
-// filesOfStore maps a FileStore to the Files in its namespace that read its objects, so
-// they follow its readiness.
-func (r *FileReconciler) filesOfStore(ctx context.Context, o client.Object) []reconcile.Request {
-	return requestsFor(ctx, r.Client, &filelinkv1.FileList{}, client.InNamespace(o.GetNamespace()),
-		client.MatchingFields{FileSourceIndex: storeIndexKey(o.GetName())})
 }
