@@ -114,6 +114,35 @@ func TestLinksByReason(t *testing.T) {
 	}
 }
 
+// listingCache is a cache whose informer has no store to read (a namespace-scoped
+// cache's spans several), so the links are listed.
+type listingCache struct {
+	cache.Cache
+	links []filelinkv1.FileLink
+}
+
+type syncedInformer struct{ cache.Informer }
+
+func (syncedInformer) HasSynced() bool { return true }
+
+func (c listingCache) GetInformer(context.Context, client.Object, ...cache.InformerGetOption) (cache.Informer, error) {
+	return syncedInformer{}, nil
+}
+
+func (c listingCache) List(_ context.Context, list client.ObjectList, _ ...client.ListOption) error {
+	list.(*filelinkv1.FileLinkList).Items = c.links
+	return nil
+}
+
+func TestLinksByReasonListed(t *testing.T) {
+	got := scrape(t, Sources{Cache: listingCache{links: []filelinkv1.FileLink{
+		*link("a", filelinkv1.ReasonFileNotFound), *link("b", filelinkv1.ReasonFileNotFound), *link("c", ""),
+	}}})
+	if got["filelink_links,reason=FileNotFound"] != 2 || got["filelink_links,reason=Pending"] != 1 || got["filelink_links,reason=Active"] != 0 {
+		t.Errorf("%v", got)
+	}
+}
+
 func TestSigningKeyPresent(t *testing.T) {
 	key := make([]byte, signing.MinKeyLength)
 	_, _ = rand.Read(key)
