@@ -37,7 +37,7 @@ func TestURLSecretHoldsTheURLAndFollowsTheLink(t *testing.T) {
 
 	url := urlUnder(g, keySecret(g).Data[signing.ActiveKeyEntry], l)
 	token := url[strings.LastIndexByte(url, '/')+1:]
-	g.Expect(l.Status.URL).To(Equal(baseURL+"/links/…"))
+	g.Expect(l.Status.URL).To(Equal(baseURL + "/links/…"))
 	g.Expect(l.Status.URL).NotTo(ContainSubstring(token))
 	s := urlSecret(g, ns, "share-url")
 	g.Expect(string(s.Data[controllers.URLSecretKeyURL])).To(Equal(url))
