@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,247 +25,320 @@ import (
 	"github.com/filelink-dev/filelink-operator/test/framework/s3server"
 )
 
-// TestFileFromStore runs the File and FileLink controllers of the suite's manager on
-// Files whose bytes are objects in SeaweedFS, a real S3 server. Every FileStore here
-// has a one-second interval, so "within one interval" is a short wait.
-func TestFileFromStore(t *testing.T) {
-	ctx := context.Background()
-	const bucket = "evidence"
+// The store tests run the File and FileLink controllers of the suite's manager on
+// Files whose bytes are objects in SeaweedFS, a real S3 server, started by the first of
+// them (storeEnvFor) and stopped when the suite ends. Every FileStore here has a
+// one-second interval, so "within one interval" is a short wait; each test has a
+// namespace, FileStore and keys of its own.
+
+const (
+	// storeBucket is versioned.
+	storeBucket = "evidence"
 	// plainBucket is not versioned: the link server pins its objects by ETag alone, so
 	// an overwrite makes a download fail rather than serve the older version.
-	const plainBucket = "plain"
-	s3, creds := startS3(ctx, t, bucket)
-	if err := s3.CreateBucket(ctx, plainBucket, false); err != nil {
+	plainBucket = "plain"
+)
+
+// storeEnv is the S3 server the store tests share and its credentials.
+type storeEnv struct {
+	s3    *s3server.Server
+	creds map[string][]byte
+}
+
+var (
+	storeEnvOnce sync.Once
+	sharedStore  *storeEnv
+	storeEnvErr  error
+)
+
+// storeEnvFor returns the shared S3 server, starting it the first time.
+func storeEnvFor(t *testing.T) *storeEnv {
+	t.Helper()
+	storeEnvOnce.Do(func() { sharedStore, storeEnvErr = startStoreEnv(context.Background()) })
+	if storeEnvErr != nil {
+		t.Fatal(storeEnvErr)
+	}
+	return sharedStore
+}
+
+func startStoreEnv(ctx context.Context) (*storeEnv, error) {
+	s3, err := s3server.Start(ctx, s3server.Options{})
+	if err != nil {
+		return nil, err
+	}
+	for bucket, versioned := range map[string]bool{storeBucket: true, plainBucket: false} {
+		if err := s3.CreateBucket(ctx, bucket, versioned); err != nil {
+			return nil, errors.Join(err, s3.Stop())
+		}
+	}
+	return &storeEnv{s3: s3, creds: map[string][]byte{
+		filelinkv1.CredentialsAccessKeyID: []byte(s3.AccessKeyID), filelinkv1.CredentialsSecretAccessKey: []byte(s3.SecretAccessKey),
+	}}, nil
+}
+
+// stopStoreEnv stops the S3 server if a test started it; TestMain calls it.
+func stopStoreEnv() error {
+	if sharedStore == nil {
+		return nil
+	}
+	return sharedStore.s3.Stop()
+}
+
+// store is a FileStore of ns on the versioned bucket, checked every second.
+func (se *storeEnv) store(ns string) *filelinkv1.FileStore {
+	return &filelinkv1.FileStore{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evidence"},
+		Spec: filelinkv1.FileStoreSpec{
+			S3: filelinkv1.S3Bucket{
+				Endpoint: se.s3.Endpoint, AllowInsecureHTTP: true, Region: s3server.Region,
+				Bucket: storeBucket, ForcePathStyle: true,
+				Credentials: filelinkv1.S3Credentials{SecretName: "s3-reader"},
+			},
+			Interval: &metav1.Duration{Duration: time.Second},
+		},
+	}
+}
+
+func (se *storeEnv) putIn(t *testing.T, bucket, key string, body []byte) minio.UploadInfo {
+	t.Helper()
+	up, err := se.s3.Put(context.Background(), bucket, key, body, "application/pdf")
+	if err != nil {
 		t.Fatal(err)
 	}
-	store := func(ns string) *filelinkv1.FileStore {
-		return &filelinkv1.FileStore{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evidence"},
-			Spec: filelinkv1.FileStoreSpec{
-				S3: filelinkv1.S3Bucket{
-					Endpoint: s3.Endpoint, AllowInsecureHTTP: true, Region: s3server.Region,
-					Bucket: bucket, ForcePathStyle: true,
-					Credentials: filelinkv1.S3Credentials{SecretName: "s3-reader"},
-				},
-				Interval: &metav1.Duration{Duration: time.Second},
-			},
-		}
+	return up
+}
+
+func (se *storeEnv) put(t *testing.T, key string, body []byte) minio.UploadInfo {
+	t.Helper()
+	return se.putIn(t, storeBucket, key, body)
+}
+
+// setup creates a namespace with a Ready FileStore, changed by each of tune, and its
+// labelled credentials.
+func (se *storeEnv) setup(t *testing.T, tune ...func(*filelinkv1.FileStore)) (string, *filelinkv1.FileStore) {
+	t.Helper()
+	ns := newNamespace(t)
+	s := se.store(ns)
+	for _, f := range tune {
+		f(s)
 	}
-	putIn := func(t *testing.T, bucket, key string, body []byte) minio.UploadInfo {
-		t.Helper()
-		up, err := s3.Put(ctx, bucket, key, body, "application/pdf")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return up
+	create(t, secret(ns, "s3-reader", se.creds), s)
+	eventuallyStoreReady(t, s)
+	return ns, s
+}
+
+// hourly makes a store's interval longer than any test here: whatever re-checks a File
+// then comes from a download or a person, not from the interval.
+func hourly(s *filelinkv1.FileStore) { s.Spec.Interval = &metav1.Duration{Duration: time.Hour} }
+
+// TestStoreObjectMakesFileAndLinkReady: a 5 MiB object makes the File and its link Ready, with its size and digest.
+func TestStoreObjectMakesFileAndLinkReady(t *testing.T) {
+	se := storeEnvFor(t)
+	ns, _ := se.setup(t)
+	key := ns + "/2026/11/receipt-0042.pdf"
+	body := randomBody(t, 5<<20)
+	up := se.put(t, key, body)
+	f := fileFromStore(ns, "evidence-0042", key, "")
+	l := link(ns, "evidence-0042", f.Name, nil)
+	create(t, f, l)
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+		beReadyWith(g, f, body)
+		g.Expect(f.Status.Type).To(Equal("pdf"))
+		g.Expect(f.Status.ContentType).To(Equal("application/pdf"))
+		g.Expect(f.Status.Filename).To(Equal("evidence-0042"))
+		g.Expect(f.Status.SourceResourceVersion).To(BeEmpty())
+		g.Expect(f.Status.StoreObject).NotTo(BeNil())
+		g.Expect(f.Status.StoreObject.VersionID).To(Equal(up.VersionID))
+		g.Expect(f.Status.StoreObject.ETag).To(Equal(strings.Trim(up.ETag, `"`)))
+		g.Expect(f.Status.StoreObject.LastModified).NotTo(BeNil())
+	})
+	wantGitOpsHealth(t, f, kstatus.CurrentStatus)
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
+		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, filelinkv1.ReasonActive)
+		g.Expect(l.Status.Size).To(BeEquivalentTo(len(body)))
+		g.Expect(l.Status.SHA256).To(Equal(sha(body)))
+	})
+}
+
+// TestStoreObjectChecksumIsTheDigest: an object uploaded with a SHA-256 checksum is digested from it.
+func TestStoreObjectChecksumIsTheDigest(t *testing.T) {
+	se := storeEnvFor(t)
+	ctx := context.Background()
+	ns, _ := se.setup(t)
+	key := ns + "/checksummed.pdf"
+	body := randomBody(t, 5<<20)
+	// An uploader that sends a SHA-256 checksum, as the AWS SDKs and CLIs can.
+	uploader, err := minio.New(strings.TrimPrefix(se.s3.Endpoint, "http://"), &minio.Options{
+		Creds:  credentials.NewStaticV4(se.s3.AccessKeyID, se.s3.SecretAccessKey, ""),
+		Region: s3server.Region, BucketLookup: minio.BucketLookupPath, TrailingHeaders: true,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	put := func(t *testing.T, key string, body []byte) minio.UploadInfo {
-		t.Helper()
-		return putIn(t, bucket, key, body)
+	up, err := uploader.PutObject(ctx, storeBucket, key, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{
+		DisableMultipart: true, Checksum: minio.ChecksumSHA256,
+	})
+	if err != nil || up.ChecksumSHA256 == "" {
+		t.Fatalf("upload with a checksum: %+v, %v", up, err)
 	}
-	// setup creates a namespace with a Ready FileStore, changed by each of tune, and its
-	// labelled credentials.
-	setup := func(t *testing.T, tune ...func(*filelinkv1.FileStore)) (string, *filelinkv1.FileStore) {
-		ns := newNamespace(t)
-		s := store(ns)
-		for _, f := range tune {
-			f(s)
-		}
-		create(t, secret(ns, "s3-reader", creds), s)
-		eventuallyStoreReady(t, s)
-		return ns, s
+	f := fileFromStore(ns, "checksummed", key, "")
+	create(t, f)
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) { beReadyWith(g, f, body) })
+}
+
+// TestStoreObjectOverwrittenGetsItsNewDigestWithinAnInterval: an overwritten object gets its new digest within one interval.
+func TestStoreObjectOverwrittenGetsItsNewDigestWithinAnInterval(t *testing.T) {
+	se := storeEnvFor(t)
+	ns, _ := se.setup(t)
+	key := ns + "/statement.pdf"
+	first := []byte("%PDF first statement")
+	se.put(t, key, first)
+	f := fileFromStore(ns, "statement", key, "")
+	l := link(ns, "statement", f.Name, nil)
+	create(t, f, l)
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
+		g.Expect(f.Status.SHA256).To(Equal(sha(first)))
+	})
+	second := []byte("%PDF second statement, longer")
+	up := se.put(t, key, second)
+	// No event tells the controller of the overwrite: only the interval's re-check.
+	NewWithT(t).Eventually(func(g Gomega) {
+		f := get(g, f)
+		g.Expect(f.Status.SHA256).To(Equal(sha(second)))
+		g.Expect(f.Status.Size).To(BeEquivalentTo(len(second)))
+		g.Expect(f.Status.StoreObject.VersionID).To(Equal(up.VersionID))
+	}).WithTimeout(5 * time.Second).Should(Succeed())
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
+		g.Expect(l.Status.SHA256).To(Equal(sha(second)))
+	})
+}
+
+// TestStoreDownloadOfOverwrittenObjectRechecksItsFile: a download that finds the object overwritten re-checks its File at once.
+func TestStoreDownloadOfOverwrittenObjectRechecksItsFile(t *testing.T) {
+	se := storeEnvFor(t)
+	ns, _ := se.setup(t, hourly, func(s *filelinkv1.FileStore) { s.Spec.S3.Bucket = plainBucket })
+	key := ns + "/overwritten.pdf"
+	first := randomBody(t, 64<<10)
+	se.putIn(t, plainBucket, key, first)
+	f := fileFromStore(ns, "overwritten", key, "")
+	l := link(ns, "overwritten", f.Name, nil)
+	create(t, f, l)
+	url := eventuallyServing(t, l, first)
+
+	second := randomBody(t, 64<<10)
+	se.putIn(t, plainBucket, key, second)
+	awaitNewBytes(t, url, first, second, http.StatusServiceUnavailable)
+	wantRecheckHandled(t, f, second)
+}
+
+// TestStoreDownloadOfDeletedVersionRechecksItsFile: a download that finds the recorded version deleted re-checks its File at once.
+func TestStoreDownloadOfDeletedVersionRechecksItsFile(t *testing.T) {
+	se := storeEnvFor(t)
+	ctx := context.Background()
+	ns, _ := se.setup(t, hourly)
+	key := ns + "/superseded.pdf"
+	first := randomBody(t, 64<<10)
+	se.put(t, key, first)
+	second := randomBody(t, 64<<10)
+	latest := se.put(t, key, second)
+	f := fileFromStore(ns, "superseded", key, "")
+	l := link(ns, "superseded", f.Name, nil)
+	create(t, f, l)
+	url := eventuallyServing(t, l, second)
+
+	// The version the File records goes; the one before it is the latest again.
+	if err := se.s3.Client.RemoveObject(ctx, storeBucket, key, minio.RemoveObjectOptions{VersionID: latest.VersionID}); err != nil {
+		t.Fatal(err)
 	}
-	// hourly makes a store's interval longer than any test here: whatever re-checks a
-	// File then comes from a download or a person, not from the interval.
-	hourly := func(s *filelinkv1.FileStore) { s.Spec.Interval = &metav1.Duration{Duration: time.Hour} }
+	awaitNewBytes(t, url, second, first, http.StatusNotFound)
+	wantRecheckHandled(t, f, first)
+}
 
-	t.Run("a 5 MiB object makes the File and its link Ready, with its size and digest", func(t *testing.T) {
-		ns, _ := setup(t)
-		key := ns + "/2026/11/receipt-0042.pdf"
-		body := randomBody(t, 5<<20)
-		up := put(t, key, body)
-		f := fileFromStore(ns, "evidence-0042", key, "")
-		l := link(ns, "evidence-0042", f.Name, nil)
-		create(t, f, l)
-		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
-			beReadyWith(g, f, body)
-			g.Expect(f.Status.Type).To(Equal("pdf"))
-			g.Expect(f.Status.ContentType).To(Equal("application/pdf"))
-			g.Expect(f.Status.Filename).To(Equal("evidence-0042"))
-			g.Expect(f.Status.SourceResourceVersion).To(BeEmpty())
-			g.Expect(f.Status.StoreObject).NotTo(BeNil())
-			g.Expect(f.Status.StoreObject.VersionID).To(Equal(up.VersionID))
-			g.Expect(f.Status.StoreObject.ETag).To(Equal(strings.Trim(up.ETag, `"`)))
-			g.Expect(f.Status.StoreObject.LastModified).NotTo(BeNil())
-		})
-		wantGitOpsHealth(t, f, kstatus.CurrentStatus)
-		eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
-			haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, filelinkv1.ReasonActive)
-			g.Expect(l.Status.Size).To(BeEquivalentTo(len(body)))
-			g.Expect(l.Status.SHA256).To(Equal(sha(body)))
-		})
+// TestStoreRecheckByHandIsAnsweredAtOnce: a re-check requested by hand is answered at once and recorded.
+func TestStoreRecheckByHandIsAnsweredAtOnce(t *testing.T) {
+	se := storeEnvFor(t)
+	ns, _ := se.setup(t, hourly)
+	key := ns + "/by-hand.pdf"
+	first := []byte("%PDF before")
+	se.put(t, key, first)
+	f := fileFromStore(ns, "by-hand", key, "")
+	create(t, f)
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) { beReadyWith(g, f, first) })
+	second := []byte("%PDF after, by hand")
+	se.put(t, key, second)
+	requestRecheck(t, f, "2026-11-20T10:00:00Z")
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+		beReadyWith(g, f, second)
+		g.Expect(f.Status.LastHandledRecheckAt).To(Equal("2026-11-20T10:00:00Z"))
 	})
+}
 
-	t.Run("an object uploaded with a SHA-256 checksum is digested from it", func(t *testing.T) {
-		ns, _ := setup(t)
-		key := ns + "/checksummed.pdf"
-		body := randomBody(t, 5<<20)
-		// An uploader that sends a SHA-256 checksum, as the AWS SDKs and CLIs can.
-		uploader, err := minio.New(strings.TrimPrefix(s3.Endpoint, "http://"), &minio.Options{
-			Creds:  credentials.NewStaticV4(s3.AccessKeyID, s3.SecretAccessKey, ""),
-			Region: s3server.Region, BucketLookup: minio.BucketLookupPath, TrailingHeaders: true,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		up, err := uploader.PutObject(ctx, bucket, key, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{
-			DisableMultipart: true, Checksum: minio.ChecksumSHA256,
-		})
-		if err != nil || up.ChecksumSHA256 == "" {
-			t.Fatalf("upload with a checksum: %+v, %v", up, err)
-		}
-		f := fileFromStore(ns, "checksummed", key, "")
-		create(t, f)
-		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) { beReadyWith(g, f, body) })
+// TestStoreVersionPinnedFileKeepsItsDigest: a version-pinned File keeps its version's digest after an overwrite.
+func TestStoreVersionPinnedFileKeepsItsDigest(t *testing.T) {
+	se := storeEnvFor(t)
+	ns, _ := se.setup(t)
+	key := ns + "/pinned.pdf"
+	first := []byte("%PDF version one")
+	up := se.put(t, key, first)
+	if up.VersionID == "" {
+		t.Fatal("the versioned bucket reported no versionId")
+	}
+	f := fileFromStore(ns, "pinned", key, up.VersionID)
+	create(t, f)
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
+		g.Expect(f.Status.SHA256).To(Equal(sha(first)))
 	})
+	se.put(t, key, []byte("%PDF version two"))
+	NewWithT(t).Consistently(func(g Gomega) {
+		f := get(g, f)
+		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
+		g.Expect(f.Status.SHA256).To(Equal(sha(first)))
+		g.Expect(f.Status.StoreObject.VersionID).To(Equal(up.VersionID))
+	}).WithTimeout(3 * time.Second).Should(Succeed())
+}
 
-	t.Run("an overwritten object gets its new digest within one interval", func(t *testing.T) {
-		ns, _ := setup(t)
-		key := ns + "/statement.pdf"
-		first := []byte("%PDF first statement")
-		put(t, key, first)
-		f := fileFromStore(ns, "statement", key, "")
-		l := link(ns, "statement", f.Name, nil)
-		create(t, f, l)
-		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
-			g.Expect(f.Status.SHA256).To(Equal(sha(first)))
-		})
-		second := []byte("%PDF second statement, longer")
-		up := put(t, key, second)
-		// No event tells the controller of the overwrite: only the interval's re-check.
-		NewWithT(t).Eventually(func(g Gomega) {
-			f := get(g, f)
-			g.Expect(f.Status.SHA256).To(Equal(sha(second)))
-			g.Expect(f.Status.Size).To(BeEquivalentTo(len(second)))
-			g.Expect(f.Status.StoreObject.VersionID).To(Equal(up.VersionID))
-		}).WithTimeout(5 * time.Second).Should(Succeed())
-		eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
-			g.Expect(l.Status.SHA256).To(Equal(sha(second)))
-		})
+// TestStoreMissingKeyWaitsForItsUpload: a missing key waits for its upload.
+func TestStoreMissingKeyWaitsForItsUpload(t *testing.T) {
+	se := storeEnvFor(t)
+	ns, _ := se.setup(t)
+	key := ns + "/later.pdf"
+	f := fileFromStore(ns, "later", key, "")
+	l := link(ns, "later", f.Name, nil)
+	create(t, f, l)
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, filelinkv1.ReasonObjectNotFound)
+		g.Expect(conditionStatus(f.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("True"))
+		g.Expect(readyMessage(f.Status.Conditions)).To(ContainSubstring(key))
+		g.Expect(f.Status.SHA256).To(BeEmpty())
 	})
-
-	t.Run("a download that finds the object overwritten re-checks its File at once", func(t *testing.T) {
-		ns, _ := setup(t, hourly, func(s *filelinkv1.FileStore) { s.Spec.S3.Bucket = plainBucket })
-		key := ns + "/overwritten.pdf"
-		first := randomBody(t, 64<<10)
-		putIn(t, plainBucket, key, first)
-		f := fileFromStore(ns, "overwritten", key, "")
-		l := link(ns, "overwritten", f.Name, nil)
-		create(t, f, l)
-		url := eventuallyServing(t, l, first)
-
-		second := randomBody(t, 64<<10)
-		putIn(t, plainBucket, key, second)
-		awaitNewBytes(t, url, first, second, http.StatusServiceUnavailable)
-		wantRecheckHandled(t, f, second)
+	wantGitOpsHealth(t, f, kstatus.InProgressStatus)
+	wantLinkNotReady(t, l)
+	body := []byte("%PDF arrived")
+	se.put(t, key, body)
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
+		g.Expect(f.Status.SHA256).To(Equal(sha(body)))
 	})
+}
 
-	t.Run("a download that finds the recorded version deleted re-checks its File at once", func(t *testing.T) {
-		ns, _ := setup(t, hourly)
-		key := ns + "/superseded.pdf"
-		first := randomBody(t, 64<<10)
-		put(t, key, first)
-		second := randomBody(t, 64<<10)
-		latest := put(t, key, second)
-		f := fileFromStore(ns, "superseded", key, "")
-		l := link(ns, "superseded", f.Name, nil)
-		create(t, f, l)
-		url := eventuallyServing(t, l, second)
-
-		// The version the File records goes; the one before it is the latest again.
-		if err := s3.Client.RemoveObject(ctx, bucket, key, minio.RemoveObjectOptions{VersionID: latest.VersionID}); err != nil {
-			t.Fatal(err)
-		}
-		awaitNewBytes(t, url, second, first, http.StatusNotFound)
-		wantRecheckHandled(t, f, first)
-	})
-
-	t.Run("a re-check requested by hand is answered at once and recorded", func(t *testing.T) {
-		ns, _ := setup(t, hourly)
-		key := ns + "/by-hand.pdf"
-		first := []byte("%PDF before")
-		put(t, key, first)
-		f := fileFromStore(ns, "by-hand", key, "")
-		create(t, f)
-		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) { beReadyWith(g, f, first) })
-		second := []byte("%PDF after, by hand")
-		put(t, key, second)
-		requestRecheck(t, f, "2026-11-20T10:00:00Z")
-		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
-			beReadyWith(g, f, second)
-			g.Expect(f.Status.LastHandledRecheckAt).To(Equal("2026-11-20T10:00:00Z"))
-		})
-	})
-
-	t.Run("a version-pinned File keeps its version's digest after an overwrite", func(t *testing.T) {
-		ns, _ := setup(t)
-		key := ns + "/pinned.pdf"
-		first := []byte("%PDF version one")
-		up := put(t, key, first)
-		if up.VersionID == "" {
-			t.Fatal("the versioned bucket reported no versionId")
-		}
-		f := fileFromStore(ns, "pinned", key, up.VersionID)
-		create(t, f)
-		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
-			g.Expect(f.Status.SHA256).To(Equal(sha(first)))
-		})
-		put(t, key, []byte("%PDF version two"))
-		NewWithT(t).Consistently(func(g Gomega) {
-			f := get(g, f)
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
-			g.Expect(f.Status.SHA256).To(Equal(sha(first)))
-			g.Expect(f.Status.StoreObject.VersionID).To(Equal(up.VersionID))
-		}).WithTimeout(3 * time.Second).Should(Succeed())
-	})
-
-	t.Run("a missing key waits for its upload", func(t *testing.T) {
-		ns, _ := setup(t)
-		key := ns + "/later.pdf"
-		f := fileFromStore(ns, "later", key, "")
-		l := link(ns, "later", f.Name, nil)
-		create(t, f, l)
-		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, filelinkv1.ReasonObjectNotFound)
-			g.Expect(conditionStatus(f.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("True"))
-			g.Expect(readyMessage(f.Status.Conditions)).To(ContainSubstring(key))
-			g.Expect(f.Status.SHA256).To(BeEmpty())
-		})
-		wantGitOpsHealth(t, f, kstatus.InProgressStatus)
-		wantLinkNotReady(t, l)
-		body := []byte("%PDF arrived")
-		put(t, key, body)
-		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
-			g.Expect(f.Status.SHA256).To(Equal(sha(body)))
-		})
-	})
-
-	// A change to a FileStore's spec is checked again by its controller, a moment after
-	// the change: until then its Ready condition describes the older generation. A change
-	// that leaves the bucket reachable must not take its Files or their links down
-	// meanwhile.
+// TestStoreSpecChangeKeepsFilesServing: a change to a FileStore's spec is checked again
+// by its controller, a moment after the change: until then its Ready condition describes
+// the older generation. A change that leaves the bucket reachable must not take its
+// Files or their links down meanwhile.
+func TestStoreSpecChangeKeepsFilesServing(t *testing.T) {
+	se := storeEnvFor(t)
+	ctx := context.Background()
 	for name, change := range map[string]func(*filelinkv1.FileStore){
 		"delivery proxy to redirect": func(s *filelinkv1.FileStore) { s.Spec.Delivery = filelinkv1.DeliveryRedirect },
 		"interval":                   func(s *filelinkv1.FileStore) { s.Spec.Interval = &metav1.Duration{Duration: 2 * time.Second} },
 	} {
 		t.Run("a store's "+name+" change keeps its Files Ready and their links serving", func(t *testing.T) {
-			ns, s := setup(t)
+			ns, s := se.setup(t)
 			key := ns + "/steady.pdf"
 			body := []byte("%PDF steady through the store's change")
-			put(t, key, body)
+			se.put(t, key, body)
 			f := fileFromStore(ns, "steady", key, "")
 			l := link(ns, "steady", f.Name, nil)
 			create(t, f, l)
@@ -278,71 +353,78 @@ func TestFileFromStore(t *testing.T) {
 			NewWithT(t).Expect(eventReasons(NewWithT(t), ns, l.Name)).NotTo(ContainElement(HavePrefix("Warning/")), "events of the link")
 		})
 	}
+}
 
-	t.Run("wrong credentials leave the File waiting on its store", func(t *testing.T) {
-		ns := newNamespace(t)
-		s := store(ns)
-		wrong := map[string][]byte{filelinkv1.CredentialsAccessKeyID: []byte(s3.AccessKeyID), filelinkv1.CredentialsSecretAccessKey: []byte("not-the-secret")}
-		key := ns + "/denied.pdf"
-		put(t, key, []byte("%PDF"))
-		f := fileFromStore(ns, "denied", key, "")
-		l := link(ns, "denied", f.Name, nil)
-		create(t, secret(ns, "s3-reader", wrong), s, f, l)
-		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, filelinkv1.ReasonStoreNotReady)
-			g.Expect(readyMessage(f.Status.Conditions)).To(ContainSubstring(filelinkv1.ReasonAccessDenied))
-			g.Expect(f.Status.SHA256).To(BeEmpty())
-		})
-		wantLinkNotReady(t, l)
+// TestStoreWrongCredentialsLeaveTheFileWaiting: wrong credentials leave the File waiting on its store.
+func TestStoreWrongCredentialsLeaveTheFileWaiting(t *testing.T) {
+	se := storeEnvFor(t)
+	ns := newNamespace(t)
+	s := se.store(ns)
+	wrong := map[string][]byte{filelinkv1.CredentialsAccessKeyID: []byte(se.s3.AccessKeyID), filelinkv1.CredentialsSecretAccessKey: []byte("not-the-secret")}
+	key := ns + "/denied.pdf"
+	se.put(t, key, []byte("%PDF"))
+	f := fileFromStore(ns, "denied", key, "")
+	l := link(ns, "denied", f.Name, nil)
+	create(t, secret(ns, "s3-reader", wrong), s, f, l)
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, filelinkv1.ReasonStoreNotReady)
+		g.Expect(readyMessage(f.Status.Conditions)).To(ContainSubstring(filelinkv1.ReasonAccessDenied))
+		g.Expect(f.Status.SHA256).To(BeEmpty())
 	})
+	wantLinkNotReady(t, l)
+}
 
-	t.Run("unlabelled credentials are not used, and the File says so", func(t *testing.T) {
-		ns := newNamespace(t)
-		s := store(ns)
-		sec := secret(ns, "s3-reader", creds)
-		sec.Labels = nil
-		key := ns + "/unlabelled.pdf"
-		body := []byte("%PDF unlabelled")
-		put(t, key, body)
-		f := fileFromStore(ns, "unlabelled", key, "")
-		l := link(ns, "unlabelled", f.Name, nil)
-		create(t, sec, s, f, l)
-		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, filelinkv1.ReasonStoreNotReady)
-			g.Expect(readyMessage(f.Status.Conditions)).To(ContainSubstring(filelinkv1.ReasonCredentialsNotShareable))
-			g.Expect(f.Status.SHA256).To(BeEmpty())
-			g.Expect(f.Status.StoreObject).To(BeNil())
-		})
-		wantLinkNotReady(t, l)
-		// The owner's label reaches the File through its store.
-		label(t, sec, filelinkv1.ShareableValue)
-		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
-			g.Expect(f.Status.SHA256).To(Equal(sha(body)))
-		})
+// TestStoreUnlabelledCredentialsAreNotUsed: unlabelled credentials are not used, and the File says so.
+func TestStoreUnlabelledCredentialsAreNotUsed(t *testing.T) {
+	se := storeEnvFor(t)
+	ns := newNamespace(t)
+	s := se.store(ns)
+	sec := secret(ns, "s3-reader", se.creds)
+	sec.Labels = nil
+	key := ns + "/unlabelled.pdf"
+	body := []byte("%PDF unlabelled")
+	se.put(t, key, body)
+	f := fileFromStore(ns, "unlabelled", key, "")
+	l := link(ns, "unlabelled", f.Name, nil)
+	create(t, sec, s, f, l)
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, filelinkv1.ReasonStoreNotReady)
+		g.Expect(readyMessage(f.Status.Conditions)).To(ContainSubstring(filelinkv1.ReasonCredentialsNotShareable))
+		g.Expect(f.Status.SHA256).To(BeEmpty())
+		g.Expect(f.Status.StoreObject).To(BeNil())
 	})
+	wantLinkNotReady(t, l)
+	// The owner's label reaches the File through its store.
+	label(t, sec, filelinkv1.ShareableValue)
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionTrue, filelinkv1.ReasonSucceeded)
+		g.Expect(f.Status.SHA256).To(Equal(sha(body)))
+	})
+}
 
-	t.Run("a deleted store takes its Files and their links down", func(t *testing.T) {
-		ns, s := setup(t)
-		key := ns + "/gone.pdf"
-		put(t, key, []byte("%PDF gone"))
-		f := fileFromStore(ns, "gone", key, "")
-		l := link(ns, "gone", f.Name, nil)
-		create(t, f, l)
-		eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
-			haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, filelinkv1.ReasonActive)
-		})
-		if err := k8s.Delete(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-		eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
-			haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, filelinkv1.ReasonStoreNotFound)
-			g.Expect(conditionStatus(f.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("True"))
-			g.Expect(f.Status.SHA256).To(BeEmpty())
-			g.Expect(f.Status.StoreObject).To(BeNil())
-		})
-		wantLinkNotReady(t, l)
+// TestStoreDeletedTakesItsFilesDown: a deleted store takes its Files and their links down.
+func TestStoreDeletedTakesItsFilesDown(t *testing.T) {
+	se := storeEnvFor(t)
+	ctx := context.Background()
+	ns, s := se.setup(t)
+	key := ns + "/gone.pdf"
+	se.put(t, key, []byte("%PDF gone"))
+	f := fileFromStore(ns, "gone", key, "")
+	l := link(ns, "gone", f.Name, nil)
+	create(t, f, l)
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
+		haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, filelinkv1.ReasonActive)
 	})
+	if err := k8s.Delete(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyFile(t, f, func(g Gomega, f *filelinkv1.File) {
+		haveReady(g, f.Status.Conditions, f.Generation, metav1.ConditionFalse, filelinkv1.ReasonStoreNotFound)
+		g.Expect(conditionStatus(f.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("True"))
+		g.Expect(f.Status.SHA256).To(BeEmpty())
+		g.Expect(f.Status.StoreObject).To(BeNil())
+	})
+	wantLinkNotReady(t, l)
 }
 
 // eventuallyServing waits until l is Active for body and its URL serves body, and

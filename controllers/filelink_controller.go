@@ -34,6 +34,9 @@ type FileLinkReconciler struct {
 	Keys signing.Keys
 	// BaseURL is --link-base-url; URLs are BaseURL + "/links/" + token.
 	BaseURL string
+	// URLsInSecretsOnly is --url-in-status=false: every link publishes its URL in the
+	// Secret spec.urlSecretName names, and status shows it redacted (filelink_url.go).
+	URLsInSecretsOnly bool
 }
 
 // +kubebuilder:rbac:groups=filelink.dev,resources=filelinks,verbs=get;list;watch
@@ -65,7 +68,15 @@ func (r *FileLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	}
 
 	s := newStatusScope(r.Client, r.Recorder, link, &link.Status.Conditions, &link.Status.ObservedGeneration, linkTransition)
-	fillLinkStatus(link, verdict, signer.URL(r.BaseURL, link.UID))
+	fillLinkStatus(link, verdict)
+	unpublished, err := r.publishURL(ctx, link, signer.URL(r.BaseURL, link.UID))
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if unpublished != nil && !verdict.expired {
+		// An expired link stays Expired: its end state needs no URL.
+		verdict.readiness = *unpublished
+	}
 	res, err := s.write(ctx, verdict.readiness, now)
 	switch {
 	case err != nil:

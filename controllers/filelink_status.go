@@ -60,12 +60,11 @@ func decideLink(link *filelinkv1.FileLink, file *filelinkv1.File, now time.Time)
 }
 
 // fillLinkStatus writes into link's status what verdict says besides its conditions: the
-// names derived from the link, its URL, and the content it serves. Expiry is terminal,
-// so an expired link stays expired whatever a later verdict says.
-func fillLinkStatus(link *filelinkv1.FileLink, verdict linkVerdict, url string) {
+// names derived from the link and the content it serves (publishURL writes its URL).
+// Expiry is terminal, so an expired link stays expired whatever a later verdict says.
+func fillLinkStatus(link *filelinkv1.FileLink, verdict linkVerdict) {
 	st := &link.Status
 	st.ID = stripeid.Link(link.UID)
-	st.URL = url
 	st.Expired = st.Expired || verdict.expired
 	st.Size, st.SHA256 = verdict.size, verdict.sha256
 }

@@ -24,6 +24,9 @@ type Config struct {
 	Keys                    signing.Keys
 	BaseURL                 string
 	MaxConcurrentReconciles int
+	// URLsInSecretsOnly is --url-in-status=false: every link's URL is published only in
+	// the Secret its spec.urlSecretName names (SPEC §12).
+	URLsInSecretsOnly bool
 }
 
 // UncachedObjects are the kinds the reconcilers read only through the API server, for
@@ -57,7 +60,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	}{
 		{"File", &FileReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, stores, "filelink-file")}},
 		{"FileLink", &FileLinkReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, stores, "filelink-filelink"),
-			Keys: cfg.Keys, BaseURL: cfg.BaseURL}},
+			Keys: cfg.Keys, BaseURL: cfg.BaseURL, URLsInSecretsOnly: cfg.URLsInSecretsOnly}},
 		{"FileStore", &FileStoreReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, stores, "filelink-filestore")}},
 	} {
 		if err := c.reconciler.SetupWithManager(ctx, mgr); err != nil {

@@ -80,7 +80,11 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = running.stop() }()
-	return m.Run()
+	code := m.Run()
+	if err := stopStoreEnv(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping the store tests' S3 server:", err)
+	}
+	return code
 }
 
 // runningManager is a manager started the way main.go starts one.

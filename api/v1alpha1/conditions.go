@@ -63,6 +63,13 @@ const (
 	ReasonFileNotReady = "FileNotReady"
 	// ReasonPurposeNotLinkable: the File's purpose is not one Stripe allows links for.
 	ReasonPurposeNotLinkable = "PurposeNotLinkable"
+	// ReasonURLSecretNotOwned: spec.urlSecretName names a Secret the link does not own,
+	// which the operator never touches; name another, or delete that Secret.
+	ReasonURLSecretNotOwned = "URLSecretNotOwned"
+	// ReasonURLSecretRequired: the install keeps URLs out of status
+	// (--url-in-status=false) and the link names no spec.urlSecretName, so its URL could
+	// be published nowhere.
+	ReasonURLSecretRequired = "URLSecretRequired"
 )
 
 // The messages of a Ready=True condition. The reconcilers write them, and the benchmark

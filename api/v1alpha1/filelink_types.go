@@ -41,6 +41,18 @@ type FileLinkSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.contains('[') && !k.contains(']'))",message="metadata keys must not contain '[' or ']'"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, size(self[k]) <= 500)",message="metadata values must be at most 500 characters"
 	Metadata map[string]string `json:"metadata,omitempty"`
+
+	// urlSecretName names a Secret, in the link's namespace, that the operator creates
+	// and keeps current with the link's "url", "id" and "expiresAt" (empty when the link
+	// never expires), so the URL, a bearer credential, is readable only by whoever may
+	// read that Secret; status.url then shows the URL with its token replaced by "…".
+	// The Secret is owned by the link and deleted with it. An existing Secret the link
+	// does not own is never touched: the link is Ready=False, reason URLSecretNotOwned.
+	// An install with --url-in-status=false publishes URLs this way only.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	URLSecretName string `json:"urlSecretName,omitempty"`
 }
 
 // FileLinkStatus is the link as issued: its URL and whether it still serves.
@@ -65,7 +77,9 @@ type FileLinkStatus struct {
 
 	// url downloads the file. It is derived from the object's UID and the
 	// operator's signing key, so it stays the same across restarts and even if
-	// status is lost; rotating the signing key revokes it.
+	// status is lost; rotating the signing key revokes it. With spec.urlSecretName,
+	// or an install that keeps URLs out of status, its token is shown as "…" and the
+	// whole URL is in the Secret.
 	// +optional
 	URL string `json:"url,omitempty"`
 

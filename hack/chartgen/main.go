@@ -1,6 +1,7 @@
 // Command chartgen copies what the markers generate into the Helm chart, so that
 // config/default (and dist/install.yaml) and the chart cannot drift apart: the CRDs
-// into crds/, and the RBAC rules and webhook definitions into templates/_generated.tpl
+// into files/crds/, the Grafana dashboard (config/grafana) into files/dashboards/, the
+// alerts (config/prometheus/alerts.yaml) into files/prometheus/, and the RBAC rules and webhook definitions into templates/_generated.tpl
 // as named templates the chart's own templates include. make manifests runs it;
 // hack/verify-generated.sh fails when its output is stale.
 package main
@@ -42,7 +43,15 @@ func main() {
 }
 
 func run() error {
-	if err := copyCRDs(); err != nil {
+	// templates/crds.yaml renders the CRDs, so that helm upgrade updates them too (Helm
+	// installs a chart's crds/ directory once and never again).
+	if err := mirror("config/crd/bases/*.yaml", "crds"); err != nil {
+		return err
+	}
+	if err := mirror("config/grafana/*.json", "dashboards"); err != nil {
+		return err
+	}
+	if err := mirror("config/prometheus/alerts.yaml", "prometheus"); err != nil {
 		return err
 	}
 	var out bytes.Buffer
@@ -86,17 +95,16 @@ func run() error {
 	return os.WriteFile(filepath.Join(chart, "templates", "_generated.tpl"), out.Bytes(), 0o644)
 }
 
-// copyCRDs mirrors config/crd/bases into the chart's files/crds/, removing CRDs that are
-// gone. templates/crds.yaml renders them, so that helm upgrade updates them too (Helm
-// installs a chart's crds/ directory once and never again).
-func copyCRDs() error {
-	dst := filepath.Join(chart, "files", "crds")
+// mirror copies the files matching glob into the chart's files/<dir>/, removing files
+// there that no longer have a source.
+func mirror(glob, dir string) error {
+	dst := filepath.Join(chart, "files", dir)
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return err
 	}
-	srcs, err := filepath.Glob("config/crd/bases/*.yaml")
+	srcs, err := filepath.Glob(glob)
 	if err != nil || len(srcs) == 0 {
-		return fmt.Errorf("no CRDs in config/crd/bases: %w", err)
+		return fmt.Errorf("nothing matches %s: %w", glob, err)
 	}
 	var names []string
 	for _, s := range srcs {
@@ -109,7 +117,7 @@ func copyCRDs() error {
 			return err
 		}
 	}
-	old, _ := filepath.Glob(filepath.Join(dst, "*.yaml"))
+	old, _ := filepath.Glob(filepath.Join(dst, "*"))
 	for _, o := range old {
 		if !slices.Contains(names, filepath.Base(o)) {
 			if err := os.Remove(o); err != nil {

@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
@@ -33,6 +34,7 @@ import (
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
 	"github.com/filelink-dev/filelink-operator/internal/netguard"
+	"github.com/filelink-dev/filelink-operator/internal/opsmetrics"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 	webhookv1alpha1 "github.com/filelink-dev/filelink-operator/internal/webhook/v1alpha1"
 )
@@ -76,6 +78,7 @@ func Run(ctx context.Context, o Options) error {
 		Clock:                   clock.RealClock{},
 		Keys:                    s.keys,
 		BaseURL:                 o.LinkBaseURL,
+		URLsInSecretsOnly:       !o.URLInStatus,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 	}
 	if err := s.mgr.Add(newElected(cfg, s.mgr, lease, reconcilers)); err != nil {
@@ -153,6 +156,12 @@ func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.N
 		Limits:            linkserver.Limits{MaxConnections: o.MaxLinkConnections, MinTransferRate: o.MinLinkTransferRate},
 	}); err != nil {
 		return nil, fmt.Errorf("setting up link server: %w", err)
+	}
+
+	// What the dashboard and alerts read of this replica: links by state, the signing
+	// key, the webhook certificate's expiry.
+	if err := opsmetrics.Register(ctrlmetrics.Registry, opsmetrics.Sources{Cache: mgr.GetCache(), Keys: keys, Webhooks: o.Webhooks, WebhookCertDir: o.WebhookCertDir}); err != nil {
+		return nil, err
 	}
 
 	ready := healthz.Ping

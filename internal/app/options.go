@@ -29,8 +29,10 @@ type Options struct {
 	ProbeAddr      string
 	PprofAddr      string
 
-	LinkAddr            string
-	LinkBaseURL         string
+	LinkAddr    string
+	LinkBaseURL string
+	// URLInStatus is false when links publish their URLs only in Secrets (SPEC §12).
+	URLInStatus         bool
 	ContentCacheBytes   int64
 	MaxLinkConnections  int
 	MinLinkTransferRate int64
@@ -91,6 +93,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	// with 0.5 s about 17 s (SPEC §9: lease + 2 s), for two lease requests a second.
 	fs.DurationVar(&o.LeaderElection.RetryPeriod, "leader-election-retry-period", 500*time.Millisecond, "How often replicas try to acquire or renew the lease; a standby takes over at most about 4 retry periods after the lease duration.")
 	fs.StringVar(&o.LinkAddr, "link-bind-address", ":8082", "Address the link server binds to.")
+	fs.BoolVar(&o.URLInStatus, "url-in-status", true, "Write each link's URL into its status.url; false publishes URLs only in the Secret a link's spec.urlSecretName names, and status shows them redacted (a URL is a bearer credential).")
 	fs.StringVar(&o.LinkBaseURL, "link-base-url", "http://localhost:8082", "Public base URL of the link server; issued URLs are <base>/links/<token>.")
 	fs.Func("watch-namespaces", "Comma-separated namespaces whose Files, FileLinks, FileStores and labelled Secrets and ConfigMaps the manager watches, reconciles and serves; default every namespace. The signing key Secret and the leader election Lease are read wherever their flags put them.", func(s string) error {
 		o.WatchNamespaces = splitList(s)

@@ -57,4 +57,4 @@ func documentable(prefix string, m map[string]any) []string {
 }
 
 // wholeValues are maps documented as one value.
-var wholeValues = map[string]bool{"resources": true}
+var wholeValues = map[string]bool{"resources": true, "grafana.dashboard.labels": true}

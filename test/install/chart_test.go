@@ -59,8 +59,10 @@ func TestChartLints(t *testing.T) {
 	for name, values := range map[string]map[string]any{
 		"defaults": nil,
 		"everything on": {
-			"ingress": map[string]any{"enabled": true, "className": "nginx"},
-			"metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true}},
+			"ingress":        map[string]any{"enabled": true, "className": "nginx"},
+			"metrics":        map[string]any{"serviceMonitor": map[string]any{"enabled": true}},
+			"grafana":        map[string]any{"dashboard": map[string]any{"enabled": true}},
+			"prometheusRule": map[string]any{"enabled": true},
 		},
 	} {
 		lint := action.NewLint()

@@ -22,8 +22,10 @@ import (
 
 var (
 	cfg *rest.Config
-	k8s client.Client
-	ctx = context.Background()
+	// kubeconfig reaches the API server as cfg does, for processes the tests run.
+	kubeconfig []byte
+	k8s        client.Client
+	ctx        = context.Background()
 )
 
 func TestMain(m *testing.M) {
@@ -33,6 +35,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "starting envtest (is KUBEBUILDER_ASSETS set? make test sets it):", err)
 		os.Exit(1)
 	}
+	kubeconfig = env.KubeConfig
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = apiextensionsv1.AddToScheme(scheme)
@@ -46,8 +49,8 @@ func TestMain(m *testing.M) {
 }
 
 // stubCRDs stand in for cert-manager's, the Prometheus Operator's and Gateway API's CRDs: enough for
-// the API server to accept Certificate, Issuer, ServiceMonitor and HTTPRoute objects, whose own
-// schemas are those projects' business.
+// the API server to accept Certificate, Issuer, ServiceMonitor, PrometheusRule and HTTPRoute
+// objects, whose own schemas are those projects' business.
 func stubCRDs() []*apiextensionsv1.CustomResourceDefinition {
 	stub := func(group, kind, plural string) *apiextensionsv1.CustomResourceDefinition {
 		return &apiextensionsv1.CustomResourceDefinition{
@@ -71,6 +74,7 @@ func stubCRDs() []*apiextensionsv1.CustomResourceDefinition {
 		stub("cert-manager.io", "Certificate", "certificates"),
 		stub("cert-manager.io", "Issuer", "issuers"),
 		stub("monitoring.coreos.com", "ServiceMonitor", "servicemonitors"),
+		stub("monitoring.coreos.com", "PrometheusRule", "prometheusrules"),
 		stub("gateway.networking.k8s.io", "HTTPRoute", "httproutes"),
 	}
 }

@@ -3,6 +3,8 @@ package install
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -31,6 +33,8 @@ func TestUserRolesAggregate(t *testing.T) {
 	installers := map[string]objects{
 		"install.yaml": decode(t, b),
 		"chart":        render(t, "filelink-system", nil),
+		// URLs only in Secrets: a link's status holds no credential, so view reads links.
+		"chart with URLs in Secrets only": render(t, "filelink-system", map[string]any{"urlInStatus": false}),
 	}
 	for name, objs := range installers {
 		t.Run(name, func(t *testing.T) {
@@ -48,7 +52,8 @@ func TestUserRolesAggregate(t *testing.T) {
 			for _, role := range []string{"admin", "edit", "view"} {
 				aggregate(t, role)
 			}
-			team := "team-" + map[string]string{"install.yaml": "a", "chart": "b"}[name]
+			team := "team-" + map[string]string{"install.yaml": "a", "chart": "b", "chart with URLs in Secrets only": "c"}[name]
+			urlsInStatus := team != "team-c"
 			other := team + "-other"
 			createNamespace(t, team)
 			createNamespace(t, other)
@@ -69,7 +74,8 @@ func TestUserRolesAggregate(t *testing.T) {
 				{"olga", "deletecollection", "filelinks", team, true},
 				{"bob", "get", "files", team, true},
 				{"bob", "list", "filestores", team, true},
-				{"bob", "get", "filelinks", team, false}, // status.url is a credential
+				{"bob", "get", "filelinks", team, !urlsInStatus}, // status.url is a credential
+				{"bob", "get", "secrets", team, false},
 				{"bob", "create", "files", team, false},
 				{"bob", "get", "files", other, false},
 			} {
@@ -142,4 +148,14 @@ func allowed(t *testing.T, user, verb, resource, namespace string) bool {
 		t.Fatal(err)
 	}
 	return review.Status.Allowed
+}
+
+// TestChartURLInStatus: urlInStatus=false is the manager's --url-in-status=false.
+func TestChartURLInStatus(t *testing.T) {
+	if args := render(t, "filelink-system", nil).managerArgs(t); slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--url-in-status") }) {
+		t.Errorf("the default passes %v", args)
+	}
+	if args := render(t, "filelink-system", map[string]any{"urlInStatus": false}).managerArgs(t); !slices.Contains(args, "--url-in-status=false") {
+		t.Errorf("urlInStatus=false: args %v", args)
+	}
 }
