@@ -12,7 +12,7 @@ import (
 func BenchmarkHandler(b *testing.B) {
 	f := newFixture(b, nil)
 	eventuallyStatus(b, f.url(), http.StatusOK)
-	req := httptest.NewRequest(http.MethodGet, f.url(), nil)
+	req := httptest.NewRequestWithContext(b.Context(), http.MethodGet, f.url(), nil)
 	h := server.Handler()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(content)))
@@ -27,7 +27,7 @@ func BenchmarkHandler(b *testing.B) {
 
 // BenchmarkHandlerUnknownToken measures the 404 path for a well-formed unknown token.
 func BenchmarkHandlerUnknownToken(b *testing.B) {
-	req := httptest.NewRequest(http.MethodGet, base+"/links/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", nil)
+	req := httptest.NewRequestWithContext(b.Context(), http.MethodGet, base+"/links/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", nil)
 	h := server.Handler()
 	b.ReportAllocs()
 	for b.Loop() {

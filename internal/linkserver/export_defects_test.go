@@ -1,7 +1,6 @@
 package linkserver
 
 import (
-	"net/http"
 	"testing"
 
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -16,5 +15,4 @@ func CountOnManagerRegistry(t testing.TB, s *Server) {
 		t.Fatal(err)
 	}
 	s.metrics = m
-	s.handler = m.observe(http.HandlerFunc(s.serveLink))
 }

@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/decision"
 )
 
 // SetSendBuffer makes the sockets s accepts buffer at most about n bytes, so a test sees
@@ -26,18 +27,31 @@ func SetSendBuffer(s *Server, n int) {
 // suite's manager.
 var NewServer = newServer
 
-// SharedGet reads through s's copy-free reader, as fileFor and bodyOf do; obj names the
-// kind by its GroupVersionKind and is filled only when no store can be read directly.
+// SharedGet reads through s's copy-free reader, as the decision does.
 func SharedGet[T client.Object](ctx context.Context, s *Server, key types.NamespacedName, obj T) (T, error) {
-	return get(ctx, s.objects, key, obj.GetObjectKind().GroupVersionKind(), func() T { return obj })
+	return decision.SharedGet(ctx, s.decider, key, obj)
 }
 
 // FileKind names the File kind for SharedGet.
-func FileKind() *filelinkv1.File {
-	f := newFile()
-	f.SetGroupVersionKind(fileKind)
-	return f
-}
+var FileKind = decision.FileKind
 
 // FastAnswers is how many answers s's fast path has written.
-func FastAnswers(s *Server) int64 { return s.fastAnswers.Load() }
+func FastAnswers(s *Server) int64 {
+	if fp := s.fast.Load(); fp != nil {
+		return fp.Answers()
+	}
+	return 0
+}
+
+// HoldsBody reports whether s's content cache holds the body file's link would serve
+// now.
+func HoldsBody(ctx context.Context, s *Server, file *filelinkv1.File) bool {
+	_, key, err := s.decider.SourceVersion(ctx, file)
+	return err == nil && s.bodies.Holds(key)
+}
+
+// FetchAheadIdle reports whether s has no body queued or being fetched ahead.
+func FetchAheadIdle(s *Server) bool { return s.prefetch.Idle() }
+
+// WithoutFetchAhead keeps s from fetching bodies ahead: it reads them on first download.
+func WithoutFetchAhead(s *Server) { s.prefetch = nil }

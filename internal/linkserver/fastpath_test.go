@@ -17,7 +17,7 @@ import (
 )
 
 // rawExchange writes req on conn and reads one answer: its head as sent and its body.
-func rawExchange(t *testing.T, conn net.Conn, br *bufio.Reader, req string, method string) (string, *http.Response, []byte) {
+func rawExchange(t *testing.T, conn net.Conn, br *bufio.Reader, req string, method string) (string, *received, []byte) {
 	t.Helper()
 	if req != "" {
 		if _, err := io.WriteString(conn, req); err != nil {
@@ -36,10 +36,13 @@ func rawExchange(t *testing.T, conn net.Conn, br *bufio.Reader, req string, meth
 			break
 		}
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(io.MultiReader(strings.NewReader(head.String()), br)), &http.Request{Method: method})
+	// The head alone is parsed; the body is read from br below, so closing the parsed
+	// response's body reads nothing of the connection.
+	resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(head.String())), &http.Request{Method: method})
 	if err != nil {
 		t.Fatal(err)
 	}
+	resp.Body.Close()
 	var body []byte
 	if method != http.MethodHead {
 		body = make([]byte, resp.ContentLength)
@@ -47,7 +50,7 @@ func rawExchange(t *testing.T, conn net.Conn, br *bufio.Reader, req string, meth
 			t.Fatalf("reading %d body bytes: %v", resp.ContentLength, err)
 		}
 	}
-	return head.String(), resp, body
+	return head.String(), receivedOf(resp), body
 }
 
 var dateLine = regexp.MustCompile(`(?m)^Date: .*\r$`)
@@ -68,10 +71,7 @@ func TestFastPathAnswersAsNetHTTPDoes(t *testing.T) {
 		{"GET, Connection: close", http.MethodGet, "Connection: close\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			conn := connect(t, strings.TrimPrefix(base, "http://"))
 			defer conn.Close()
 			br := bufio.NewReader(conn)
 			plain := tc.method + " " + path + " HTTP/1.1\r\nHost: links.example\r\nUser-Agent: test\r\n" + tc.extra + "\r\n"
@@ -91,9 +91,7 @@ func TestFastPathAnswersAsNetHTTPDoes(t *testing.T) {
 					t.Fatalf("after Connection: close the connection is still open: %v", err)
 				}
 				conn.Close()
-				if conn, err = net.Dial("tcp", strings.TrimPrefix(base, "http://")); err != nil {
-					t.Fatal(err)
-				}
+				conn = connect(t, base)
 				defer conn.Close()
 				br = bufio.NewReader(conn)
 			}
@@ -130,10 +128,7 @@ func TestPipelinedRequestsAreAnsweredInOrder(t *testing.T) {
 	get := "GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n"
 	ranged := "GET " + path + " HTTP/1.1\r\nHost: a\r\nRange: bytes=0-3\r\n\r\n"
 	missing := "GET /links/nothing-here HTTP/1.1\r\nHost: a\r\n\r\n"
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := connect(t, strings.TrimPrefix(base, "http://"))
 	defer conn.Close()
 	before, metricsBefore := linkserver.FastAnswers(server), gather(t)
 	if _, err := io.WriteString(conn, get+get+ranged+get+missing); err != nil {
@@ -182,17 +177,15 @@ func TestShutdownClosesFastPathConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventuallyStatus(t, on(srv, f.url()), http.StatusOK)
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := linkserver.FastAnswers(s)
+	conn := connect(t, addr)
 	defer conn.Close()
 	br := bufio.NewReader(conn)
 	if _, resp, _ := rawExchange(t, conn, br, "GET "+strings.TrimPrefix(f.url(), base)+" HTTP/1.1\r\nHost: a\r\n\r\n", http.MethodGet); resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET: %d", resp.StatusCode)
 	}
-	if linkserver.FastAnswers(s) != 1 {
-		t.Fatalf("the fast path answered %d requests, want 1", linkserver.FastAnswers(s))
+	if got := linkserver.FastAnswers(s) - before; got != 1 {
+		t.Fatalf("the fast path answered %d requests, want 1", got)
 	}
 	stopped := time.Now()
 	cancel()
@@ -220,10 +213,7 @@ func TestAContentTypeWithALineBreakIsNetHTTPs(t *testing.T) {
 	f := newFixture(t, func(f *fixture) { f.file.Spec.ContentType = "text/plain\r\n; charset=utf-8" })
 	eventuallyStatus(t, f.url(), http.StatusOK)
 	before := linkserver.FastAnswers(server)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := connect(t, strings.TrimPrefix(base, "http://"))
 	defer conn.Close()
 	head, resp, body := rawExchange(t, conn, bufio.NewReader(conn), "GET "+strings.TrimPrefix(f.url(), base)+" HTTP/1.1\r\nHost: a\r\n\r\n", http.MethodGet)
 	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, content) {

@@ -47,6 +47,9 @@ func on(base, linkURL string) string {
 func TestBodiesLargerThanTheCacheAreServed(t *testing.T) {
 	big := randomBytes(t, 256<<10)
 	f := newFixture(t, withBody(big))
+	// Once the suite's server serves it, that server holds the body and reads it no
+	// more, ahead or not: only the downloads below read.
+	eventuallyStatus(t, f.url(), http.StatusOK)
 	small := startServer(t, linkserver.Options{ContentCacheBytes: 64 << 10})
 	eventuallyStatus(t, on(small, f.url()), http.StatusOK)
 
@@ -71,21 +74,22 @@ func TestBodiesLargerThanTheCacheAreServed(t *testing.T) {
 
 // rawRequest sends req as written over a new connection to base's host and reads the
 // answer.
-func rawRequest(t testing.TB, base, req string) *http.Response {
+func rawRequest(t testing.TB, base, req string) (*received, []byte) {
 	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := connect(t, base)
+	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	go func() { _, _ = io.WriteString(conn, req) }() // the server may answer before reading it all
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading the body: %v", err)
+	}
+	return receivedOf(resp), body
 }
 
 // getWithHeaderFields builds a GET whose header fields (Host included, each counted as
@@ -119,15 +123,12 @@ func TestRequestHeadersAreCappedAt16KiB(t *testing.T) {
 		{64 << 10, http.StatusRequestHeaderFieldsTooLarge},
 	} {
 		t.Run(fmt.Sprint(c.fields), func(t *testing.T) {
-			resp := rawRequest(t, base, getWithHeaderFields(base, path, c.fields-closeField))
+			resp, body := rawRequest(t, base, getWithHeaderFields(base, path, c.fields-closeField))
 			if resp.StatusCode != c.want {
 				t.Fatalf("%d bytes of header fields: %d, want %d", c.fields, resp.StatusCode, c.want)
 			}
-			if c.want == http.StatusOK {
-				body, _ := io.ReadAll(resp.Body)
-				if !bytes.Equal(body, content) {
-					t.Errorf("body %q", body)
-				}
+			if c.want == http.StatusOK && !bytes.Equal(body, content) {
+				t.Errorf("body %q", body)
 			}
 		})
 	}
@@ -138,10 +139,7 @@ func TestRequestHeadersAreCappedAt16KiB(t *testing.T) {
 func TestHeaderTrickleIsCutOff(t *testing.T) {
 	const timeout = 400 * time.Millisecond
 	srv := startServer(t, linkserver.Options{Limits: linkserver.Limits{ReadHeaderTimeout: timeout}})
-	conn, err := net.Dial("tcp", strings.TrimPrefix(srv, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := connect(t, strings.TrimPrefix(srv, "http://"))
 	defer conn.Close()
 	start := time.Now()
 	stop := make(chan struct{})
@@ -201,7 +199,7 @@ func TestMinimumTransferRate(t *testing.T) {
 			get := "GET " + strings.TrimPrefix(f.url(), base) + " HTTP/1.1\r\nHost: x\r\n\r\n"
 
 			t.Run("slow but moving", func(t *testing.T) {
-				conn, err := smallReceiveBuffer.Dial("tcp", strings.TrimPrefix(srv, "http://"))
+				conn, err := smallReceiveBuffer.DialContext(t.Context(), "tcp", strings.TrimPrefix(srv, "http://"))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -214,6 +212,7 @@ func TestMinimumTransferRate(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				defer resp.Body.Close()
 				body, err := io.ReadAll(resp.Body)
 				if err != nil || !bytes.Equal(body, big) {
 					t.Fatalf("slow reader got %d of %d bytes: %v", len(body), len(big), err)
@@ -224,7 +223,7 @@ func TestMinimumTransferRate(t *testing.T) {
 			})
 
 			t.Run("stalled", func(t *testing.T) {
-				conn, err := smallReceiveBuffer.Dial("tcp", strings.TrimPrefix(srv, "http://"))
+				conn, err := smallReceiveBuffer.DialContext(t.Context(), "tcp", strings.TrimPrefix(srv, "http://"))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -298,7 +297,7 @@ func TestEveryAnswerCarriesTheContentSecurityPolicy(t *testing.T) {
 	eventuallyStatus(t, expiring.url(), http.StatusOK)
 	t.Cleanup(func() { clk.SetTime(time.Now()) })
 
-	check := func(name string, resp *http.Response, want int) {
+	check := func(name string, resp *received, want int) {
 		t.Helper()
 		if resp.StatusCode != want {
 			t.Errorf("%s: %d, want %d", name, resp.StatusCode, want)
@@ -308,7 +307,7 @@ func TestEveryAnswerCarriesTheContentSecurityPolicy(t *testing.T) {
 		}
 		wantSecurityHeaders(t, resp.Header)
 	}
-	get := func(url string, h map[string]string) *http.Response {
+	get := func(url string, h map[string]string) *received {
 		resp, _ := request(t, http.MethodGet, url, h)
 		return resp
 	}
@@ -320,7 +319,8 @@ func TestEveryAnswerCarriesTheContentSecurityPolicy(t *testing.T) {
 	check("unknown token", get(base+"/links/nope", nil), http.StatusNotFound)
 	resp, _ := request(t, http.MethodPost, f.url(), nil)
 	check("POST", resp, http.StatusMethodNotAllowed)
-	check("header fields too large", rawRequest(t, base, getWithHeaderFields(base, "/links/x", 17<<10)), http.StatusRequestHeaderFieldsTooLarge)
+	tooLarge, _ := rawRequest(t, base, getWithHeaderFields(base, "/links/x", 17<<10))
+	check("header fields too large", tooLarge, http.StatusRequestHeaderFieldsTooLarge)
 	clk.SetTime(expires.Time)
 	check("expired", get(expiring.url(), nil), http.StatusGone)
 }
@@ -334,20 +334,25 @@ func TestConnectionsAreCapped(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections() // its kept-alive connection would hold a slot
 	var held []net.Conn
 	for range 2 {
-		c, err := net.Dial("tcp", strings.TrimPrefix(srv, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := connect(t, srv)
 		defer c.Close()
 		held = append(held, c)
 	}
 	time.Sleep(200 * time.Millisecond) // both accepted, the idle one closed
-	fresh := func(timeout time.Duration) (*http.Response, error) {
+	fresh := func(timeout time.Duration) (*received, error) {
 		client := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
-		return client.Get(on(srv, f.url()))
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, on(srv, f.url()), nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		resp.Body.Close()
+		return receivedOf(resp), nil
 	}
 	if resp, err := fresh(500 * time.Millisecond); err == nil {
-		resp.Body.Close()
 		t.Fatalf("a third connection was served (%d) while two were open", resp.StatusCode)
 	}
 	held[0].Close()
@@ -355,7 +360,6 @@ func TestConnectionsAreCapped(t *testing.T) {
 	if err != nil {
 		t.Fatalf("once a connection closed: %v", err)
 	}
-	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("once a connection closed: %d", resp.StatusCode)
 	}
@@ -366,10 +370,7 @@ func TestConnectionsAreCapped(t *testing.T) {
 func TestARequestBodyIsNotWaitedFor(t *testing.T) {
 	f := newFixture(t, nil)
 	eventuallyStatus(t, f.url(), http.StatusOK)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := connect(t, strings.TrimPrefix(base, "http://"))
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.WriteString(conn, "GET "+strings.TrimPrefix(f.url(), base)+" HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nab"); err != nil {
@@ -380,6 +381,7 @@ func TestARequestBodyIsNotWaitedFor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusOK || !bytes.Equal(b, content) {
 		t.Fatalf("%d %q", resp.StatusCode, b)
 	}

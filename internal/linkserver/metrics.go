@@ -2,8 +2,6 @@ package linkserver
 
 import (
 	"errors"
-	"io"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -53,23 +51,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 // so a manager restarted in the same process keeps counting on the same series.
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
 	err := reg.Register(c)
-	var already prometheus.AlreadyRegisteredError
-	if errors.As(err, &already) {
+	if already, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
 		if existing, ok := already.ExistingCollector.(C); ok {
 			return existing, nil
 		}
 	}
 	return c, err
-}
-
-// observe wraps h so that every request is counted by outcome and timed.
-func (m *metrics) observe(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &recordingWriter{ResponseWriter: w, code: http.StatusOK}
-		h.ServeHTTP(rec, r)
-		m.record(rec.code, rec.written, start)
-	})
 }
 
 // record counts one answer of code with its body bytes, timed from start; a nil m (a
@@ -99,32 +86,4 @@ func (m *metrics) seriesOf(code int) *codeSeries {
 	label := strconv.Itoa(code)
 	s, _ := m.byCode.LoadOrStore(code, &codeSeries{requests: m.downloads.WithLabelValues(label), duration: m.duration.WithLabelValues(label)})
 	return s.(*codeSeries)
-}
-
-// recordingWriter remembers the status code and counts the body bytes written.
-type recordingWriter struct {
-	http.ResponseWriter
-	code    int
-	written int64
-}
-
-func (w *recordingWriter) WriteHeader(code int) {
-	w.code = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *recordingWriter) Write(b []byte) (int, error) {
-	n, err := w.ResponseWriter.Write(b)
-	w.written += int64(n)
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *recordingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// ReadFrom counts what the inner writer's ReadFrom (sendfile, for a cached body) wrote.
-func (w *recordingWriter) ReadFrom(r io.Reader) (int64, error) {
-	n, err := readFrom(w.ResponseWriter, r)
-	w.written += n
-	return n, err
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -35,7 +36,8 @@ type apiProxy struct {
 }
 
 func startProxy(t testing.TB, target string) *apiProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +59,8 @@ func (p *apiProxy) serve() {
 			continue // held open, never answered
 		default:
 		}
-		up, err := net.Dial("tcp", p.target)
+		var d net.Dialer
+		up, err := d.DialContext(context.Background(), "tcp", p.target)
 		if err != nil {
 			c.Close()
 			continue
@@ -112,8 +115,10 @@ func (p *apiProxy) freeze() { close(p.frozen) }
 // TestServingDoesNotWaitOnTheAPIServer runs a link server in a manager of its own whose
 // only way to the API server is a proxy, and cuts the proxy after one download. Every
 // link the caches know keeps answering, quickly: 200 from the cached body, 410 from the
-// instant of expiry, 404 for unknown tokens. A body that was never read needs the API
-// server, and answers 503 within the read timeout instead of hanging.
+// instant of expiry, 404 for unknown tokens. A link never downloaded before answers 200
+// too, from the body fetched ahead when its File became Ready (defect 4 of issue 17: it
+// answered 503 for the whole outage). Only a body beyond the content cache needs the
+// API server, and answers 503 within the read timeout instead of hanging.
 func TestServingDoesNotWaitOnTheAPIServer(t *testing.T) {
 	for name, partition := range map[string]func(*apiProxy){
 		"connections refused": (*apiProxy).cut,
@@ -141,7 +146,9 @@ func testPartition(t *testing.T, partition func(*apiProxy)) {
 	}
 	pclk := clocktesting.NewFakeClock(time.Now())
 	ctx, cancel := context.WithCancel(context.Background())
-	if _, err := linkserver.Setup(ctx, m, linkserver.Options{Addr: addr, Keys: signing.Fixed(signer), Clock: pclk, SourceReadTimeout: time.Second}); err != nil {
+	srvObj, err := linkserver.Setup(ctx, m, linkserver.Options{Addr: addr, Keys: signing.Fixed(signer), Clock: pclk,
+		SourceReadTimeout: time.Second, ContentCacheBytes: partitionCacheBytes})
+	if err != nil {
 		t.Fatal(err)
 	}
 	stopped := make(chan struct{})
@@ -160,10 +167,18 @@ func testPartition(t *testing.T, partition func(*apiProxy)) {
 	expires := metav1.NewTime(pclk.Now().Add(time.Hour).Truncate(time.Second))
 	served := newFixture(t, nil)
 	expiring := newFixture(t, func(f *fixture) { f.link.Spec.ExpiresAt = &expires })
-	cold := newFixture(t, nil) // known to the caches, its body never read
+	cold := newFixture(t, nil) // never downloaded
+	large := newFixture(t, withBody(randomBytes(t, 2*partitionCacheBytes)))
 	eventuallyStatus(t, on(srv, served.url()), http.StatusOK)
 	eventuallyStatus(t, on(srv, expiring.url()), http.StatusOK)
 	waitCached(t, m.GetCache(), cold)
+	waitCached(t, m.GetCache(), large)
+	NewWithT(t).Eventually(func() bool { return linkserver.HoldsBody(ctx, srvObj, cold.file) }).
+		WithTimeout(10*time.Second).WithPolling(10*time.Millisecond).Should(BeTrue(), "the body of a Ready File was not fetched ahead")
+	// Nor is a read of the large body still under way at the cut, which its download
+	// could share.
+	NewWithT(t).Eventually(func() bool { return linkserver.FetchAheadIdle(srvObj) }).
+		WithTimeout(10 * time.Second).WithPolling(10 * time.Millisecond).Should(BeTrue())
 
 	partition(proxy)
 
@@ -171,7 +186,11 @@ func testPartition(t *testing.T, partition func(*apiProxy)) {
 	get := func(url string) (int, []byte, time.Duration) {
 		t.Helper()
 		start := time.Now()
-		resp, err := client.Get(url)
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatalf("during the partition: %v", err)
 		}
@@ -199,10 +218,17 @@ func testPartition(t *testing.T, partition func(*apiProxy)) {
 	if code, _, took := get(srv + "/links/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"); code != http.StatusNotFound || took > fast {
 		t.Errorf("unknown token: %d in %v, want 404", code, took)
 	}
-	if code, _, took := get(on(srv, cold.url())); code != http.StatusServiceUnavailable || took > 3*time.Second {
-		t.Errorf("a body never read: %d in %v, want 503 within the 1 s read timeout", code, took)
+	if code, b, took := get(on(srv, cold.url())); code != http.StatusOK || !bytes.Equal(b, content) || took > fast {
+		t.Errorf("a link never downloaded before: %d, %d bytes, in %v; want 200 with the body fetched ahead", code, len(b), took)
+	}
+	if code, _, took := get(on(srv, large.url())); code != http.StatusServiceUnavailable || took > 3*time.Second {
+		t.Errorf("a body larger than the content cache: %d in %v, want 503 within the 1 s read timeout", code, took)
 	}
 }
+
+// partitionCacheBytes is the partitioned server's content cache: room for the small
+// bodies, none for a large one.
+const partitionCacheBytes = 128 << 10
 
 // waitCached waits until c holds f's link, File and source metadata.
 func waitCached(t *testing.T, c client.Reader, f *fixture) {

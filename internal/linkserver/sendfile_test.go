@@ -33,7 +33,7 @@ func TestBodiesReachTheSocketAsFiles(t *testing.T) {
 	eventuallyStatus(t, f.url(), http.StatusOK)
 	for _, rangeHeader := range []string{"", "bytes=3-9"} {
 		w := &readFromRecorder{ResponseRecorder: httptest.NewRecorder()}
-		req := httptest.NewRequest(http.MethodGet, f.url(), nil)
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, f.url(), nil)
 		if rangeHeader != "" {
 			req.Header.Set("Range", rangeHeader)
 		}

@@ -1,6 +1,17 @@
 // Package linkserver serves the files behind FileLink URLs. It runs on every replica of
 // the manager, answers from the manager's informer cache and a bounded content cache, and
 // decides expiry from each request's own time, never waiting for the reconciler.
+//
+// This package assembles the packages below it and answers through net/http:
+//
+//   - guard: what every connection and answer is held to; imports none of the others.
+//   - content: the bodies of Secrets and ConfigMaps, cached and fetched ahead; none.
+//   - decision: token → link → File → what to serve, or 404/410; imports content.
+//   - delivery: objects of a FileStore, proxied or redirected; imports decision, guard.
+//   - fastpath: plain requests for cached bodies, below net/http; imports guard and
+//     content, and reaches the decision only through its own Decider interface.
+//
+// None imports this package.
 package linkserver
 
 import (
@@ -9,52 +20,47 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
-	"golang.org/x/sync/singleflight"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
-	"github.com/filelink-dev/filelink-operator/internal/signing"
-	"github.com/filelink-dev/filelink-operator/internal/storeaccess"
+	"github.com/filelink-dev/filelink-operator/internal/filesource"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/content"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/decision"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/delivery"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/fastpath"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
 )
 
 // Server is the link server: a manager Runnable that does not need leader election.
 type Server struct {
 	addr  string
 	cache cache.Cache // the manager's informer cache
-	// objects reads Files and source metadata from the cache without copying them.
-	objects *sharedReader
-	source  client.Reader // the API server, for content not yet in the content cache
-	// links finds a link by token; it follows the FileLink informer and the keys.
-	links  *tokenMap
-	clock  clock.PassiveClock
-	log    logr.Logger
-	limits Limits
+	log   logr.Logger
+	// limits have their defaults filled in.
+	limits guard.Limits
 	// listen is net.ListenConfig's zero value outside tests, which shrink socket buffers
 	// to make a stalled reader show within a small body.
 	listen net.ListenConfig
 
-	sourceReadTimeout time.Duration
-	content           *contentCache
-	fetches           singleflight.Group
-	// stores opens FileStores' buckets and keeps their clients (reachStores).
-	stores *storeaccess.Access
-	// rechecks asks the File controller to look again at a File whose object changed.
-	rechecks *recheckRequester
+	decider  *decision.Decider
+	bodies   *content.Bodies
+	prefetch *content.Prefetcher
+	store    *delivery.Store
 	handler  http.Handler
-	// metrics count the fast path's answers; net/http's are counted by handler.
+	// metrics count every answer, of either path; nil counts nothing (tests' servers).
 	metrics *metrics
-	// fastAnswers counts the fast path's answers, so tests can tell which path answered.
-	fastAnswers atomic.Int64
+	// fast is the running fast path, for tests that tell which path answered.
+	fast atomic.Pointer[fastpath.FastPath]
 	// serving is set once the listener is bound: after the caches have synced, since
 	// the manager starts runnables only then.
 	serving atomic.Bool
@@ -78,11 +84,16 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("link server: %w", err)
 	}
-	reg, err := inf.AddEventHandler(s.links.handler())
+	reg, err := inf.AddEventHandler(s.decider.Links())
 	if err != nil {
 		return fmt.Errorf("link server: %w", err)
 	}
 	defer func() { _ = inf.RemoveEventHandler(reg) }()
+	stopPrefetch, err := s.startPrefetch(ctx)
+	if err != nil {
+		return fmt.Errorf("link server: %w", err)
+	}
+	defer stopPrefetch()
 	if !toolscache.WaitForCacheSync(ctx.Done(), reg.HasSynced) {
 		return nil
 	}
@@ -93,14 +104,15 @@ func (s *Server) Start(ctx context.Context) error {
 	srv := &http.Server{
 		Handler: s.handler,
 		// net/http answers 431 itself beyond this plus its 4 KiB of slack; the handler
-		// answers 431 from maxHeaderBytes on, with the headers every answer carries.
-		MaxHeaderBytes:    maxHeaderBytes,
+		// answers 431 from guard.MaxHeaderBytes on, with the headers every answer carries.
+		MaxHeaderBytes:    guard.MaxHeaderBytes,
 		ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
 		IdleTimeout:       s.limits.IdleTimeout,
 		// Ends the head deadline a connection handed off by the fast path carries, and
-		// with ConnContext tells the handler's answers from net/http's own (handoff.go).
-		ConnState:   connState,
-		ConnContext: connContext,
+		// with ConnContext tells the handler's answers from net/http's own
+		// (fastpath/handoff.go).
+		ConnState:   fastpath.ConnState,
+		ConnContext: fastpath.ConnContext,
 		// net/http would answer "OPTIONS *" itself, 200 without the headers every answer
 		// carries; the handler refuses it (405) like any method but GET and HEAD.
 		DisableGeneralOptionsHandler: true,
@@ -109,16 +121,16 @@ func (s *Server) Start(ctx context.Context) error {
 		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
 	s.log.Info("serving links", "address", ln.Addr().String(), "maxConnections", s.limits.MaxConnections)
+	// Every connection starts on the fast path, which hands net/http the ones it does
+	// not serve.
+	limited := guard.NewLimitListener(ln, s.limits.MaxConnections)
+	fast := fastpath.New(fastpath.Config{Decider: s.decider, Limits: s.limits, Record: s.metrics.record, Log: s.log}, limited.Addr())
+	s.fast.Store(fast)
 	s.serving.Store(true)
 	defer s.serving.Store(false)
-	// Every connection starts on the fast path, which hands net/http the ones it does
-	// not serve (fastpath.go).
-	limited := newLimitListener(ln, s.limits.MaxConnections)
-	handoff := newHandoffListener(limited.Addr())
-	fast := newFastPath(s, handoff)
 	httpDone, fastDone := make(chan error, 1), make(chan error, 1)
-	go func() { httpDone <- srv.Serve(handoff) }()
-	go func() { fastDone <- fast.acceptLoop(ctx, limited) }()
+	go func() { httpDone <- srv.Serve(fast.Handoff()) }()
+	go func() { fastDone <- fast.Serve(ctx, limited) }()
 	var failed error
 	select {
 	case err := <-httpDone:
@@ -131,7 +143,7 @@ func (s *Server) Start(ctx context.Context) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	fastStopped := make(chan error, 1)
-	go func() { fastStopped <- fast.shutdown(shutdownCtx) }()
+	go func() { fastStopped <- fast.Shutdown(shutdownCtx) }()
 	httpErr := srv.Shutdown(shutdownCtx)
 	fastErr := <-fastStopped
 	if failed != nil {
@@ -143,6 +155,33 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
+// startPrefetch fetches bodies ahead until the returned function is called.
+func (s *Server) startPrefetch(ctx context.Context) (func(), error) {
+	if s.prefetch == nil {
+		return func() {}, nil
+	}
+	files, err := s.cache.GetInformer(ctx, &filelinkv1.File{})
+	if err != nil {
+		return nil, err
+	}
+	sources := map[filesource.Kind]content.Informer{}
+	for _, kind := range filesource.InClusterKinds() {
+		inf, err := s.cache.GetInformer(ctx, filesource.Ref{Kind: kind}.Metadata())
+		if err != nil {
+			return nil, err
+		}
+		sources[kind] = inf
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := s.prefetch.Run(ctx, files, sources); err != nil {
+			s.log.Error(err, "fetching bodies ahead stopped; bodies are read on first download")
+		}
+	})
+	return func() { cancel(); wg.Wait() }, nil
+}
+
 // NeedLeaderElection is false: every replica serves, so serving scales out behind a
 // Service while one leader reconciles.
 func (s *Server) NeedLeaderElection() bool { return false }
@@ -151,22 +190,22 @@ func (s *Server) NeedLeaderElection() bool { return false }
 // own listener.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// errNotServable covers every reason a link does not serve that must look the same from
-// outside: unknown token, deleted link, missing File, unlinkable purpose, missing source.
-var errNotServable = errors.New("not servable")
-
+// serveLink is net/http's answer to a link request: everything but the plain requests
+// for cached bodies that the fast path answers.
 func (s *Server) serveLink(rw http.ResponseWriter, r *http.Request) {
-	now := s.clock.Now()
-	answering(r)
-	w := &hardenedWriter{ResponseWriter: newPacedWriter(rw, s.limits.MinTransferRate, s.limits.TransferWindow)}
+	start := time.Now()
+	fastpath.Answering(r)
+	w := guard.NewWriter(rw, s.limits.MinTransferRate, s.limits.TransferWindow)
+	w.AfterBody(func(code int, written int64) { s.metrics.record(code, written, start) })
+	defer w.Finish()
 	h := w.Header()
-	if requestHasBody(r) {
+	if guard.RequestHasBody(r) {
 		// Nothing here reads a body; waiting for one to trickle in before the next
 		// request would let a client hold a connection for ever.
 		h.Set("Connection", "close")
 		_ = http.NewResponseController(rw).SetReadDeadline(time.Now())
 	}
-	if headerBytes(r) > maxHeaderBytes {
+	if guard.HeaderBytes(r) > guard.MaxHeaderBytes {
 		http.Error(w, "request header fields too large", http.StatusRequestHeaderFieldsTooLarge)
 		return
 	}
@@ -175,42 +214,40 @@ func (s *Server) serveLink(rw http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	link, err := s.linkFor(r.URL.Path)
+	v, err := s.decider.Decide(r.Context(), r.URL.Path)
 	if err != nil {
-		s.fail(w, err, nil)
+		s.fail(w, err, v.Link)
 		return
 	}
-	if link.ExpiredAt(now) {
-		http.Error(w, "expired", http.StatusGone)
+	if v.File.Spec.Source.Store != nil {
+		if err := s.store.Serve(w, r, v.Link, v.File); err != nil {
+			s.fail(w, err, v.Link)
+		}
 		return
 	}
-	file, err := s.fileFor(r.Context(), link)
+	b, err := s.bodies.Get(r.Context(), v.Source, v.Key, v.Modified)
 	if err != nil {
-		s.fail(w, err, link)
+		s.fail(w, err, v.Link)
 		return
 	}
-	if file.Spec.Source.Store != nil {
-		s.serveStore(w, r, link, file)
-		return
-	}
-	b, err := s.bodyOf(r.Context(), file)
-	if err != nil {
-		s.fail(w, err, link)
-		return
-	}
-	defer b.done()
-	h.Set("Content-Type", file.MediaType())
-	h.Set("Content-Disposition", attachment(file.DownloadName()))
-	h.Set("ETag", b.etag)
-	limitRanges(r)
-	http.ServeContent(w, r, "", b.modified, b.content)
+	defer b.Done()
+	h.Set("Content-Type", v.File.MediaType())
+	h.Set("Content-Disposition", guard.Attachment(v.File.DownloadName()))
+	h.Set("ETag", b.ETag)
+	guard.LimitRanges(r)
+	http.ServeContent(w, r, "", b.Modified, b.Content)
 }
 
-// fail answers 404 for anything not servable, and 503 for a failure that may pass (the
-// API server unreachable for a body not cached yet), logged with the link's name: the
-// path holds the token, so it is never logged.
+// fail answers 410 for an expired link, 404 for anything not servable, and 503 for a
+// failure that may pass (the API server unreachable for a body not cached, an object
+// store that does not answer), logged with the link's name: the path holds the token,
+// so it is never logged.
 func (s *Server) fail(w http.ResponseWriter, err error, link *filelinkv1.FileLink) {
-	if errors.Is(err, errNotServable) {
+	switch {
+	case errors.Is(err, decision.ErrExpired):
+		http.Error(w, "expired", http.StatusGone)
+		return
+	case decision.NotServable(err):
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
@@ -222,42 +259,33 @@ func (s *Server) fail(w http.ResponseWriter, err error, link *filelinkv1.FileLin
 	http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 }
 
-// linkFor finds the live FileLink whose token is the last path segment: one map lookup
-// by the token itself, then a constant-time comparison under the keys the map was built
-// with. It never calls the API server.
-func (s *Server) linkFor(path string) (*filelinkv1.FileLink, error) {
-	token, ok := signing.TokenFromPath(path)
-	if !ok {
-		return nil, errNotServable
+// newServer returns a Server reading links and Files from cache and file bodies from
+// source, without metrics and without asking for re-checks; Setup is the one way in,
+// tests reach it through export_test.go.
+func newServer(informers cache.Cache, source client.Reader, o Options) *Server {
+	if o.ContentCacheBytes == 0 {
+		o.ContentCacheBytes = DefaultContentCacheBytes
 	}
-	l, signer := s.links.lookup(token)
-	if l == nil || signer == nil || l.DeletionTimestamp != nil || !signer.Verify(token, l.UID) {
-		return nil, errNotServable
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
 	}
-	return l, nil
+	if o.SourceReadTimeout == 0 {
+		o.SourceReadTimeout = DefaultSourceReadTimeout
+	}
+	log := ctrl.Log.WithName("linkserver")
+	bodies := content.NewBodies(content.NewCache(o.ContentCacheBytes), source, o.SourceReadTimeout)
+	decider := decision.New(informers, o.Keys, o.Clock, bodies)
+	s := &Server{
+		addr:     o.Addr,
+		cache:    informers,
+		log:      log,
+		limits:   o.Limits.WithDefaults(),
+		decider:  decider,
+		bodies:   bodies,
+		prefetch: content.NewPrefetcher(bodies, informers, decider.SourceVersion, log.WithName("prefetch")),
+		store: delivery.New(delivery.Config{Cache: informers, Source: source, SourceReadTimeout: o.SourceReadTimeout,
+			Clock: o.Clock, Log: log}),
+	}
+	s.handler = http.HandlerFunc(s.serveLink)
+	return s
 }
-
-// fileFor returns the link's File when it exists, its purpose may be linked and the File
-// controller found it Ready: a File it refused (an unlabelled source above all) serves
-// nothing, on every replica, even before that replica's cache sees the source change.
-// Ready for an older generation is enough; the body is read from the current spec's
-// source, whose label bodyOf checks itself. The File is the informer's: read, never
-// change it.
-func (s *Server) fileFor(ctx context.Context, link *filelinkv1.FileLink) (*filelinkv1.File, error) {
-	file, err := get(ctx, s.objects, types.NamespacedName{Namespace: link.Namespace, Name: link.Spec.File}, fileKind, newFile)
-	if apierrors.IsNotFound(err) {
-		return nil, errNotServable
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !file.Spec.Purpose.Linkable() || file.DeletionTimestamp != nil || !meta.IsStatusConditionTrue(file.Status.Conditions, filelinkv1.ConditionReady) {
-		return nil, errNotServable
-	}
-	return file, nil
-}
-
-// fileKind and newFile name the File kind to sharedReader.
-var fileKind = filelinkv1.GroupVersion.WithKind("File")
-
-func newFile() *filelinkv1.File { return &filelinkv1.File{} }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -84,9 +85,32 @@ func setReady(t testing.TB, file *filelinkv1.File, status metav1.ConditionStatus
 	}
 }
 
-func request(t testing.TB, method, url string, header map[string]string) (*http.Response, []byte) {
+// received is what a test keeps of a response whose body it has read and closed, under
+// http.Response's own field names.
+type received struct {
+	StatusCode    int
+	Header        http.Header
+	ContentLength int64
+}
+
+func receivedOf(r *http.Response) *received {
+	return &received{StatusCode: r.StatusCode, Header: r.Header, ContentLength: r.ContentLength}
+}
+
+// connect opens a TCP connection to addr, a host:port or a base URL.
+func connect(t testing.TB, addr string) net.Conn {
 	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
+	var d net.Dialer
+	conn, err := d.DialContext(t.Context(), "tcp", strings.TrimPrefix(addr, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+func request(t testing.TB, method, url string, header map[string]string) (*received, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +126,7 @@ func request(t testing.TB, method, url string, header map[string]string) (*http.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, body
+	return receivedOf(resp), body
 }
 
 // eventuallyStatus waits until url answers code: the informer cache sees a new object a
@@ -472,6 +496,8 @@ func gather(t *testing.T) map[string]float64 {
 			switch {
 			case m.GetCounter() != nil:
 				out[name] = m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				out[name] = m.GetGauge().GetValue()
 			case m.GetHistogram() != nil:
 				out[strings.Replace(name, mf.GetName(), mf.GetName()+"_count", 1)] = float64(m.GetHistogram().GetSampleCount())
 			}

@@ -82,7 +82,12 @@ func runSuite(m *testing.M) int {
 	if err := waitForServer(base); err != nil {
 		return fail(err)
 	}
-	return m.Run()
+	code := m.Run()
+	if err := stopStores(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping the S3 server:", err)
+		return 1
+	}
+	return code
 }
 
 // newManager builds a manager with the options the binary gives it, so Last-Modified is
@@ -94,7 +99,8 @@ func newManager(cfg *rest.Config) (ctrl.Manager, error) {
 }
 
 // startServer runs one more link server on the suite's manager, with options of its own
-// (the suite's fixed key unless o.Keys says otherwise), and returns its base URL.
+// (the suite's fixed key unless o.Keys says otherwise) and without fetching ahead, and
+// returns its base URL.
 func startServer(t testing.TB, o linkserver.Options, tune ...func(*linkserver.Server)) string {
 	t.Helper()
 	addr, err := freeAddr()
@@ -109,6 +115,9 @@ func startServer(t testing.TB, o linkserver.Options, tune ...func(*linkserver.Se
 		o.Clock = clk
 	}
 	s := linkserver.NewServer(mgr.GetCache(), mgr.GetAPIReader(), o)
+	// Only the suite's server fetches bodies ahead: the tests' own would read every
+	// body in the cluster when they start, beside the API calls a test counts.
+	linkserver.WithoutFetchAhead(s)
 	for _, f := range tune {
 		f(s)
 	}
@@ -135,7 +144,11 @@ var freeAddr = framework.FreeAddr
 func waitForServer(base string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(base + "/"); err == nil {
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, base+"/", nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 			return nil
 		}

@@ -1,4 +1,4 @@
-package linkserver
+package fastpath
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
 )
 
 // handoffListener is how the fast path gives net/http a connection: http.Server.Serve
@@ -67,7 +69,7 @@ func (l *handoffListener) give(c net.Conn) bool {
 // it sets reaches past headDue; the deadline it asked for last is then restored, which
 // lets the connection idle and the answer's background read wait on net/http's terms.
 type replayConn struct {
-	tcpConn
+	guard.TCPConn
 	buffered *bufio.Reader
 
 	mu      sync.Mutex
@@ -78,11 +80,11 @@ type replayConn struct {
 	// start until the connection is idle again. What net/http writes outside it is an
 	// answer of its own (see Write).
 	answering atomic.Bool
-	// metrics count net/http's own answers, which the handler's recorder never sees.
-	metrics *metrics
+	// record counts net/http's own answers, which the handler's writer never sees.
+	record func(code int, written int64, start time.Time)
 }
 
-// Write stamps the headers every answer carries (hardenedHeaders) on the answers
+// Write stamps the headers every answer carries (guard.HardenedHeaders) on the answers
 // net/http writes by itself, which no handler sees: 400 for a malformed head, 417 for an
 // unknown expectation, 431 beyond its own header limit, 501, 505. net/http writes each
 // in one write that starts with the status line; each is counted as the handler's are.
@@ -90,19 +92,19 @@ type replayConn struct {
 // line included.
 func (c *replayConn) Write(p []byte) (int, error) {
 	if c.answering.Load() || len(p) < len("HTTP/1.1 200") || !bytes.HasPrefix(p, []byte("HTTP/1.")) {
-		return c.tcpConn.Write(p)
+		return c.TCPConn.Write(p)
 	}
 	line := bytes.Index(p, []byte("\r\n")) + len("\r\n")
 	code, err := strconv.Atoi(string(p[len("HTTP/1.1 "):len("HTTP/1.1 200")]))
 	if line < len("\r\n") || err != nil {
-		return c.tcpConn.Write(p)
+		return c.TCPConn.Write(p)
 	}
 	start := time.Now()
 	stamped := make([]byte, 0, len(p)+len(hardenedHeaderLines))
 	stamped = append(append(append(stamped, p[:line]...), hardenedHeaderLines...), p[line:]...)
-	n, err := c.tcpConn.Write(stamped)
+	n, err := c.TCPConn.Write(stamped)
 	if end := bytes.Index(stamped, []byte("\r\n\r\n")); end >= 0 {
-		c.metrics.record(code, int64(max(n-end-len("\r\n\r\n"), 0)), start)
+		c.record(code, int64(max(n-end-len("\r\n\r\n"), 0)), start)
 	}
 	// Count what was written of p, not of the stamp.
 	switch {
@@ -115,10 +117,10 @@ func (c *replayConn) Write(p []byte) (int, error) {
 	}
 }
 
-// hardenedHeaderLines are hardenedHeaders as header lines, each ending in CRLF.
+// hardenedHeaderLines are guard.HardenedHeaders as header lines, each ending in CRLF.
 var hardenedHeaderLines = func() []byte {
 	var b bytes.Buffer
-	_ = hardenedHeaders.Write(&b)
+	_ = guard.HardenedHeaders.Write(&b)
 	return b.Bytes()
 }()
 
@@ -129,7 +131,7 @@ func (c *replayConn) Read(p []byte) (int, error) {
 		}
 		c.buffered = nil
 	}
-	return c.tcpConn.Read(p)
+	return c.TCPConn.Read(p)
 }
 
 func (c *replayConn) SetReadDeadline(t time.Time) error {
@@ -141,7 +143,7 @@ func (c *replayConn) SetReadDeadline(t time.Time) error {
 			t = c.headDue
 		}
 	}
-	return c.tcpConn.SetReadDeadline(t)
+	return c.TCPConn.SetReadDeadline(t)
 }
 
 func (c *replayConn) SetDeadline(t time.Time) error {
@@ -156,14 +158,14 @@ func (c *replayConn) headRead() {
 		return
 	}
 	c.headDue = time.Time{}
-	_ = c.tcpConn.SetReadDeadline(c.asked)
+	_ = c.TCPConn.SetReadDeadline(c.asked)
 }
 
-// connState is the server's http.Server.ConnState. net/http reports a connection active
+// ConnState is the server's http.Server.ConnState. net/http reports a connection active
 // once it has read a request's head, before it starts the handler or reads on its own
 // behalf: the moment a handed-off head's deadline has done its work. It reports it idle
 // once an answer is written whole, before it reads the next request.
-func connState(c net.Conn, state http.ConnState) {
+func ConnState(c net.Conn, state http.ConnState) {
 	rc, ok := c.(*replayConn)
 	if !ok {
 		return
@@ -178,18 +180,18 @@ func connState(c net.Conn, state http.ConnState) {
 
 type replayConnKey struct{}
 
-// connContext is the server's http.Server.ConnContext: it lets the handler find the
-// connection it answers on (answering).
-func connContext(ctx context.Context, c net.Conn) context.Context {
+// ConnContext is the server's http.Server.ConnContext: it lets the handler find the
+// connection it answers on (Answering).
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
 	if rc, ok := c.(*replayConn); ok {
 		return context.WithValue(ctx, replayConnKey{}, rc)
 	}
 	return ctx
 }
 
-// answering tells r's connection, if the fast path handed it over, that what net/http
+// Answering tells r's connection, if the fast path handed it over, that what net/http
 // writes next is the handler's answer to r.
-func answering(r *http.Request) {
+func Answering(r *http.Request) {
 	if rc, ok := r.Context().Value(replayConnKey{}).(*replayConn); ok {
 		rc.answering.Store(true)
 	}

@@ -1,14 +1,14 @@
-package linkserver
+package delivery
 
 import (
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
-	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/decision"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 )
 
@@ -32,16 +32,13 @@ var storeRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		"(fetched, local, redirected, refused, changed, not_found, unavailable).",
 }, []string{"delivery", "outcome"})
 
-// registerStoreMetrics adds storeRequests to the manager's registry, once per process.
-func registerStoreMetrics() error {
-	_, err := register(ctrlmetrics.Registry, storeRequests)
-	return err
-}
+// Collector is the store requests counter, to register on the manager's registry.
+func Collector() prometheus.Collector { return storeRequests }
 
 // storeOutcome names the outcome of a request that failed at the object store.
 func storeOutcome(err error) string {
 	switch {
-	case errors.Is(err, errNotServable):
+	case errors.Is(err, decision.ErrNotServable):
 		return storeRefused
 	case errors.Is(err, objectstore.ErrObjectChanged):
 		return storeChanged
@@ -53,35 +50,19 @@ func storeOutcome(err error) string {
 }
 
 // storeAnswer counts a store request by the outcome set on it when its status line goes
-// out, so the count is there by the time the downloader has the answer.
+// out, so the count is there by the time the downloader has the answer. For a proxied
+// body, that moment is also when the object store is asked for the bytes.
 type storeAnswer struct {
-	http.ResponseWriter
 	delivery filelinkv1.Delivery
 	outcome  string
-	counted  bool
+	proxy    *proxied
 }
 
-func (a *storeAnswer) WriteHeader(code int) {
-	if !a.counted {
-		a.counted = true
-		storeRequests.WithLabelValues(string(a.delivery), a.outcome).Inc()
+func (a *storeAnswer) beforeHead(code int) *guard.Refusal {
+	var refusal *guard.Refusal
+	if a.proxy != nil {
+		a.outcome, refusal = a.proxy.open(code)
 	}
-	a.ResponseWriter.WriteHeader(code)
+	storeRequests.WithLabelValues(string(a.delivery), a.outcome).Inc()
+	return refusal
 }
-
-func (a *storeAnswer) Write(b []byte) (int, error) {
-	if !a.counted {
-		a.WriteHeader(http.StatusOK)
-	}
-	return a.ResponseWriter.Write(b)
-}
-
-func (a *storeAnswer) ReadFrom(r io.Reader) (int64, error) {
-	if !a.counted {
-		a.WriteHeader(http.StatusOK)
-	}
-	return readFrom(a.ResponseWriter, r)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (a *storeAnswer) Unwrap() http.ResponseWriter { return a.ResponseWriter }

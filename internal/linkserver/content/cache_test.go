@@ -1,4 +1,4 @@
-package linkserver
+package content
 
 import (
 	"fmt"
@@ -9,9 +9,9 @@ import (
 func bytesOf(n int) []byte { return make([]byte, n) }
 
 func TestContentCacheStaysWithinItsCap(t *testing.T) {
-	c := newContentCache(100)
+	c := NewCache(100)
 	for i := range 10 {
-		c.add(contentKey{uid: fmt.Sprint(i)}, bytesOf(30), "")
+		c.add(Key{uid: fmt.Sprint(i)}, bytesOf(30), "")
 		if size, _ := c.usage(); size > 100 {
 			t.Fatalf("after %d adds the cache holds %d bytes, cap 100", i+1, size)
 		}
@@ -19,20 +19,20 @@ func TestContentCacheStaysWithinItsCap(t *testing.T) {
 	if size, items := c.usage(); size != 90 || items != 3 {
 		t.Fatalf("cache holds %d bytes in %d items, want 90 in 3", size, items)
 	}
-	if _, ok := c.get(contentKey{uid: "0"}); ok {
+	if _, ok := c.get(Key{uid: "0"}); ok {
 		t.Error("oldest body still cached")
 	}
-	if _, ok := c.get(contentKey{uid: "9"}); !ok {
+	if _, ok := c.get(Key{uid: "9"}); !ok {
 		t.Error("newest body evicted")
 	}
 }
 
 func TestContentCacheEvictsLeastRecentlyUsed(t *testing.T) {
-	c := newContentCache(90)
-	a, b, d := contentKey{uid: "a"}, contentKey{uid: "b"}, contentKey{uid: "d"}
+	c := NewCache(90)
+	a, b, d := Key{uid: "a"}, Key{uid: "b"}, Key{uid: "d"}
 	c.add(a, bytesOf(30), "")
 	c.add(b, bytesOf(30), "")
-	c.add(contentKey{uid: "c"}, bytesOf(30), "")
+	c.add(Key{uid: "c"}, bytesOf(30), "")
 	c.get(a) // a is now more recent than b and c
 	c.add(d, bytesOf(30), "")
 	if _, ok := c.get(b); ok {
@@ -44,20 +44,20 @@ func TestContentCacheEvictsLeastRecentlyUsed(t *testing.T) {
 }
 
 func TestContentCacheSkipsBodiesLargerThanTheCap(t *testing.T) {
-	c := newContentCache(10)
-	c.add(contentKey{uid: "big"}, bytesOf(11), "")
+	c := NewCache(10)
+	c.add(Key{uid: "big"}, bytesOf(11), "")
 	if size, items := c.usage(); size != 0 || items != 0 {
 		t.Fatalf("oversized body cached: %d bytes, %d items", size, items)
 	}
 }
 
 func TestContentCacheKeysByVersion(t *testing.T) {
-	c := newContentCache(100)
-	c.add(contentKey{uid: "u", resourceVersion: "1", entry: "k"}, bytesOf(3), "")
-	if _, ok := c.get(contentKey{uid: "u", resourceVersion: "2", entry: "k"}); ok {
+	c := NewCache(100)
+	c.add(Key{uid: "u", resourceVersion: "1", entry: "k"}, bytesOf(3), "")
+	if _, ok := c.get(Key{uid: "u", resourceVersion: "2", entry: "k"}); ok {
 		t.Fatal("a new resourceVersion hit the old body")
 	}
-	c.add(contentKey{uid: "u", resourceVersion: "1", entry: "k"}, bytesOf(3), "")
+	c.add(Key{uid: "u", resourceVersion: "1", entry: "k"}, bytesOf(3), "")
 	if size, items := c.usage(); size != 3 || items != 1 {
 		t.Fatalf("re-adding a key double-counted: %d bytes, %d items", size, items)
 	}
@@ -83,15 +83,15 @@ func TestBlobReadersAreIndependent(t *testing.T) {
 // TestAnEvictedBodyFinishesItsDownloads evicts a body while a download holds it: the
 // download reads on to the end, and only its end frees the memory file.
 func TestAnEvictedBodyFinishesItsDownloads(t *testing.T) {
-	c := newContentCache(10)
-	k := contentKey{uid: "a"}
+	c := NewCache(10)
+	k := Key{uid: "a"}
 	c.add(k, []byte("0123456789"), "")
 	b, ok := c.get(k)
 	if !ok {
 		t.Fatal("body not cached")
 	}
 	r, done := b.open()
-	c.add(contentKey{uid: "b"}, bytesOf(10), "") // evicts a
+	c.add(Key{uid: "b"}, bytesOf(10), "") // evicts a
 	if _, ok := c.get(k); ok {
 		t.Fatal("a survived")
 	}
@@ -104,5 +104,42 @@ func TestAnEvictedBodyFinishesItsDownloads(t *testing.T) {
 		if _, err := b.file.Stat(); err == nil {
 			t.Error("the memory file outlived its last reference")
 		}
+	}
+}
+
+// TestBodiesFetchedAheadEvictNoBodyADownloadRead: a body fetched ahead takes free room,
+// the room of older versions of its own entry and of bodies fetched ahead and never read
+// (least recent first), and nothing else: a body a download read is known to be wanted.
+func TestBodiesFetchedAheadEvictNoBodyADownloadRead(t *testing.T) {
+	c := NewCache(90)
+	read, cold1, cold2 := Key{uid: "read"}, Key{uid: "cold1"}, Key{uid: "cold2"}
+	c.add(read, bytesOf(30), "")
+	if b, ok := c.get(read); ok {
+		b.drop()
+	}
+	if !c.addAhead(cold1, bytesOf(30), "") || !c.addAhead(cold2, bytesOf(30), "") {
+		t.Fatal("bodies fetched ahead were refused free room")
+	}
+	if !c.addAhead(Key{uid: "cold3"}, bytesOf(30), "") {
+		t.Fatal("a body fetched ahead was refused the room of one never read")
+	}
+	if c.has(cold1) || !c.has(cold2) || !c.has(read) {
+		t.Fatalf("held: read %v, cold1 %v, cold2 %v; want the read body and the more recent cold one", c.has(read), c.has(cold1), c.has(cold2))
+	}
+	if c.addAhead(Key{uid: "big"}, bytesOf(70), "") {
+		t.Fatal("a body fetched ahead evicted a body a download read")
+	}
+	if !c.has(read) || !c.has(cold2) {
+		t.Fatal("a refused body fetched ahead evicted others all the same")
+	}
+
+	v1, v2 := Key{uid: "src", resourceVersion: "1", entry: "e"}, Key{uid: "src", resourceVersion: "2", entry: "e"}
+	c = NewCache(50)
+	c.add(v1, bytesOf(30), "")
+	if b, ok := c.get(v1); ok {
+		b.drop()
+	}
+	if !c.addAhead(v2, bytesOf(30), "") || c.has(v1) {
+		t.Fatalf("the new version of an entry held %v, the old one %v; want the new one in its place", c.has(v2), c.has(v1))
 	}
 }

@@ -1,4 +1,4 @@
-package linkserver
+package decision
 
 import (
 	"sync"

@@ -1,4 +1,11 @@
-package linkserver
+// Package fastpath serves link connections below net/http: a request head that
+// requesthead recognizes as plain, for a body the decision serves whole from the content
+// cache, is answered with one write of the head and sendfile for the body; the first
+// request that is anything else hands the connection, with the bytes read so far, to
+// net/http. It asks the decision one thing, through Decider, and holds every answer to
+// the same guards as net/http's (connection cap, header and idle timeouts, minimum
+// transfer rate, hardened headers).
+package fastpath
 
 import (
 	"bufio"
@@ -9,10 +16,32 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-logr/logr"
+
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/content"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
 	"github.com/filelink-dev/filelink-operator/internal/requesthead"
 )
 
-// fastPath serves connections below net/http. Most downloads are a plain GET of a body
+// Decider is what the fast path asks of the link server's decision.
+type Decider interface {
+	// CachedBody returns the body a plain GET of target answers whole with 200, when the
+	// link serves it and the content cache holds it, with the File's media type and
+	// download name; ok is false for anything else, which net/http then answers.
+	CachedBody(ctx context.Context, target string) (body content.Body, mediaType, filename string, ok bool)
+}
+
+// Config is what a FastPath serves with.
+type Config struct {
+	Decider Decider
+	// Limits must have their defaults filled in.
+	Limits guard.Limits
+	// Record counts one answer in the server's metrics, as net/http's are counted.
+	Record func(code int, written int64, start time.Time)
+	Log    logr.Logger
+}
+
+// FastPath serves connections below net/http. Most downloads are a plain GET of a body
 // the content cache holds, and for those net/http's own work per request (a goroutine
 // for a background read, the header maps, a header write apart from the body) costs more
 // than the download: under wrk, bare http.ServeContent from a file reaches about 0.6 of
@@ -26,9 +55,11 @@ import (
 // Every limit of SPEC §5 holds here too: the connection cap (the same listener), the
 // header and idle timeouts, the minimum transfer rate (pacer), the 16 KiB header cap (a
 // head that does not fit the buffer is net/http's).
-type fastPath struct {
-	s       *Server
+type FastPath struct {
+	cfg     Config
 	handoff *handoffListener
+	// answers counts the answers written here, so tests can tell which path answered.
+	answers atomic.Int64
 
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{} // served here now; guarded by mu
@@ -43,13 +74,21 @@ const readBufferSize = 4 << 10
 // rstAvoidanceDelay is net/http's pause between half-closing a connection and closing it.
 const rstAvoidanceDelay = 500 * time.Millisecond
 
-func newFastPath(s *Server, handoff *handoffListener) *fastPath {
-	return &fastPath{s: s, handoff: handoff, conns: map[net.Conn]struct{}{}}
+// New returns a fast path for connections accepted on addr.
+func New(cfg Config, addr net.Addr) *FastPath {
+	return &FastPath{cfg: cfg, handoff: newHandoffListener(addr), conns: map[net.Conn]struct{}{}}
 }
 
-// acceptLoop serves each connection ln accepts until ln is closed. Like net/http, it
+// Handoff is the listener net/http serves: it accepts the connections the fast path
+// gives up on.
+func (fp *FastPath) Handoff() net.Listener { return fp.handoff }
+
+// Answers is how many answers the fast path has written.
+func (fp *FastPath) Answers() int64 { return fp.answers.Load() }
+
+// Serve serves each connection ln accepts until ln is closed. Like net/http, it
 // waits out errors that may pass (out of descriptors) instead of giving up.
-func (fp *fastPath) acceptLoop(ctx context.Context, ln net.Listener) error {
+func (fp *FastPath) Serve(ctx context.Context, ln net.Listener) error {
 	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
@@ -59,14 +98,14 @@ func (fp *fastPath) acceptLoop(ctx context.Context, ln net.Listener) error {
 			}
 			if isTemporary(err) {
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				fp.s.log.Error(err, "accepting a connection; retrying", "in", backoff)
+				fp.cfg.Log.Error(err, "accepting a connection; retrying", "in", backoff)
 				time.Sleep(backoff)
 				continue
 			}
 			return err
 		}
 		backoff = 0
-		tc, ok := c.(tcpConn)
+		tc, ok := c.(guard.TCPConn)
 		if !ok || !fp.track(c) {
 			// Not TCP (no sendfile to gain), or shutting down: net/http decides.
 			if !fp.handoff.give(c) {
@@ -84,7 +123,7 @@ func isTemporary(err error) bool {
 	return ok && t.Temporary()
 }
 
-func (fp *fastPath) track(c net.Conn) bool {
+func (fp *FastPath) track(c net.Conn) bool {
 	fp.mu.Lock()
 	defer fp.mu.Unlock()
 	if fp.closing.Load() {
@@ -95,7 +134,7 @@ func (fp *fastPath) track(c net.Conn) bool {
 	return true
 }
 
-func (fp *fastPath) untrack(c net.Conn) {
+func (fp *FastPath) untrack(c net.Conn) {
 	fp.mu.Lock()
 	delete(fp.conns, c)
 	fp.mu.Unlock()
@@ -103,11 +142,11 @@ func (fp *fastPath) untrack(c net.Conn) {
 }
 
 // serve answers c's requests while they are plain, then hands c to net/http or closes it.
-func (fp *fastPath) serve(ctx context.Context, c tcpConn) {
+func (fp *FastPath) serve(ctx context.Context, c guard.TCPConn) {
 	handedOff := false
 	defer func() {
 		if r := recover(); r != nil {
-			fp.s.log.Error(nil, "panic serving a link; connection closed", "panic", r)
+			fp.cfg.Log.Error(nil, "panic serving a link; connection closed", "panic", r)
 		}
 		fp.untrack(c)
 		if !handedOff {
@@ -119,7 +158,7 @@ func (fp *fastPath) serve(ctx context.Context, c tcpConn) {
 	// accept; a kept-alive connection waits IdleTimeout for the next request, whose head
 	// is then due ReadHeaderTimeout after its first byte. The head must arrive whole in
 	// what one read brings; one that trickles in is handed to net/http with its deadline.
-	headDue := time.Now().Add(fp.s.limits.ReadHeaderTimeout)
+	headDue := time.Now().Add(fp.cfg.Limits.ReadHeaderTimeout)
 	waitUntil := headDue
 	for {
 		if br.Buffered() == 0 {
@@ -135,7 +174,7 @@ func (fp *fastPath) serve(ctx context.Context, c tcpConn) {
 			}
 		}
 		if headDue.IsZero() {
-			headDue = time.Now().Add(fp.s.limits.ReadHeaderTimeout)
+			headDue = time.Now().Add(fp.cfg.Limits.ReadHeaderTimeout)
 		}
 		// As with net/http, a request read once shutdown has begun is not answered, even
 		// one pipelined behind an answer already under way.
@@ -145,7 +184,7 @@ func (fp *fastPath) serve(ctx context.Context, c tcpConn) {
 		buf, _ := br.Peek(br.Buffered())
 		req, ok := requesthead.ParsePlain(buf)
 		if ok {
-			answered, err := fp.s.answerPlain(ctx, c, req, &fp.closing)
+			answered, err := fp.answerPlain(ctx, c, req)
 			switch {
 			case err != nil:
 				return
@@ -158,7 +197,7 @@ func (fp *fastPath) serve(ctx context.Context, c tcpConn) {
 				return
 			case answered:
 				_, _ = br.Discard(req.Size)
-				waitUntil, headDue = time.Now().Add(fp.s.limits.IdleTimeout), time.Time{}
+				waitUntil, headDue = time.Now().Add(fp.cfg.Limits.IdleTimeout), time.Time{}
 				continue
 			}
 		}
@@ -169,18 +208,18 @@ func (fp *fastPath) serve(ctx context.Context, c tcpConn) {
 
 // handOff gives c to net/http with the bytes br read from it and not yet answered, whose
 // head is due at headDue.
-func (fp *fastPath) handOff(c tcpConn, br *bufio.Reader, headDue time.Time) bool {
+func (fp *FastPath) handOff(c guard.TCPConn, br *bufio.Reader, headDue time.Time) bool {
 	// The fast path's last write deadline would cut net/http's answers, which set none of
 	// their own outside the handler.
 	if err := c.SetWriteDeadline(time.Time{}); err != nil {
 		return false
 	}
-	return fp.handoff.give(&replayConn{tcpConn: c, buffered: br, headDue: headDue, metrics: fp.s.metrics})
+	return fp.handoff.give(&replayConn{TCPConn: c, buffered: br, headDue: headDue, record: fp.cfg.Record})
 }
 
-// shutdown stops serving: connections waiting for a request close now, those in the
+// Shutdown stops serving: connections waiting for a request close now, those in the
 // middle of an answer once it is written. Past ctx, every one is closed.
-func (fp *fastPath) shutdown(ctx context.Context) error {
+func (fp *FastPath) Shutdown(ctx context.Context) error {
 	fp.mu.Lock()
 	fp.closing.Store(true)
 	now := time.Now()

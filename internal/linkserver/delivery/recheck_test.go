@@ -1,4 +1,4 @@
-package linkserver
+package delivery
 
 import (
 	"strconv"
@@ -24,8 +24,8 @@ func TestRecheckClaimSpacesRequestsPerFile(t *testing.T) {
 		{"a", t0, true},
 		{"a", t0, false},
 		{"b", t0, true},
-		{"a", t0.Add(recheckSpacing - time.Nanosecond), false},
-		{"a", t0.Add(recheckSpacing), true},
+		{"a", t0.Add(RecheckSpacing - time.Nanosecond), false},
+		{"a", t0.Add(RecheckSpacing), true},
 		// A clock set back must not silence a File until it catches up again.
 		{"a", t0.Add(-time.Hour), true},
 	} {
@@ -43,7 +43,7 @@ func TestRecheckClaimSpacesRequestsPerFile(t *testing.T) {
 	if r.claim("one too many", t0) {
 		t.Fatal("a File beyond the bound was remembered while every other one is within the spacing")
 	}
-	if !r.claim("one too many", t0.Add(recheckSpacing)) {
+	if !r.claim("one too many", t0.Add(RecheckSpacing)) {
 		t.Fatal("Files past the spacing were not forgotten to make room")
 	}
 	if len(r.asked) != 1 {

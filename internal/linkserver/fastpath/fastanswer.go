@@ -1,4 +1,4 @@
-package linkserver
+package fastpath
 
 import (
 	"context"
@@ -8,48 +8,35 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
 	"github.com/filelink-dev/filelink-operator/internal/requesthead"
 )
 
 // answerPlain answers req on c when its link serves a body the content cache holds: a
-// 200 with the whole body and the very headers serveLink's http.ServeContent sends
-// (fastpath_test.go compares them). For anything else it writes nothing and reports
+// 200 with the whole body and the very headers the link server's net/http handler sends
+// through http.ServeContent (linkserver's TestFastPathAnswersAsNetHTTPDoes compares them). For anything else it writes nothing and reports
 // false, and net/http answers: that is every 404, 410 and 503, a body not cached yet, an
 // object store's. An error is one of writing to c, which is then done with.
 //
-// Once closing is set (shutdown has begun) the connection ends after the answer: its head
-// says Connection: close unless written before, as net/http's does.
-func (s *Server) answerPlain(ctx context.Context, c tcpConn, req requesthead.Plain, closing *atomic.Bool) (bool, error) {
+// Once shutdown has begun the connection ends after the answer: its head says
+// Connection: close unless written before, as net/http's does.
+func (fp *FastPath) answerPlain(ctx context.Context, c guard.TCPConn, req requesthead.Plain) (bool, error) {
 	start := time.Now()
-	link, err := s.linkFor(string(req.Path))
-	if err != nil || link.ExpiredAt(s.clock.Now()) {
-		return false, nil
-	}
-	file, err := s.fileFor(ctx, link)
-	if err != nil || file.Spec.Source.Store != nil {
-		return false, nil
-	}
-	_, key, modified, err := s.sourceVersion(ctx, file)
-	if err != nil {
-		return false, nil
-	}
-	b, ok := s.content.get(key)
+	b, mediaType, filename, ok := fp.cfg.Decider.CachedBody(ctx, string(req.Path))
 	if !ok {
 		return false, nil
 	}
-	content, done := b.open()
-	defer done()
-	f, ok := content.(*os.File)
+	defer b.Done()
+	f, ok := b.Content.(*os.File)
 	if !ok {
 		return false, nil
 	}
-	// The disposition is built only of safe bytes (disposition.go); a contentType the
+	// The disposition is built only of safe bytes (guard.Attachment); a contentType the
 	// schema admits may still hold a CR or LF, which net/http would rewrite: let it. It
 	// may also end in spaces or tabs, which net/http trims from every header value.
-	mediaType := textproto.TrimString(file.MediaType())
+	mediaType = textproto.TrimString(mediaType)
 	if !fieldValue(mediaType) {
 		return false, nil
 	}
@@ -59,34 +46,33 @@ func (s *Server) answerPlain(ctx context.Context, c tcpConn, req requesthead.Pla
 
 	buf := headBuffers.Get().(*[]byte)
 	defer headBuffers.Put(buf)
-	head := appendHead((*buf)[:0], start, b.size, mediaType, attachment(file.DownloadName()), b.etag, modified, req.Close || closing.Load())
+	head := appendHead((*buf)[:0], start, b.Size, mediaType, guard.Attachment(filename), b.ETag, b.Modified, req.Close || fp.closing.Load())
 	*buf = head
-	s.fastAnswers.Add(1) // before the client can see the answer
-	var p pacer
-	p.out, p.deadlines = c, c
-	p.start(s.limits.MinTransferRate, s.limits.TransferWindow)
+	fp.answers.Add(1) // before the client can see the answer
+	var p guard.Pacer
+	p.Start(c, c, fp.cfg.Limits.MinTransferRate, fp.cfg.Limits.TransferWindow)
 	var sent int64
-	_, err = p.Write(head)
+	_, err := p.Write(head)
 	if err == nil && !req.Head {
-		sent, err = p.ReadFrom(&io.LimitedReader{R: f, N: b.size})
+		sent, err = p.ReadFrom(&io.LimitedReader{R: f, N: b.Size})
 	}
 	// Counted however it ended, as net/http's answers are: one cut by the transfer rate
 	// or a failed write is an answer too, with the body bytes that did go out.
-	s.metrics.record(http.StatusOK, sent, start)
+	fp.cfg.Record(http.StatusOK, sent, start)
 	return true, err
 }
 
 // appendHead writes the status line and headers of a whole-body 200 the way net/http
-// writes serveLink's: the handler's headers sorted, then Date and Connection.
+// writes the link server handler's: its headers sorted, then Date and Connection.
 func appendHead(b []byte, now time.Time, size int64, mediaType, disposition, etag string, modified time.Time, closing bool) []byte {
 	b = append(b, "HTTP/1.1 200 OK\r\nAccept-Ranges: bytes\r\nCache-Control: "...)
-	b = append(b, hardenedHeaders["Cache-Control"][0]...)
+	b = append(b, guard.HardenedHeaders["Cache-Control"][0]...)
 	b = append(b, "\r\nContent-Disposition: "...)
 	b = append(b, disposition...)
 	b = append(b, "\r\nContent-Length: "...)
 	b = strconv.AppendInt(b, size, 10)
 	b = append(b, "\r\nContent-Security-Policy: "...)
-	b = append(b, hardenedHeaders["Content-Security-Policy"][0]...)
+	b = append(b, guard.HardenedHeaders["Content-Security-Policy"][0]...)
 	b = append(b, "\r\nContent-Type: "...)
 	b = append(b, mediaType...)
 	b = append(b, "\r\nEtag: "...)
@@ -97,9 +83,9 @@ func appendHead(b []byte, now time.Time, size int64, mediaType, disposition, eta
 		b = modified.UTC().AppendFormat(b, http.TimeFormat)
 	}
 	b = append(b, "\r\nReferrer-Policy: "...)
-	b = append(b, hardenedHeaders["Referrer-Policy"][0]...)
+	b = append(b, guard.HardenedHeaders["Referrer-Policy"][0]...)
 	b = append(b, "\r\nX-Content-Type-Options: "...)
-	b = append(b, hardenedHeaders["X-Content-Type-Options"][0]...)
+	b = append(b, guard.HardenedHeaders["X-Content-Type-Options"][0]...)
 	b = append(b, "\r\nDate: "...)
 	b = now.UTC().AppendFormat(b, http.TimeFormat)
 	if closing {

@@ -1,4 +1,4 @@
-package linkserver
+package guard
 
 import (
 	"io"
@@ -6,23 +6,25 @@ import (
 	"sync"
 )
 
-// limitListener accepts at most n connections at once; further clients wait in the
+// LimitListener accepts at most n connections at once; further clients wait in the
 // kernel's accept queue until one closes. It is x/net/netutil's LimitListener with one
 // difference that matters here: its connections keep the TCP connection's ReadFrom and
 // CloseWrite, so net/http can still hand bodies to sendfile, and its 431 answer reaches a
 // client that is still sending headers.
-type limitListener struct {
+type LimitListener struct {
 	net.Listener
 	slots     chan struct{}
 	closed    chan struct{}
 	closeOnce sync.Once
 }
 
-func newLimitListener(l net.Listener, n int) *limitListener {
-	return &limitListener{Listener: l, slots: make(chan struct{}, n), closed: make(chan struct{})}
+// NewLimitListener lets l accept at most n connections open at once.
+func NewLimitListener(l net.Listener, n int) *LimitListener {
+	return &LimitListener{Listener: l, slots: make(chan struct{}, n), closed: make(chan struct{})}
 }
 
-func (l *limitListener) Accept() (net.Conn, error) {
+// Accept waits for a free slot, then for a connection, which frees its slot on Close.
+func (l *LimitListener) Accept() (net.Conn, error) {
 	select {
 	case l.slots <- struct{}{}:
 	case <-l.closed:
@@ -33,22 +35,23 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		<-l.slots
 		return nil, err
 	}
-	tc, ok := c.(tcpConn)
+	tc, ok := c.(TCPConn)
 	if !ok {
 		return &limitedConn{Conn: c, release: l.release}, nil
 	}
-	return &limitedTCPConn{tcpConn: tc, release: l.release}, nil
+	return &limitedTCPConn{TCPConn: tc, release: l.release}, nil
 }
 
-func (l *limitListener) Close() error {
+// Close stops accepting; connections already accepted stay open.
+func (l *LimitListener) Close() error {
 	l.closeOnce.Do(func() { close(l.closed) })
 	return l.Listener.Close()
 }
 
-func (l *limitListener) release() { <-l.slots }
+func (l *LimitListener) release() { <-l.slots }
 
-// tcpConn is what net/http looks for on *net.TCPConn beyond net.Conn.
-type tcpConn interface {
+// TCPConn is what net/http looks for on *net.TCPConn beyond net.Conn.
+type TCPConn interface {
 	net.Conn
 	io.ReaderFrom
 	CloseWrite() error
@@ -67,13 +70,13 @@ func (c *limitedConn) Close() error {
 }
 
 type limitedTCPConn struct {
-	tcpConn
+	TCPConn
 	once    sync.Once
 	release func()
 }
 
 func (c *limitedTCPConn) Close() error {
-	err := c.tcpConn.Close()
+	err := c.TCPConn.Close()
 	c.once.Do(c.release)
 	return err
 }

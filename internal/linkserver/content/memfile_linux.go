@@ -1,4 +1,4 @@
-package linkserver
+package content
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package linkserver
+package delivery
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 )
 
@@ -153,81 +154,53 @@ func (o *objectReader) Close() error {
 	return nil
 }
 
-// openingWriter asks the object store for the bytes at the moment http.ServeContent
-// commits to a 200 or a single-range 206, before the status line goes out: so an object
-// that changed, or vanished, still gets a proper 503 or 404 instead of a 200 cut short.
-// The answers that need no bytes (304, 412, 416, HEAD) never reach the object store.
-type openingWriter struct {
-	http.ResponseWriter
-	answer  *storeAnswer
+// proxied is a proxied body's answer: its object reader, and whether the request is a
+// GET (HEAD sends no bytes) with its Range.
+type proxied struct {
 	content *objectReader
 	get     bool
-	// err is the object store's refusal, answered already; later writes are dropped.
-	err         error
-	wroteHeader bool
+	ranges  string
 	// multipart is set for a multipart 206, whose parts ServeContent reads from content
-	// in a goroutine of its own.
+	// in a goroutine of its own, each opening as it is read.
 	multipart bool
 }
 
-func (w *openingWriter) WriteHeader(code int) {
-	if w.wroteHeader {
-		return
+// open runs as http.ServeContent's status line is about to go out. A 200 or a
+// single-range 206 of a GET commits to bytes, so the object store is asked for them now:
+// an object that changed, or vanished, still gets a proper 503 or 404 instead of a 200
+// cut short. Which bytes follows from the status and the Range ServeContent answered,
+// by its own rules (singleRange), against the size the File's status records. The
+// answers that need no bytes (HEAD, 304, 412, 416) never reach the object store.
+func (p *proxied) open(code int) (string, *guard.Refusal) {
+	if !p.get {
+		return storeLocal, nil
 	}
-	w.wroteHeader = true
-	w.answer.outcome = storeLocal
-	if w.get {
-		last, ok := int64(-1), false
-		switch code {
-		case http.StatusOK:
-			last, ok = w.content.size-1, w.content.size > 0
-		case http.StatusPartialContent:
-			// Absent on a multipart answer, whose parts open as they are read.
-			var start int64
-			start, last, ok = parseContentRange(w.Header().Get("Content-Range"))
-			if w.multipart = !ok; w.multipart {
-				w.answer.outcome = storeFetched
-			}
-			ok = ok && start == w.content.off
+	var start, last int64
+	switch size := p.content.size; code {
+	case http.StatusOK:
+		if size == 0 {
+			return storeLocal, nil
 		}
-		if ok {
-			if err := w.content.open(last); err != nil {
-				w.err = err
-				w.answer.outcome = storeOutcome(err)
-				h := w.Header()
-				for _, k := range []string{"Content-Range", "Content-Disposition", "ETag", "Last-Modified", "Accept-Ranges"} {
-					h.Del(k)
-				}
-				status := storeStatus(err)
-				http.Error(w.ResponseWriter, http.StatusText(status), status)
-				return
-			}
-			w.answer.outcome = storeFetched
+		start, last = 0, size-1
+	case http.StatusPartialContent:
+		var ok bool
+		if start, last, ok = singleRange(p.ranges, size); !ok {
+			p.multipart = true
+			return storeFetched, nil
 		}
+		if last < start {
+			return storeLocal, nil
+		}
+	default:
+		return storeLocal, nil
 	}
-	w.ResponseWriter.WriteHeader(code)
+	if start != p.content.off {
+		// ServeContent seeks to the range it sends before its status line: anywhere
+		// else, reads open the bytes themselves.
+		return storeFetched, nil
+	}
+	if err := p.content.open(last); err != nil {
+		return storeOutcome(err), &guard.Refusal{Status: storeStatus(err), Err: err}
+	}
+	return storeFetched, nil
 }
-
-func (w *openingWriter) Write(b []byte) (int, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	if w.err != nil {
-		return 0, w.err
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// ReadFrom copies the object's body with the inner writer's buffer, a fixed size.
-func (w *openingWriter) ReadFrom(r io.Reader) (int64, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	if w.err != nil {
-		return 0, w.err
-	}
-	return readFrom(w.ResponseWriter, r)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *openingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

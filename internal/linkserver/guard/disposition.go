@@ -1,13 +1,13 @@
-package linkserver
+package guard
 
 import (
 	"strings"
 )
 
-// attachment builds a Content-Disposition header that makes browsers download the file
+// Attachment builds a Content-Disposition header that makes browsers download the file
 // under name (RFC 6266): an ASCII filename for old clients, and filename* with the exact
 // UTF-8 name percent-encoded (RFC 8187) for the rest, which prefer it.
-func attachment(name string) string {
+func Attachment(name string) string {
 	return `attachment; filename="` + asciiFallback(name) + `"; filename*=UTF-8''` + percentEncode(name)
 }
 

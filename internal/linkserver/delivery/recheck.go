@@ -1,4 +1,4 @@
-package linkserver
+package delivery
 
 import (
 	"context"
@@ -26,10 +26,10 @@ import (
 // the leader re-checks the File at once instead of at the FileStore's next interval.
 
 const (
-	// recheckSpacing is the least time between two requests of this process for one
+	// RecheckSpacing is the least time between two requests of this process for one
 	// File: a busy link to a changed object costs one patch per File every few seconds
 	// per replica, not one per download.
-	recheckSpacing = 5 * time.Second
+	RecheckSpacing = 5 * time.Second
 	// recheckTimeout bounds one patch. Patches are sent beside the answer, never
 	// before it, so an unreachable API server delays no download.
 	recheckTimeout = 5 * time.Second
@@ -70,7 +70,7 @@ func staleVersion(err error) bool {
 }
 
 // request asks for file to be re-checked, unless this process asked for it within
-// recheckSpacing. It returns at once; the patch is sent in the background.
+// RecheckSpacing. It returns at once; the patch is sent in the background.
 func (r *recheckRequester) request(file *filelinkv1.File) {
 	if r.files == nil {
 		return
@@ -93,19 +93,19 @@ func (r *recheckRequester) request(file *filelinkv1.File) {
 	}()
 }
 
-// claim records now as file's last request unless one was made within recheckSpacing. A
+// claim records now as file's last request unless one was made within RecheckSpacing. A
 // clock that went back counts as the spacing having passed.
 func (r *recheckRequester) claim(uid types.UID, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if last, ok := r.asked[uid]; ok {
-		if since := now.Sub(last); since >= 0 && since < recheckSpacing {
+		if since := now.Sub(last); since >= 0 && since < RecheckSpacing {
 			return false
 		}
 	} else if len(r.asked) >= maxRecheckFiles {
 		// Entries past the spacing no longer hold anything back.
 		for id, last := range r.asked {
-			if since := now.Sub(last); since < 0 || since >= recheckSpacing {
+			if since := now.Sub(last); since < 0 || since >= RecheckSpacing {
 				delete(r.asked, id)
 			}
 		}

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package linkserver
+package content
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package linkserver
+package guard
 
 import (
 	"bytes"
@@ -22,28 +22,28 @@ func (d *deadlineRecorder) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-// TestPacedWriterMovesTheDeadlineOncePerChunk: an answer is bounded from its start, each
+// TestWriterMovesTheDeadlineOncePerChunk: an answer is bounded from its start, each
 // further chunk of rate×window bytes gets a window of its own, and an answer that fits
 // in one chunk right away moves the deadline only once.
-func TestPacedWriterMovesTheDeadlineOncePerChunk(t *testing.T) {
+func TestWriterMovesTheDeadlineOncePerChunk(t *testing.T) {
 	const rate, window = 1024, 16 * time.Second // chunks of 16 KiB
 	for _, tc := range []struct {
 		name  string
 		size  int
-		write func(w *pacedWriter, body []byte) error
+		write func(w *Writer, body []byte) error
 		want  int
 	}{
-		{"small body, Write", 1000, func(w *pacedWriter, b []byte) error { _, err := w.Write(b); return err }, 1},
-		{"small body, ReadFrom", 1000, func(w *pacedWriter, b []byte) error { _, err := w.ReadFrom(bytes.NewReader(b)); return err }, 1},
-		{"three chunks, Write", 40 << 10, func(w *pacedWriter, b []byte) error { _, err := w.Write(b); return err }, 3},
-		{"three chunks, ReadFrom", 40 << 10, func(w *pacedWriter, b []byte) error {
+		{"small body, Write", 1000, func(w *Writer, b []byte) error { _, err := w.Write(b); return err }, 1},
+		{"small body, ReadFrom", 1000, func(w *Writer, b []byte) error { _, err := w.ReadFrom(bytes.NewReader(b)); return err }, 1},
+		{"three chunks, Write", 40 << 10, func(w *Writer, b []byte) error { _, err := w.Write(b); return err }, 3},
+		{"three chunks, ReadFrom", 40 << 10, func(w *Writer, b []byte) error {
 			_, err := w.ReadFrom(&io.LimitedReader{R: bytes.NewReader(b), N: int64(len(b))})
 			return err
 		}, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &deadlineRecorder{ResponseRecorder: httptest.NewRecorder()}
-			w := newPacedWriter(rec, rate, window)
+			w := NewWriter(rec, rate, window)
 			body := []byte(strings.Repeat("x", tc.size))
 			if err := tc.write(w, body); err != nil {
 				t.Fatal(err)
@@ -63,12 +63,12 @@ func TestPacedWriterMovesTheDeadlineOncePerChunk(t *testing.T) {
 	}
 }
 
-// TestPacedWriterMovesAStaleDeadline: when the answer starts well after the writer was
+// TestWriterMovesAStaleDeadline: when the answer starts well after the writer was
 // made (a slow source read), its first chunk still gets a whole window.
-func TestPacedWriterMovesAStaleDeadline(t *testing.T) {
+func TestWriterMovesAStaleDeadline(t *testing.T) {
 	rec := &deadlineRecorder{ResponseRecorder: httptest.NewRecorder()}
-	w := newPacedWriter(rec, 1024, 16*time.Second)
-	w.p.movedAt = w.p.movedAt.Add(-time.Second) // as if made a second ago
+	w := NewWriter(rec, 1024, 16*time.Second)
+	w.pace.movedAt = w.pace.movedAt.Add(-time.Second) // as if made a second ago
 	if _, err := w.Write([]byte("body")); err != nil {
 		t.Fatal(err)
 	}
@@ -77,12 +77,12 @@ func TestPacedWriterMovesAStaleDeadline(t *testing.T) {
 	}
 }
 
-// TestPacedWriterStreamsOtherSourcesInChunks: a source that is not a file (an object
+// TestWriterStreamsOtherSourcesInChunks: a source that is not a file (an object
 // store's body) is copied in chunks of rate×window, each under a deadline of its own,
 // exactly and whole.
-func TestPacedWriterStreamsOtherSourcesInChunks(t *testing.T) {
+func TestWriterStreamsOtherSourcesInChunks(t *testing.T) {
 	rec := &deadlineRecorder{ResponseRecorder: httptest.NewRecorder()}
-	w := newPacedWriter(rec, 1024, 16*time.Second)          // chunks of 16 KiB
+	w := NewWriter(rec, 1024, 16*time.Second)               // chunks of 16 KiB
 	body := bytes.Repeat([]byte("0123456789abcdef"), 3<<10) // 48 KiB
 	n, err := w.ReadFrom(&io.LimitedReader{R: iotest.OneByteReader(bytes.NewReader(body)), N: int64(len(body))})
 	if err != nil || n != int64(len(body)) {

@@ -1,4 +1,4 @@
-package linkserver
+package guard
 
 import (
 	"errors"
@@ -10,14 +10,14 @@ import (
 	"time"
 )
 
-// pacer holds an answer to a minimum transfer rate instead of a fixed write timeout:
+// Pacer holds an answer to a minimum transfer rate instead of a fixed write timeout:
 // before each chunk of rate×window bytes it moves the connection's write deadline one
 // window ahead. A slow reader of a large file that keeps taking bytes at the rate
 // finishes however long it takes; one that stops taking them is cut off a window after
 // its socket buffers fill. The deadline is also set at the start, so an answer without a
-// body (304, 404, HEAD) is bounded too. It paces net/http's answers (pacedWriter) and
-// the fast path's, which write to the connection itself.
-type pacer struct {
+// body (304, 404, HEAD) is bounded too. It paces net/http's answers (Writer) and the
+// fast path's, which write to the connection itself.
+type Pacer struct {
 	out       io.Writer
 	deadlines writeDeadliner
 	window    time.Duration
@@ -35,17 +35,19 @@ type pacer struct {
 // writeDeadliner is what both a net.Conn and an http.ResponseController offer.
 type writeDeadliner interface{ SetWriteDeadline(time.Time) error }
 
-// start sets the first deadline; out and deadlines must be set.
-func (p *pacer) start(rate int64, window time.Duration) {
+// Start paces writes to out, whose deadlines are set through deadlines, at rate bytes per
+// second over window, and sets the first deadline.
+func (p *Pacer) Start(out io.Writer, deadlines writeDeadliner, rate int64, window time.Duration) {
+	p.out, p.deadlines = out, deadlines
 	p.window = window
 	p.chunk = max(int64(math.Min(float64(rate)*window.Seconds(), math.MaxInt64)), 1)
 	p.extend()
 }
 
 // freshFor is how long a deadline nothing was written under still counts as just moved.
-func (p *pacer) freshFor() time.Duration { return p.window / 64 }
+func (p *Pacer) freshFor() time.Duration { return p.window / 64 }
 
-func (p *pacer) extend() {
+func (p *Pacer) extend() {
 	if p.noDeadlines {
 		return
 	}
@@ -59,7 +61,7 @@ func (p *pacer) extend() {
 	}
 }
 
-func (p *pacer) Write(b []byte) (int, error) {
+func (p *Pacer) Write(b []byte) (int, error) {
 	var written int
 	for len(b) > 0 {
 		n := int(min(int64(len(b)), p.chunk))
@@ -81,7 +83,7 @@ func (p *pacer) Write(b []byte) (int, error) {
 // through exactly one. Any other source (an object store's body) is copied through Write
 // with a pooled buffer: net/http's fallback for such a source allocates a new buffer per
 // call, which is one per chunk, hundreds of MiB of garbage for a large download.
-func (p *pacer) ReadFrom(r io.Reader) (int64, error) {
+func (p *Pacer) ReadFrom(r io.Reader) (int64, error) {
 	lr, ok := r.(*io.LimitedReader)
 	if !ok {
 		lr = &io.LimitedReader{R: r, N: math.MaxInt64}
@@ -109,29 +111,20 @@ func (p *pacer) ReadFrom(r io.Reader) (int64, error) {
 	return total, nil
 }
 
-// pacedWriter is an http.ResponseWriter whose body goes through a pacer.
-type pacedWriter struct {
-	http.ResponseWriter
-	p pacer
-}
-
-func newPacedWriter(w http.ResponseWriter, rate int64, window time.Duration) *pacedWriter {
-	pw := &pacedWriter{ResponseWriter: w}
-	pw.p.out, pw.p.deadlines = w, http.NewResponseController(w)
-	pw.p.start(rate, window)
-	return pw
-}
-
-func (w *pacedWriter) Write(b []byte) (int, error) { return w.p.Write(b) }
-
-func (w *pacedWriter) ReadFrom(r io.Reader) (int64, error) { return w.p.ReadFrom(r) }
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *pacedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // copyBufferSize is the most one read from a streamed source takes: large enough that a
 // fast source costs few system calls per MiB, small enough that many concurrent
 // downloads stay cheap (SPEC §10: bounded memory whatever the object's size).
 const copyBufferSize = 256 << 10
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
+
+// readFrom copies r into w through w's own ReadFrom when it has one.
+func readFrom(w io.Writer, r io.Reader) (int64, error) {
+	if rf, ok := w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(writerOnly{w}, r)
+}
+
+// writerOnly hides any ReadFrom of w, so io.Copy does not call back into it.
+type writerOnly struct{ io.Writer }

@@ -1,4 +1,4 @@
-package linkserver
+package guard
 
 import (
 	"mime"
@@ -15,14 +15,14 @@ func TestAttachment(t *testing.T) {
 		{"a;b=c.txt", `attachment; filename="a;b=c.txt"; filename*=UTF-8''a%3Bb%3Dc.txt`},
 	}
 	for _, c := range cases {
-		got := attachment(c.name)
+		got := Attachment(c.name)
 		if got != c.want {
-			t.Errorf("attachment(%q)\n got %s\nwant %s", c.name, got, c.want)
+			t.Errorf("Attachment(%q)\n got %s\nwant %s", c.name, got, c.want)
 		}
 		// A standard parser recovers the exact name from it.
 		disp, params, err := mime.ParseMediaType(got)
 		if err != nil || disp != "attachment" || params["filename"] != c.name {
-			t.Errorf("attachment(%q) parses as %q %q %v", c.name, disp, params, err)
+			t.Errorf("Attachment(%q) parses as %q %q %v", c.name, disp, params, err)
 		}
 	}
 }
