@@ -23,7 +23,6 @@ import (
 
 	"github.com/filelink-dev/filelink-operator/controllers"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
-	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // A replica that loses its lease over and over (an API server that keeps dropping
@@ -35,9 +34,7 @@ import (
 // subscription may still be told.
 func TestLostLeasesLeaveNothingBehind(t *testing.T) {
 	const warmUp, flaps = 2, 12
-	cfg, k8s := framework.StartForTest(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+	cfg, k8s, ctx, cancel := startAPIServer(t)
 
 	o := parsed(t, "--metrics-bind-address=0", "--health-probe-bind-address=0", "--link-bind-address=127.0.0.1:0",
 		"--signing-key-secret=default/filelink-signing-key")

@@ -12,7 +12,20 @@ import (
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
+
+// startAPIServer starts an API server of the test's own (framework.StartForTest) and
+// returns its config, a client of it, and a context that cancel, or the test's end,
+// cancels.
+func startAPIServer(t *testing.T) (*rest.Config, client.WithWatch, context.Context, context.CancelFunc) {
+	t.Helper()
+	cfg, k8s := framework.StartForTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return cfg, k8s, ctx, cancel
+}
 
 // startServing builds the serving manager for o as Run does, with its signing key
 // Secret's name, and returns it unstarted so that a test can add its parts first.

@@ -24,9 +24,7 @@ import (
 // token the replica's own key signs for it. Secrets in a are still cached only when
 // labelled shareable (the ByObject selector holds in each watched namespace).
 func TestWatchNamespacesConfinesTheReplica(t *testing.T) {
-	cfg, k8s := framework.StartForTest(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+	cfg, k8s, ctx, cancel := startAPIServer(t)
 
 	a := framework.NewNamespace(t, k8s, "watched-")
 	b := framework.NewNamespace(t, k8s, "unwatched-")

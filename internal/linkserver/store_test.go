@@ -123,6 +123,14 @@ type countingRoundTripper struct {
 	next http.RoundTripper
 }
 
+// storesCounting is stores with a transport, for the test's link server, that counts
+// its requests to the object store.
+func storesCounting(t testing.TB) (*storeTest, *countingRoundTripper) {
+	t.Helper()
+	st := stores(t)
+	return st, &countingRoundTripper{next: st.transport}
+}
+
 func (c *countingRoundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
 	return c.next.RoundTrip(r)
@@ -206,8 +214,7 @@ func redirecting(f *storeFixture) { f.store.Spec.Delivery = filelinkv1.DeliveryR
 // several are a multipart answer, more than the limit the whole body, and an If-Range
 // that does not match the whole body too.
 func TestStoreProxyPassesRangeThrough(t *testing.T) {
-	st := stores(t)
-	s3Requests := &countingRoundTripper{next: st.transport}
+	st, s3Requests := storesCounting(t)
 	data := randomBytes(t, 5<<20)
 	srv, f := st.servedFixture(t, s3Requests, plainBucket, "range.pdf", data)
 
@@ -247,8 +254,7 @@ func TestStoreProxyPassesRangeThrough(t *testing.T) {
 // TestStoreConditionalRequestsNeverReachTheObjectStore: 304, 412, HEAD and 416 are
 // answered from the File's status alone.
 func TestStoreConditionalRequestsNeverReachTheObjectStore(t *testing.T) {
-	st := stores(t)
-	s3Requests := &countingRoundTripper{next: st.transport}
+	st, s3Requests := storesCounting(t)
 	data := randomBytes(t, 64<<10)
 	srv, f := st.servedFixture(t, s3Requests, plainBucket, "conditional.pdf", data)
 
