@@ -150,6 +150,6 @@ func get(ctx context.Context, t *testing.T, url string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, body := framework.Fetch(t, req)
-	return resp.StatusCode, string(body)
+	got, body := framework.Fetch(t, req)
+	return got.StatusCode, string(body)
 }

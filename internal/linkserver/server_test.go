@@ -92,17 +92,10 @@ func writeReady(t testing.TB, obj client.Object, observed *int64, conditions *[]
 	}
 }
 
-// received is what a test keeps of a response whose body it has read and closed, under
-// http.Response's own field names.
-type received struct {
-	StatusCode    int
-	Header        http.Header
-	ContentLength int64
-}
+// received is what a test keeps of a response whose body it has read and closed.
+type received = framework.Received
 
-func receivedOf(r *http.Response) *received {
-	return &received{StatusCode: r.StatusCode, Header: r.Header, ContentLength: r.ContentLength}
-}
+func receivedOf(r *http.Response) *received { return framework.ReceivedOf(r) }
 
 // connect opens a TCP connection to addr, a host:port or a base URL.
 func connect(t testing.TB, addr string) net.Conn {
@@ -124,8 +117,7 @@ func request(t testing.TB, method, url string, header map[string]string) (*recei
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, body := framework.Fetch(t, req)
-	return receivedOf(resp), body
+	return framework.Fetch(t, req)
 }
 
 // eventuallyStatus waits until url answers code: the informer cache sees a new object a

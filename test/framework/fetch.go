@@ -6,9 +6,23 @@ import (
 	"testing"
 )
 
-// Fetch sends req with the default client and returns its response, whose body it has
-// read in full and closed, with that body; a request that fails fails the test.
-func Fetch(t testing.TB, req *http.Request) (*http.Response, []byte) {
+// Received is what a test keeps of a response whose body it has read and closed, under
+// http.Response's own field names.
+type Received struct {
+	StatusCode    int
+	Header        http.Header
+	ContentLength int64
+}
+
+// ReceivedOf is what a test keeps of r.
+func ReceivedOf(r *http.Response) *Received {
+	return &Received{StatusCode: r.StatusCode, Header: r.Header, ContentLength: r.ContentLength}
+}
+
+// Fetch sends req with the default client, reads the response's body in full and
+// closes it, and returns what it received with that body; a request that fails fails
+// the test.
+func Fetch(t testing.TB, req *http.Request) (*Received, []byte) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -19,5 +33,5 @@ func Fetch(t testing.TB, req *http.Request) (*http.Response, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, body
+	return ReceivedOf(resp), body
 }
