@@ -32,6 +32,16 @@ var storeRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		"(fetched, local, redirected, refused, changed, not_found, unavailable).",
 }, []string{"delivery", "outcome"})
 
+// Every series exists at zero from the start, so that a dashboard or an alert reading
+// rates of them sees 0 rather than nothing before the first store download.
+func init() {
+	for _, d := range []filelinkv1.Delivery{filelinkv1.DeliveryProxy, filelinkv1.DeliveryRedirect} {
+		for _, o := range []string{storeFetched, storeLocal, storeRedirected, storeRefused, storeChanged, storeNotFound, storeUnavailable} {
+			storeRequests.WithLabelValues(string(d), o)
+		}
+	}
+}
+
 // Collector is the store requests counter, to register on the manager's registry.
 func Collector() prometheus.Collector { return storeRequests }
 
