@@ -78,6 +78,14 @@ func TestStoreFileVerdicts(t *testing.T) {
 	modified := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	info := objectstore.ObjectInfo{Version: objectstore.Version{VersionID: "v1", ETag: "abc"}, Size: 4, LastModified: modified}
 	classified := func(class error) error { return fmt.Errorf("stat 2026/receipt.pdf: %w (Code: msg)", class) }
+	// The verdicts several rows share: the object read (info, digest 9f86d0) with the
+	// message given, and the store's failed check passed on.
+	objectRead := func(message string) fileVerdict {
+		return fileVerdict{readiness: readiness{ready: true, reason: filelinkv1.ReasonSucceeded, message: message},
+			size: 4, sha256: "9f86d0", object: storeObject{versionID: "v1", etag: "abc", lastModified: modified}}
+	}
+	storeDenied := fileVerdict{readiness: readiness{reason: filelinkv1.ReasonStoreNotReady, waiting: true,
+		message: `FileStore "evidence" is not Ready: CredentialsNotShareable: Secret "s3-reader" is not labelled`}}
 
 	for _, row := range []struct {
 		situation string
@@ -87,24 +95,19 @@ func TestStoreFileVerdicts(t *testing.T) {
 	}{{
 		situation: "object read",
 		read:      storeRead{store: ready, info: info, sha256: "9f86d0"},
-		want: fileVerdict{readiness: readiness{ready: true, reason: filelinkv1.ReasonSucceeded,
-			message: `content read from FileStore "evidence" object "2026/receipt.pdf"`},
-			size: 4, sha256: "9f86d0", object: storeObject{versionID: "v1", etag: "abc", lastModified: modified}},
+		want:      objectRead(`content read from FileStore "evidence" object "2026/receipt.pdf"`),
 	}, {
 		situation: "pinned version read",
 		sel:       filelinkv1.StoreObjectSelector{Name: "evidence", Key: "2026/receipt.pdf", VersionID: "v1"},
 		read:      storeRead{store: ready, info: info, sha256: "9f86d0"},
-		want: fileVerdict{readiness: readiness{ready: true, reason: filelinkv1.ReasonSucceeded,
-			message: `content read from FileStore "evidence" object "2026/receipt.pdf" version "v1"`},
-			size: 4, sha256: "9f86d0", object: storeObject{versionID: "v1", etag: "abc", lastModified: modified}},
+		want:      objectRead(`content read from FileStore "evidence" object "2026/receipt.pdf" version "v1"`),
 	}, {
 		situation: "store missing",
 		want:      fileVerdict{readiness: readiness{reason: filelinkv1.ReasonStoreNotFound, message: `FileStore "evidence" not found`, waiting: true}},
 	}, {
 		situation: "store not Ready",
 		read:      storeRead{store: denied},
-		want: fileVerdict{readiness: readiness{reason: filelinkv1.ReasonStoreNotReady, waiting: true,
-			message: `FileStore "evidence" is not Ready: CredentialsNotShareable: Secret "s3-reader" is not labelled`}},
+		want:      storeDenied,
 	}, {
 		situation: "store never checked",
 		read:      storeRead{store: unchecked},
@@ -114,14 +117,11 @@ func TestStoreFileVerdicts(t *testing.T) {
 		// Ready for the older generation: the File's own look at the object decides.
 		situation: "store edited, not checked again yet",
 		read:      storeRead{store: edited, info: info, sha256: "9f86d0"},
-		want: fileVerdict{readiness: readiness{ready: true, reason: filelinkv1.ReasonSucceeded,
-			message: `content read from FileStore "evidence" object "2026/receipt.pdf"`},
-			size: 4, sha256: "9f86d0", object: storeObject{versionID: "v1", etag: "abc", lastModified: modified}},
+		want:      objectRead(`content read from FileStore "evidence" object "2026/receipt.pdf"`),
 	}, {
 		situation: "store edited after a failed check, not checked again yet",
 		read:      storeRead{store: deniedEdited},
-		want: fileVerdict{readiness: readiness{reason: filelinkv1.ReasonStoreNotReady, waiting: true,
-			message: `FileStore "evidence" is not Ready: CredentialsNotShareable: Secret "s3-reader" is not labelled`}},
+		want:      storeDenied,
 	}, {
 		situation: "credentials unlabelled since the store's check",
 		read: storeRead{store: ready, access: readiness{reason: filelinkv1.ReasonCredentialsNotShareable, stalled: true,

@@ -23,6 +23,13 @@ func TestSPECBehaviourTable(t *testing.T) {
 		size                       int64
 		sha256                     string
 	}
+	// What several rows share: a link that expires in an hour, a File of a linkable
+	// purpose that is not Ready for reason (with cond True), and the link's answer to it.
+	live := func() *filelinkv1.FileLink { return fileLink(now.Add(time.Hour)) }
+	unreadyFile := func(reason, cond string) *filelinkv1.File {
+		return readFile(filelinkv1.PurposeBusinessLogo, notReady(reason, cond), 0, "")
+	}
+	fileNotReady := want{reason: filelinkv1.ReasonFileNotReady, reconciling: true}
 	for _, row := range []struct {
 		situation string
 		link      *filelinkv1.FileLink
@@ -30,33 +37,33 @@ func TestSPECBehaviourTable(t *testing.T) {
 		want      want
 	}{{
 		situation: "file exists, Ready, purpose linkable, not expired",
-		link:      fileLink(now.Add(time.Hour)),
+		link:      live(),
 		file:      readFile(filelinkv1.PurposeBusinessLogo, ready(), 4, digest),
 		want:      want{reason: filelinkv1.ReasonActive, ready: true, size: 4, sha256: digest},
 	}, {
 		situation: "`spec.file` names no File (yet)",
-		link:      fileLink(now.Add(time.Hour)),
+		link:      live(),
 		want:      want{reason: filelinkv1.ReasonFileNotFound, reconciling: true},
 	}, {
 		situation: "File not Ready (source Secret/ConfigMap or key missing): source missing",
-		link:      fileLink(now.Add(time.Hour)),
-		file:      readFile(filelinkv1.PurposeBusinessLogo, notReady(filelinkv1.ReasonSourceNotFound, filelinkv1.ConditionReconciling), 0, ""),
-		want:      want{reason: filelinkv1.ReasonFileNotReady, reconciling: true},
+		link:      live(),
+		file:      unreadyFile(filelinkv1.ReasonSourceNotFound, filelinkv1.ConditionReconciling),
+		want:      fileNotReady,
 	}, {
 		situation: "File not Ready (source Secret/ConfigMap or key missing): key missing",
-		link:      fileLink(now.Add(time.Hour)),
-		file:      readFile(filelinkv1.PurposeBusinessLogo, notReady(filelinkv1.ReasonKeyNotFound, filelinkv1.ConditionReconciling), 0, ""),
-		want:      want{reason: filelinkv1.ReasonFileNotReady, reconciling: true},
+		link:      live(),
+		file:      unreadyFile(filelinkv1.ReasonKeyNotFound, filelinkv1.ConditionReconciling),
+		want:      fileNotReady,
 	}, {
 		situation: "File's purpose not linkable",
-		link:      fileLink(now.Add(time.Hour)),
+		link:      live(),
 		file:      readFile(filelinkv1.PurposeIdentityDocument, ready(), 4, digest),
 		want:      want{reason: filelinkv1.ReasonPurposeNotLinkable, stalls: true},
 	}, {
 		situation: "File's source not labelled shareable (§2)",
-		link:      fileLink(now.Add(time.Hour)),
-		file:      readFile(filelinkv1.PurposeBusinessLogo, notReady(filelinkv1.ReasonSourceNotShareable, filelinkv1.ConditionStalled), 0, ""),
-		want:      want{reason: filelinkv1.ReasonFileNotReady, reconciling: true},
+		link:      live(),
+		file:      unreadyFile(filelinkv1.ReasonSourceNotShareable, filelinkv1.ConditionStalled),
+		want:      fileNotReady,
 	}, {
 		situation: "now ≥ expiresAt: at the instant itself",
 		link:      served(fileLink(now)),

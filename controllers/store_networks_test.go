@@ -2,10 +2,7 @@ package controllers_test
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +17,7 @@ import (
 	"github.com/filelink-dev/filelink-operator/internal/netguard"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 	"github.com/filelink-dev/filelink-operator/internal/storeaccess"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 	"github.com/filelink-dev/filelink-operator/test/framework/s3server"
 )
 
@@ -91,23 +89,7 @@ func TestEndpointNotAllowed(t *testing.T) {
 // refuse it and the loopback listener behind the name never sees a connection.
 func TestEndpointResolvingToLoopbackSendsNothing(t *testing.T) {
 	g := NewWithT(t)
-	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	var accepted atomic.Int64
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			_ = c.Close()
-		}
-	}()
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	port, accepted := framework.CountingListener(t)
 
 	fake := clocktesting.NewFakeClock(time.Now())
 	opts := controllers.ReconcilerOptions{SourceReader: k8s, SourceMetadata: k8s, Clock: fake,

@@ -13,7 +13,6 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
@@ -24,7 +23,6 @@ import (
 
 	"github.com/filelink-dev/filelink-operator/controllers"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
-	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 // A replica that loses its lease over and over (an API server that keeps dropping
@@ -36,21 +34,12 @@ import (
 // subscription may still be told.
 func TestLostLeasesLeaveNothingBehind(t *testing.T) {
 	const warmUp, flaps = 2, 12
-	cfg, k8s := framework.StartForTest(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+	cfg, k8s, ctx, cancel := startAPIServer(t)
 
 	o := parsed(t, "--metrics-bind-address=0", "--health-probe-bind-address=0", "--link-bind-address=127.0.0.1:0",
 		"--signing-key-secret=default/filelink-signing-key")
 	o.Webhooks = false
-	keyRef, err := o.signingKeyRef()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := newServing(ctx, cfg, o, keyRef)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, keyRef := startServing(ctx, t, cfg, o)
 	keys := &countingKeys{Keys: s.keys}
 	lease := &LeaderElection{Namespace: "default", LeaseDuration: 2 * time.Second, RenewDeadline: 500 * time.Millisecond, RetryPeriod: 100 * time.Millisecond}
 	part := newElected(cfg, s.mgr, lease, controllers.Config{Clock: clock.RealClock{}, Keys: keys, BaseURL: "http://links.test"})
@@ -67,14 +56,7 @@ func TestLostLeasesLeaveNothingBehind(t *testing.T) {
 	if err := s.mgr.Add(part); err != nil {
 		t.Fatal(err)
 	}
-	stopped := make(chan error, 1)
-	go func() { stopped <- s.mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
+	runServing(ctx, cancel, t, s)
 
 	leaseKey := types.NamespacedName{Namespace: lease.Namespace, Name: leaderElectionID}
 	holder := func() string {
@@ -86,20 +68,7 @@ func TestLostLeasesLeaveNothingBehind(t *testing.T) {
 	}
 	setHolder := func(identity string) {
 		t.Helper()
-		if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			var l coordinationv1.Lease
-			if err := k8s.Get(ctx, leaseKey, &l); err != nil {
-				return err
-			}
-			now := metav1.NewMicroTime(time.Now())
-			// Long enough that the term's next manager waits for the release below
-			// rather than for the expiry.
-			l.Spec.HolderIdentity, l.Spec.LeaseDurationSeconds = &identity, ptr.To[int32](60)
-			l.Spec.AcquireTime, l.Spec.RenewTime = &now, &now
-			return k8s.Update(ctx, &l)
-		}); err != nil {
-			t.Fatal(err)
-		}
+		setLeaseHolder(ctx, t, k8s, leaseKey, identity)
 	}
 	await := func(what string, done func() bool) {
 		t.Helper()

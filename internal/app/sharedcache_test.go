@@ -29,9 +29,7 @@ import (
 // the same cache; it must set up its controllers again, and the handlers of the one that
 // stopped must not stay on the informers.
 func TestElectedManagersShareTheServingCache(t *testing.T) {
-	cfg, k8s := framework.StartForTest(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+	cfg, k8s, ctx, _ := startAPIServer(t)
 
 	serving, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,

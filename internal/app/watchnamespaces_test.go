@@ -2,19 +2,15 @@ package app
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"testing"
 	"time"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
@@ -28,9 +24,7 @@ import (
 // token the replica's own key signs for it. Secrets in a are still cached only when
 // labelled shareable (the ByObject selector holds in each watched namespace).
 func TestWatchNamespacesConfinesTheReplica(t *testing.T) {
-	cfg, k8s := framework.StartForTest(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+	cfg, k8s, ctx, cancel := startAPIServer(t)
 
 	a := framework.NewNamespace(t, k8s, "watched-")
 	b := framework.NewNamespace(t, k8s, "unwatched-")
@@ -48,14 +42,7 @@ func TestWatchNamespacesConfinesTheReplica(t *testing.T) {
 	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	keyRef, err := o.signingKeyRef()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := newServing(ctx, cfg, o, keyRef)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := startServing(ctx, t, cfg, o)
 	lease := &LeaderElection{Namespace: home, LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 200 * time.Millisecond}
 	if err := s.mgr.Add(newElected(cfg, s.mgr, lease, controllers.Config{Clock: clock.RealClock{}, Keys: s.keys, BaseURL: base})); err != nil {
 		t.Fatal(err)
@@ -81,14 +68,7 @@ func TestWatchNamespacesConfinesTheReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	stopped := make(chan error, 1)
-	go func() { stopped <- s.mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
+	runServing(ctx, cancel, t, s)
 
 	for deadline := time.Now().Add(30 * time.Second); !meta.IsStatusConditionTrue(linkA.Status.Conditions, filelinkv1.ConditionReady) || linkA.Status.URL == ""; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -144,18 +124,7 @@ func TestWatchNamespacesConfinesTheReplica(t *testing.T) {
 	leaseKey := types.NamespacedName{Namespace: home, Name: leaderElectionID}
 	setHolder := func(identity string) {
 		t.Helper()
-		if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			var l coordinationv1.Lease
-			if err := k8s.Get(ctx, leaseKey, &l); err != nil {
-				return err
-			}
-			now := metav1.NewMicroTime(time.Now())
-			l.Spec.HolderIdentity, l.Spec.LeaseDurationSeconds = &identity, ptr.To[int32](60)
-			l.Spec.AcquireTime, l.Spec.RenewTime = &now, &now
-			return k8s.Update(ctx, &l)
-		}); err != nil {
-			t.Fatalf("the leader election Lease in %s: %v", home, err)
-		}
+		setLeaseHolder(ctx, t, k8s, leaseKey, identity)
 	}
 	setHolder("another-replica")
 	time.Sleep(3 * time.Second) // past the renew deadline: the first term has stopped
@@ -181,14 +150,6 @@ func get(ctx context.Context, t *testing.T, url string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
+	got, body := framework.Fetch(t, req)
+	return got.StatusCode, string(body)
 }

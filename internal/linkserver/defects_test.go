@@ -3,7 +3,6 @@ package linkserver_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -17,7 +16,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
-	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
 // Tests of the defects a review with raw sockets found (issue 17), each of which failed
@@ -347,20 +345,7 @@ func TestShutdownEndsAConnectionAfterItsCurrentAnswer(t *testing.T) {
 		{"net/http", "If-None-Match: \"other\"\r\n", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr, err := freeAddr()
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := linkserver.NewServer(mgr.GetCache(), mgr.GetAPIReader(), linkserver.Options{Addr: addr, Keys: signing.Fixed(signer), Clock: clk})
-			linkserver.SetSendBuffer(s, 4096)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			done := make(chan error, 1)
-			go func() { done <- s.Start(ctx) }()
-			srv := "http://" + addr
-			if err := waitForServer(srv); err != nil {
-				t.Fatal(err)
-			}
+			s, srv, cancel, done := startStoppable(t, func(s *linkserver.Server) { linkserver.SetSendBuffer(s, 4096) })
 			eventuallyStatus(t, on(srv, f.url()), http.StatusOK)
 			conn := dial(t, &smallReceiveBuffer, srv)
 			before := linkserver.FastAnswers(s)

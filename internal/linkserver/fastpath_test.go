@@ -3,7 +3,6 @@ package linkserver_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
-	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
 // rawExchange writes req on conn and reads one answer: its head as sent and its body.
@@ -163,22 +161,10 @@ func TestPipelinedRequestsAreAnsweredInOrder(t *testing.T) {
 // period.
 func TestShutdownClosesFastPathConnections(t *testing.T) {
 	f := newFixture(t, nil)
-	addr, err := freeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := linkserver.NewServer(mgr.GetCache(), mgr.GetAPIReader(), linkserver.Options{Addr: addr, Keys: signing.Fixed(signer), Clock: clk})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- s.Start(ctx) }()
-	srv := "http://" + addr
-	if err := waitForServer(srv); err != nil {
-		t.Fatal(err)
-	}
+	s, srv, cancel, done := startStoppable(t, nil)
 	eventuallyStatus(t, on(srv, f.url()), http.StatusOK)
 	before := linkserver.FastAnswers(s)
-	conn := connect(t, addr)
+	conn := connect(t, srv)
 	defer conn.Close()
 	br := bufio.NewReader(conn)
 	if _, resp, _ := rawExchange(t, conn, br, "GET "+strings.TrimPrefix(f.url(), base)+" HTTP/1.1\r\nHost: a\r\n\r\n", http.MethodGet); resp.StatusCode != http.StatusOK {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"mime"
 	"net"
 	"net/http"
@@ -77,25 +76,26 @@ func markReady(t testing.TB, file *filelinkv1.File) {
 
 func setReady(t testing.TB, file *filelinkv1.File, status metav1.ConditionStatus, reason string) {
 	t.Helper()
-	file.Status.ObservedGeneration = file.Generation
-	meta.SetStatusCondition(&file.Status.Conditions, metav1.Condition{Type: filelinkv1.ConditionReady, Status: status,
-		Reason: reason, Message: "set by the test", ObservedGeneration: file.Generation})
-	if err := k8s.Status().Update(context.Background(), file); err != nil {
+	writeReady(t, file, &file.Status.ObservedGeneration, &file.Status.Conditions, status, reason)
+}
+
+// writeReady writes obj's status as its controller would once it has seen obj's
+// current generation: observed (the status' observedGeneration) and a Ready condition
+// in conditions, both for that generation.
+func writeReady(t testing.TB, obj client.Object, observed *int64, conditions *[]metav1.Condition, status metav1.ConditionStatus, reason string) {
+	t.Helper()
+	*observed = obj.GetGeneration()
+	meta.SetStatusCondition(conditions, metav1.Condition{Type: filelinkv1.ConditionReady, Status: status,
+		Reason: reason, Message: "set by the test", ObservedGeneration: obj.GetGeneration()})
+	if err := k8s.Status().Update(context.Background(), obj); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// received is what a test keeps of a response whose body it has read and closed, under
-// http.Response's own field names.
-type received struct {
-	StatusCode    int
-	Header        http.Header
-	ContentLength int64
-}
+// received is what a test keeps of a response whose body it has read and closed.
+type received = framework.Received
 
-func receivedOf(r *http.Response) *received {
-	return &received{StatusCode: r.StatusCode, Header: r.Header, ContentLength: r.ContentLength}
-}
+func receivedOf(r *http.Response) *received { return framework.ReceivedOf(r) }
 
 // connect opens a TCP connection to addr, a host:port or a base URL.
 func connect(t testing.TB, addr string) net.Conn {
@@ -117,16 +117,7 @@ func request(t testing.TB, method, url string, header map[string]string) (*recei
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return receivedOf(resp), body
+	return framework.Fetch(t, req)
 }
 
 // eventuallyStatus waits until url answers code: the informer cache sees a new object a

@@ -21,7 +21,6 @@ import (
 	"github.com/minio/minio-go/v7"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -124,6 +123,14 @@ type countingRoundTripper struct {
 	next http.RoundTripper
 }
 
+// storesCounting is stores with a transport, for the test's link server, that counts
+// its requests to the object store.
+func storesCounting(t testing.TB) (*storeTest, *countingRoundTripper) {
+	t.Helper()
+	st := stores(t)
+	return st, &countingRoundTripper{next: st.transport}
+}
+
 func (c *countingRoundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
 	return c.next.RoundTrip(r)
@@ -139,6 +146,16 @@ var (
 )
 
 // stores returns the S3 server, starting it the first time.
+// servedFixture starts a link server that reaches the store through rt (nil: directly),
+// makes the fixture of key in bucket holding data, and waits until its link answers 200.
+func (st *storeTest) servedFixture(t testing.TB, rt http.RoundTripper, bucket, key string, data []byte) (srv string, f *storeFixture) {
+	t.Helper()
+	srv, _ = st.linkServer(t, rt)
+	f = st.newStoreFixture(t, bucket, key, data, nil)
+	eventuallyStatus(t, f.url(srv), http.StatusOK)
+	return srv, f
+}
+
 func stores(t testing.TB) *storeTest {
 	t.Helper()
 	storesOnce.Do(func() { sharedStore, storesErr = startStores(context.Background()) })
@@ -197,12 +214,9 @@ func redirecting(f *storeFixture) { f.store.Spec.Delivery = filelinkv1.DeliveryR
 // several are a multipart answer, more than the limit the whole body, and an If-Range
 // that does not match the whole body too.
 func TestStoreProxyPassesRangeThrough(t *testing.T) {
-	st := stores(t)
-	s3Requests := &countingRoundTripper{next: st.transport}
-	srv, _ := st.linkServer(t, s3Requests)
+	st, s3Requests := storesCounting(t)
 	data := randomBytes(t, 5<<20)
-	f := st.newStoreFixture(t, plainBucket, "range.pdf", data, nil)
-	eventuallyStatus(t, f.url(srv), http.StatusOK)
+	srv, f := st.servedFixture(t, s3Requests, plainBucket, "range.pdf", data)
 
 	before := s3Requests.n.Load()
 	resp, body := request(t, http.MethodGet, f.url(srv), map[string]string{"Range": "bytes=1000000-1000999"})
@@ -240,12 +254,9 @@ func TestStoreProxyPassesRangeThrough(t *testing.T) {
 // TestStoreConditionalRequestsNeverReachTheObjectStore: 304, 412, HEAD and 416 are
 // answered from the File's status alone.
 func TestStoreConditionalRequestsNeverReachTheObjectStore(t *testing.T) {
-	st := stores(t)
-	s3Requests := &countingRoundTripper{next: st.transport}
-	srv, _ := st.linkServer(t, s3Requests)
+	st, s3Requests := storesCounting(t)
 	data := randomBytes(t, 64<<10)
-	f := st.newStoreFixture(t, plainBucket, "conditional.pdf", data, nil)
-	eventuallyStatus(t, f.url(srv), http.StatusOK)
+	srv, f := st.servedFixture(t, s3Requests, plainBucket, "conditional.pdf", data)
 
 	before := s3Requests.n.Load()
 	for _, h := range []map[string]string{
@@ -274,10 +285,8 @@ func TestStoreConditionalRequestsNeverReachTheObjectStore(t *testing.T) {
 // the headers of any File.
 func TestStoreProxyServesTheObjectByteExact(t *testing.T) {
 	st := stores(t)
-	srv, _ := st.linkServer(t, nil)
 	data := randomBytes(t, 5<<20)
-	f := st.newStoreFixture(t, versionedBucket, "2026/11/receipt-0042.pdf", data, nil)
-	eventuallyStatus(t, f.url(srv), http.StatusOK)
+	srv, f := st.servedFixture(t, nil, versionedBucket, "2026/11/receipt-0042.pdf", data)
 	resp, body := request(t, http.MethodGet, f.url(srv), nil)
 	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, data) {
 		t.Fatalf("GET: %d, %d bytes, equal %v", resp.StatusCode, len(body), bytes.Equal(body, data))
@@ -303,10 +312,8 @@ func TestStoreProxyServesTheObjectByteExact(t *testing.T) {
 // Kubernetes API calls.
 func TestStoreWarmDownloadsMakeNoAPICalls(t *testing.T) {
 	st := stores(t)
-	srv, _ := st.linkServer(t, nil)
 	data := randomBytes(t, 64<<10)
-	f := st.newStoreFixture(t, plainBucket, "warm.pdf", data, nil)
-	eventuallyStatus(t, f.url(srv), http.StatusOK)
+	srv, f := st.servedFixture(t, nil, plainBucket, "warm.pdf", data)
 	before := apiCalls.Load()
 	for range 20 {
 		if resp, body := request(t, http.MethodGet, f.url(srv), nil); resp.StatusCode != http.StatusOK || !bytes.Equal(body, data) {
@@ -322,10 +329,8 @@ func TestStoreWarmDownloadsMakeNoAPICalls(t *testing.T) {
 // bytes.
 func TestStoreOverwrittenObjectAnswers503(t *testing.T) {
 	st := stores(t)
-	srv, _ := st.linkServer(t, nil)
 	old := randomBytes(t, 5<<20)
-	f := st.newStoreFixture(t, plainBucket, "overwritten.pdf", old, nil)
-	eventuallyStatus(t, f.url(srv), http.StatusOK)
+	srv, f := st.servedFixture(t, nil, plainBucket, "overwritten.pdf", old)
 	newer := randomBytes(t, 5<<20)
 	st.put(t, plainBucket, "overwritten.pdf", newer)
 	for _, h := range []map[string]string{nil, {"Range": "bytes=0-1023"}} {
@@ -441,10 +446,8 @@ func TestStoreRedirectToAnOverwrittenObjectAsksForARecheck(t *testing.T) {
 // TestStoreMetricsCountRequestsByOutcome: metrics count store requests by outcome.
 func TestStoreMetricsCountRequestsByOutcome(t *testing.T) {
 	st := stores(t)
-	srv, _ := st.linkServer(t, nil)
 	data := randomBytes(t, 4096)
-	f := st.newStoreFixture(t, plainBucket, "counted.pdf", data, nil)
-	eventuallyStatus(t, f.url(srv), http.StatusOK)
+	srv, f := st.servedFixture(t, nil, plainBucket, "counted.pdf", data)
 	before := gather(t)
 	request(t, http.MethodGet, f.url(srv), nil)
 	request(t, http.MethodGet, f.url(srv), map[string]string{"If-None-Match": etagOf(data)})
@@ -490,9 +493,7 @@ func TestStoreVersionPinnedFileKeepsItsVersion(t *testing.T) {
 func TestStoreUnlabelledCredentialsOrDeletedFileStoreAnswer404(t *testing.T) {
 	ctx := context.Background()
 	st := stores(t)
-	srv, _ := st.linkServer(t, nil)
-	f := st.newStoreFixture(t, plainBucket, "consent.pdf", randomBytes(t, 1024), nil)
-	eventuallyStatus(t, f.url(srv), http.StatusOK)
+	srv, f := st.servedFixture(t, nil, plainBucket, "consent.pdf", randomBytes(t, 1024))
 	setLabel(t, f.secret, false)
 	eventuallyNotFoundWithin(t, f.url(srv), 5*time.Second)
 	consistentlyNotFound(t, f.url(srv))
@@ -563,9 +564,7 @@ func TestStoreEditedSinceItsCheckKeepsServing(t *testing.T) {
 func TestStoreMissingObjectAnswers404(t *testing.T) {
 	ctx := context.Background()
 	st := stores(t)
-	srv, _ := st.linkServer(t, nil)
-	f := st.newStoreFixture(t, plainBucket, "removed.pdf", randomBytes(t, 1024), nil)
-	eventuallyStatus(t, f.url(srv), http.StatusOK)
+	srv, f := st.servedFixture(t, nil, plainBucket, "removed.pdf", randomBytes(t, 1024))
 	if err := st.s3.Client.RemoveObject(ctx, plainBucket, "removed.pdf", minio.RemoveObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -595,12 +594,10 @@ func TestStoreProxyAnswers410FromExpiry(t *testing.T) {
 // bounded memory.
 func TestStoreProxyStreamsALargeObjectInBoundedMemory(t *testing.T) {
 	st := stores(t)
-	srv, _ := st.linkServer(t, nil)
 	const size = 64 << 20
 	data := randomBytes(t, size)
 	sum := sha256.Sum256(data)
-	f := st.newStoreFixture(t, plainBucket, "large.bin", data, nil)
-	eventuallyStatus(t, f.url(srv), http.StatusOK)
+	srv, f := st.servedFixture(t, nil, plainBucket, "large.bin", data)
 
 	runtime.GC()
 	var before runtime.MemStats
@@ -777,12 +774,7 @@ func eventuallyRedirect(t testing.TB, u string) {
 // once it has checked store's current spec.
 func setStoreReady(t testing.TB, store *filelinkv1.FileStore, status metav1.ConditionStatus, reason string) {
 	t.Helper()
-	store.Status.ObservedGeneration = store.Generation
-	meta.SetStatusCondition(&store.Status.Conditions, metav1.Condition{Type: filelinkv1.ConditionReady, Status: status,
-		Reason: reason, Message: "set by the test", ObservedGeneration: store.Generation})
-	if err := k8s.Status().Update(context.Background(), store); err != nil {
-		t.Fatal(err)
-	}
+	writeReady(t, store, &store.Status.ObservedGeneration, &store.Status.Conditions, status, reason)
 }
 
 // getNoRedirect GETs u without following a redirect, and reads and closes the body.

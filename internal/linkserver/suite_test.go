@@ -158,3 +158,28 @@ func waitForServer(base string) error {
 }
 
 func newNamespace(t testing.TB) string { return framework.NewNamespace(t, k8s, "ls-") }
+
+// startStoppable starts a link server of its own on a free port, tuned by tune (when
+// set), for a test that stops it to watch what the stop does: it returns the server,
+// its base URL, the function that stops it, and where Start's result arrives. The
+// server is stopped, if the test has not, when the test ends.
+func startStoppable(t *testing.T, tune func(*linkserver.Server)) (s *linkserver.Server, srv string, stop context.CancelFunc, done <-chan error) {
+	t.Helper()
+	addr, err := freeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = linkserver.NewServer(mgr.GetCache(), mgr.GetAPIReader(), linkserver.Options{Addr: addr, Keys: signing.Fixed(signer), Clock: clk})
+	if tune != nil {
+		tune(s)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	started := make(chan error, 1)
+	go func() { started <- s.Start(ctx) }()
+	srv = "http://" + addr
+	if err := waitForServer(srv); err != nil {
+		t.Fatal(err)
+	}
+	return s, srv, cancel, started
+}

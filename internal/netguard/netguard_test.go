@@ -4,11 +4,10 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"strconv"
-	"sync/atomic"
 	"testing"
 
 	"github.com/filelink-dev/filelink-operator/internal/netguard"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
 func networks(t *testing.T, s string) []netip.Prefix {
@@ -115,32 +114,10 @@ func TestParseNetworks(t *testing.T) {
 	}
 }
 
-// countingListener counts the connections made to a loopback port.
-func countingListener(t *testing.T) (port string, accepted *atomic.Int64) {
-	t.Helper()
-	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	accepted = &atomic.Int64{}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			_ = c.Close()
-		}
-	}()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port), accepted
-}
-
 // The check is on the address the dialer connects to after resolving, so a host name
 // is judged by what it resolves to: "localhost" is loopback, whatever its text says.
 func TestDialJudgesTheResolvedAddress(t *testing.T) {
-	port, accepted := countingListener(t)
+	port, accepted := framework.CountingListener(t)
 	for _, address := range []string{"localhost:" + port, "127.0.0.1:" + port, "[::ffff:127.0.0.1]:" + port} {
 		c, err := netguard.Default().DialContext(t.Context(), "tcp", address)
 		if !errors.Is(err, netguard.ErrAddressNotAllowed) {

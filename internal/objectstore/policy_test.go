@@ -3,11 +3,9 @@ package objectstore_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,36 +13,15 @@ import (
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/netguard"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
+	"github.com/filelink-dev/filelink-operator/test/framework"
 )
-
-// acceptCounter is a loopback listener that counts connections and closes them.
-func acceptCounter(t *testing.T) (port int, accepted *atomic.Int64) {
-	t.Helper()
-	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	accepted = &atomic.Int64{}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			_ = c.Close()
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port, accepted
-}
 
 // A store whose address the policy refuses is sent nothing, by any request of the S3
 // client and its retries; the refusal comes back through the client's error wrapping
 // (url.Error around net.OpError) as netguard.ErrAddressNotAllowed, classed
 // ErrAccessDenied so that the link server answers 404, not 503.
 func TestRefusedAddressIsNeverConnected(t *testing.T) {
-	port, accepted := acceptCounter(t)
+	port, accepted := framework.CountingListener(t)
 	creds := objectstore.Credentials{AccessKeyID: "a", SecretAccessKey: "b"}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -52,11 +29,11 @@ func TestRefusedAddressIsNeverConnected(t *testing.T) {
 		endpoint string
 		networks *netguard.Policy // nil: the process default, the built-in denials
 	}{
-		{"http://localhost:" + strconv.Itoa(port), nil},
-		{"http://127.0.0.1:" + strconv.Itoa(port), nil},
-		{"http://[::ffff:127.0.0.1]:" + strconv.Itoa(port), nil},
+		{"http://localhost:" + port, nil},
+		{"http://127.0.0.1:" + port, nil},
+		{"http://[::ffff:127.0.0.1]:" + port, nil},
 		// Denied although allowed: an explicit deny wins.
-		{"http://127.0.0.1:" + strconv.Itoa(port), netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")})},
+		{"http://127.0.0.1:" + port, netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")})},
 		// The metadata service: no listener there, and none needed to prove the
 		// refusal is the policy's rather than a failed connection.
 		{"http://169.254.169.254", nil},
@@ -83,7 +60,7 @@ func TestRefusedAddressIsNeverConnected(t *testing.T) {
 	}
 
 	// The same client with loopback allowed does connect: the listener counts.
-	spec := filelinkv1.S3Bucket{Endpoint: "http://localhost:" + strconv.Itoa(port), AllowInsecureHTTP: true, Region: "us-east-1", Bucket: "evidence", ForcePathStyle: true}
+	spec := filelinkv1.S3Bucket{Endpoint: "http://localhost:" + port, AllowInsecureHTTP: true, Region: "us-east-1", Bucket: "evidence", ForcePathStyle: true}
 	b, err := objectstore.New(spec, creds, objectstore.Options{Networks: onLoopback, MaxRetries: 1})
 	if err != nil {
 		t.Fatal(err)

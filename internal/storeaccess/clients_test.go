@@ -80,10 +80,7 @@ func TestClientKeptWhileVersionsUnchanged(t *testing.T) {
 // Opens of one store that arrive together wait for one read of its Secret.
 func TestConcurrentOpensShareOneRead(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t)
-	sec := framework.Secret(ns, "s3-reader", credentials("AKIA", "s3cr3t"))
-	store := newStore(ns, "evidence", someEndpoint)
-	create(t, sec, store)
+	_, _, store := createStore(t)
 	reads := &secretReads{Reader: k8s, hold: make(chan struct{})}
 	a := storeaccess.New(storeaccess.Options{Labelled: labelled, Secrets: reads, ExplainRefusals: true})
 

@@ -87,10 +87,7 @@ func TestMissingCredentialsAreNotFound(t *testing.T) {
 // Secret read, and nothing read without it is kept.
 func TestLabelRemovedBetweenMetadataAndRead(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t)
-	sec := framework.Secret(ns, "s3-reader", credentials("AKIA", "s3cr3t"))
-	store := newStore(ns, "evidence", someEndpoint)
-	create(t, sec, store)
+	ns, sec, store := createStore(t)
 	stale := &staleMetadata{meta: filesource.Ref{Kind: "Secret", NamespacedName: types.NamespacedName{Namespace: ns, Name: sec.Name}}.Metadata()}
 	if err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: sec.Name}, stale.meta); err != nil {
 		t.Fatal(err)

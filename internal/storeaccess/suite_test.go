@@ -122,6 +122,17 @@ func newStore(ns, name, endpoint string) *filelinkv1.FileStore {
 	}
 }
 
+// createStore creates, in a new namespace, the labelled credentials Secret
+// "s3-reader" and the FileStore "evidence" at someEndpoint that reads it.
+func createStore(t testing.TB) (ns string, sec *corev1.Secret, store *filelinkv1.FileStore) {
+	t.Helper()
+	ns = newNamespace(t)
+	sec = framework.Secret(ns, "s3-reader", credentials("AKIA", "s3cr3t"))
+	store = newStore(ns, "evidence", someEndpoint)
+	create(t, sec, store)
+	return ns, sec, store
+}
+
 // credentials is the data of a credentials Secret.
 func credentials(accessKeyID, secretAccessKey string) map[string][]byte {
 	return map[string][]byte{filelinkv1.CredentialsAccessKeyID: []byte(accessKeyID), filelinkv1.CredentialsSecretAccessKey: []byte(secretAccessKey)}

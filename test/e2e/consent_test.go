@@ -13,9 +13,7 @@ import (
 // manager binary as main.go builds it: removing the sample Secret's label stops its link
 // within seconds and clears the File's digest; labelling it again serves it again.
 func TestShareableLabelRevokesAndRestores(t *testing.T) {
-	ns := newNamespace(t, "consent")
-	applySamples(t, ns)
-	url := sampleLinkURL(t, ns)
+	ns, url := sampleNamespace(t, "consent")
 	if resp, body := get(t, url); resp.StatusCode != http.StatusOK || body != sampleReceipt {
 		t.Fatalf("labelled sample: %d %q", resp.StatusCode, body)
 	}

@@ -50,9 +50,7 @@ func eventuallyNewURL(t *testing.T, ns, old string) string {
 
 // The README's key operations, run verbatim against the manager binary.
 func TestKeyOperationsFromTheREADME(t *testing.T) {
-	ns := newNamespace(t, "keys")
-	applySamples(t, ns)
-	first := sampleLinkURL(t, ns)
+	ns, first := sampleNamespace(t, "keys")
 	eventuallyAnswers(t, first, http.StatusOK)
 
 	sh(t, `OLD=$(kubectl -n filelink-system get secret filelink-signing-key -o jsonpath='{.data.key}')

@@ -49,6 +49,15 @@ func sampleLinkURL(t *testing.T, ns string) string {
 	return url
 }
 
+// sampleNamespace is a new namespace (newNamespace) with the samples applied in it, and
+// the URL of their link once it is Ready.
+func sampleNamespace(t *testing.T, name string) (ns, url string) {
+	t.Helper()
+	ns = newNamespace(t, name)
+	applySamples(t, ns)
+	return ns, sampleLinkURL(t, ns)
+}
+
 func applySamples(t *testing.T, ns string) {
 	t.Helper()
 	mustKubectl(t, ns, "apply", "-k", "config/samples")
@@ -175,9 +184,7 @@ func wantBornExpired(t *testing.T, ns, name string) {
 }
 
 func TestExpiryByPatchAnswers410WithinASecond(t *testing.T) {
-	ns := newNamespace(t, "expiry")
-	applySamples(t, ns)
-	url := sampleLinkURL(t, ns)
+	ns, url := sampleNamespace(t, "expiry")
 	if resp, _ := get(t, url); resp.StatusCode != http.StatusOK {
 		t.Fatalf("before expiry: %d", resp.StatusCode)
 	}
@@ -199,9 +206,7 @@ func TestExpiryByPatchAnswers410WithinASecond(t *testing.T) {
 }
 
 func TestRestartKeepsURLsServingAndDeleteAnswers404(t *testing.T) {
-	ns := newNamespace(t, "restart")
-	applySamples(t, ns)
-	url := sampleLinkURL(t, ns)
+	ns, url := sampleNamespace(t, "restart")
 
 	if err := manager.Stop(20 * time.Second); err != nil {
 		t.Fatalf("stopping the manager: %v", err)

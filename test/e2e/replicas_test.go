@@ -215,9 +215,7 @@ func TestLeaderCutOffFromTheAPIServerKeepsServingAndCatchesUp(t *testing.T) {
 	start(t, m)
 	awaitLog(t, m, acquired, 30*time.Second)
 
-	ns := newNamespace(t, "api-outage")
-	applySamples(t, ns)
-	url := sampleLinkURL(t, ns)
+	ns, url := sampleNamespace(t, "api-outage")
 	waitForStatus(t, url, http.StatusOK, 10*time.Second)
 
 	// Longer than the renew deadline: the leader loses its lease.
@@ -266,9 +264,7 @@ func TestTwoReplicasFailOverWithoutFailedDownloads(t *testing.T) {
 	b := replica(t, "b", "", ports[1], "http://"+a.LinkAddr)
 	start(t, b) // ready although not the leader
 
-	ns := newNamespace(t, "replicas")
-	applySamples(t, ns)
-	url := sampleLinkURL(t, ns)
+	ns, url := sampleNamespace(t, "replicas")
 	for _, m := range []*framework.Manager{a, b} {
 		if body := waitForStatus(t, relocate(url, m.LinkAddr), http.StatusOK, 10*time.Second); body != sampleReceipt {
 			t.Fatalf("replica at %s serves %q", m.LinkAddr, body)

@@ -13,9 +13,7 @@ import (
 // a patch moves the URL into a Secret, status shows it redacted, and the Secret's URL
 // downloads the file.
 func TestURLSecretKeepsTheURLOutOfStatus(t *testing.T) {
-	ns := newNamespace(t, "url-secret")
-	applySamples(t, ns)
-	before := sampleLinkURL(t, ns)
+	ns, before := sampleNamespace(t, "url-secret")
 
 	mustKubectl(t, ns, "patch", "fl", "receipt-for-bank", "--type", "merge", "-p", `{"spec":{"urlSecretName":"receipt-url"}}`)
 	mustKubectl(t, ns, "wait", "--for=jsonpath={.status.url}="+before[:strings.LastIndexByte(before, '/')+1]+"…", "fl/receipt-for-bank", "--timeout=30s")

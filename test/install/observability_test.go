@@ -72,28 +72,31 @@ func readDashboard(t *testing.T) dashboard {
 	return d
 }
 
+// eachPanel calls visit with every panel of ps that is not a row, rows' nested panels
+// included, each panel's nested ones before the panel itself.
+func eachPanel(ps []panel, visit func(panel)) {
+	for _, p := range ps {
+		eachPanel(p.Panels, visit)
+		if p.Type != "row" {
+			visit(p)
+		}
+	}
+}
+
 // dashboardQueries are the expressions of every panel (rows' nested panels too) and of
 // the query variables.
 func dashboardQueries(t *testing.T) []query {
 	t.Helper()
 	d := readDashboard(t)
 	var out []query
-	var walk func([]panel)
-	walk = func(ps []panel) {
-		for _, p := range ps {
-			walk(p.Panels)
-			if p.Type == "row" {
-				continue
-			}
-			if len(p.Targets) == 0 {
-				t.Errorf("dashboard panel %q has no query", p.Title)
-			}
-			for i, tg := range p.Targets {
-				out = append(out, query{fmt.Sprintf("dashboard panel %q query %d", p.Title, i), grafanaVariables.Replace(tg.Expr)})
-			}
+	eachPanel(d.Panels, func(p panel) {
+		if len(p.Targets) == 0 {
+			t.Errorf("dashboard panel %q has no query", p.Title)
 		}
-	}
-	walk(d.Panels)
+		for i, tg := range p.Targets {
+			out = append(out, query{fmt.Sprintf("dashboard panel %q query %d", p.Title, i), grafanaVariables.Replace(tg.Expr)})
+		}
+	})
 	for _, v := range d.Templating.List {
 		if v.Type != "query" {
 			continue
@@ -254,28 +257,20 @@ func TestObservabilityQueriesParse(t *testing.T) {
 	}) {
 		t.Error("the dashboard has no Prometheus datasource variable named datasource")
 	}
-	var walk func([]panel)
-	walk = func(ps []panel) {
-		for _, p := range ps {
-			walk(p.Panels)
-			if p.Type == "row" {
-				continue
-			}
-			uses := func(ds any) bool {
-				m, _ := ds.(map[string]any)
-				return m["uid"] == "${datasource}"
-			}
-			if !uses(p.Datasource) {
-				t.Errorf("panel %q reads %v, not ${datasource}", p.Title, p.Datasource)
-			}
-			for _, tg := range p.Targets {
-				if !uses(tg.Datasource) {
-					t.Errorf("panel %q has a query reading %v", p.Title, tg.Datasource)
-				}
+	uses := func(ds any) bool {
+		m, _ := ds.(map[string]any)
+		return m["uid"] == "${datasource}"
+	}
+	eachPanel(d.Panels, func(p panel) {
+		if !uses(p.Datasource) {
+			t.Errorf("panel %q reads %v, not ${datasource}", p.Title, p.Datasource)
+		}
+		for _, tg := range p.Targets {
+			if !uses(tg.Datasource) {
+				t.Errorf("panel %q has a query reading %v", p.Title, tg.Datasource)
 			}
 		}
-	}
-	walk(d.Panels)
+	})
 
 	for _, r := range readAlerts(t) {
 		if _, ok := map[string]bool{"critical": true, "warning": true, "info": true}[r.Labels["severity"]]; !ok {
