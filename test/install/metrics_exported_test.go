@@ -82,7 +82,9 @@ func TestDashboardAndAlertsReadExportedMetrics(t *testing.T) {
 	certDir := filepath.Join(dir, "webhook-certs")
 	notAfter := writeServingCert(t, certDir)
 	var log bytes.Buffer
-	mgr := exec.Command(bin,
+	// The process outlives this function's deferred cancel: the cleanup below stops it,
+	// gracefully first.
+	mgr := exec.CommandContext(context.WithoutCancel(ctx), bin,
 		"--kubeconfig="+kc,
 		"--metrics-bind-address="+metricsAddr, "--health-probe-bind-address="+probeAddr,
 		"--link-bind-address="+linkAddr, "--link-base-url=http://"+linkAddr,
@@ -95,8 +97,8 @@ func TestDashboardAndAlertsReadExportedMetrics(t *testing.T) {
 	if err := mgr.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- mgr.Wait() }()
+	exited := make(chan struct{})
+	go func() { _ = mgr.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = mgr.Process.Signal(syscall.SIGTERM)
 		select {
@@ -109,7 +111,7 @@ func TestDashboardAndAlertsReadExportedMetrics(t *testing.T) {
 			t.Logf("manager log:\n%s", log.String())
 		}
 	})
-	await(t, ctx, "the manager to be ready", func() bool {
+	await(ctx, t, "the manager to be ready", func() bool {
 		code, _ := get(ctx, "http://"+probeAddr+"/readyz")
 		return code == http.StatusOK
 	})
@@ -131,7 +133,7 @@ func TestDashboardAndAlertsReadExportedMetrics(t *testing.T) {
 		}
 	}
 	var url string
-	await(t, ctx, "the FileLink to be Active", func() bool {
+	await(ctx, t, "the FileLink to be Active", func() bool {
 		var l unstructured.Unstructured
 		l.SetAPIVersion("filelink.dev/v1alpha1")
 		l.SetKind("FileLink")
@@ -146,7 +148,7 @@ func TestDashboardAndAlertsReadExportedMetrics(t *testing.T) {
 		})
 	})
 	// The link server reads its own cache, which may trail the status it just saw.
-	await(t, ctx, "the link to download", func() bool {
+	await(ctx, t, "the link to download", func() bool {
 		code, body := get(ctx, url)
 		return code == http.StatusOK && body == "not really a PNG"
 	})
@@ -155,8 +157,8 @@ func TestDashboardAndAlertsReadExportedMetrics(t *testing.T) {
 	}
 
 	var families map[string]*dto.MetricFamily
-	await(t, ctx, "the metrics of the leader, the link and both answers", func() bool {
-		families = scrapeMetrics(t, ctx, "http://"+metricsAddr+"/metrics")
+	await(ctx, t, "the metrics of the leader, the link and both answers", func() bool {
+		families = scrapeMetrics(ctx, t, "http://"+metricsAddr+"/metrics")
 		return value(families, "leader_election_master_status", map[string]string{"name": "filelink-operator.filelink.dev"}) == 1 &&
 			value(families, "filelink_links", map[string]string{"reason": "Active"}) == 1 &&
 			value(families, "filelink_link_requests_total", map[string]string{"code": "200"}) >= 1 &&
@@ -266,7 +268,7 @@ func value(families map[string]*dto.MetricFamily, name string, want map[string]s
 	return sum
 }
 
-func scrapeMetrics(t *testing.T, ctx context.Context, url string) map[string]*dto.MetricFamily {
+func scrapeMetrics(ctx context.Context, t *testing.T, url string) map[string]*dto.MetricFamily {
 	t.Helper()
 	code, body := get(ctx, url)
 	if code != http.StatusOK {
@@ -295,7 +297,7 @@ func get(ctx context.Context, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func await(t *testing.T, ctx context.Context, what string, done func() bool) {
+func await(ctx context.Context, t *testing.T, what string, done func() bool) {
 	t.Helper()
 	for !done() {
 		select {
@@ -339,7 +341,7 @@ func writeServingCert(t *testing.T, dir string) time.Time {
 // freeAddr is a loopback address with a port nothing listens on now.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
