@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -61,7 +62,7 @@ func (r *FileLinkReconciler) publishURL(ctx context.Context, link *filelinkv1.Fi
 	case !metav1.IsControlledBy(secret, link):
 		return &readiness{reason: filelinkv1.ReasonURLSecretNotOwned, stalled: true,
 			message: fmt.Sprintf("Secret %q exists and is not owned by this FileLink; it is left alone: name another in spec.urlSecretName, or delete it", name)}, nil
-	case maps.EqualFunc(secret.Data, want, func(a, b []byte) bool { return string(a) == string(b) }):
+	case maps.EqualFunc(secret.Data, want, bytes.Equal):
 		return nil, nil
 	}
 	secret.Data = want
@@ -71,16 +72,12 @@ func (r *FileLinkReconciler) publishURL(ctx context.Context, link *filelinkv1.Fi
 }
 
 func (r *FileLinkReconciler) createURLSecret(ctx context.Context, link *filelinkv1.FileLink, data map[string][]byte) error {
-	controller := true
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: link.Namespace, Name: link.Spec.URLSecretName,
 			Labels: map[string]string{URLSecretLabel: link.Name, "app.kubernetes.io/managed-by": "filelink-operator"},
 			// Owned, so the garbage collector deletes it with the link.
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: filelinkv1.GroupVersion.String(), Kind: "FileLink", Name: link.Name, UID: link.UID,
-				Controller: &controller, BlockOwnerDeletion: &controller,
-			}},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(link, filelinkv1.GroupVersion.WithKind("FileLink"))},
 		},
 		Type: corev1.SecretTypeOpaque,
 		Data: data,

@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/filelink-dev/filelink-operator/internal/eventsink"
+	"github.com/filelink-dev/filelink-operator/internal/netguard"
+	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 	"github.com/filelink-dev/filelink-operator/internal/storeaccess"
 )
@@ -27,6 +29,9 @@ type Config struct {
 	// URLsInSecretsOnly is --url-in-status=false: every link's URL is published only in
 	// the Secret its spec.urlSecretName names (SPEC §12).
 	URLsInSecretsOnly bool
+	// StoreNetworks judges every connection to a FileStore's endpoint (SPEC §12); nil:
+	// the built-in denials alone.
+	StoreNetworks *netguard.Policy
 }
 
 // UncachedObjects are the kinds the reconcilers read only through the API server, for
@@ -51,7 +56,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	}
 	// The conditions say why credentials are refused, so a Secret missing from the
 	// labelled-only cache is looked up by its metadata to tell absent from unlabelled.
-	stores := storeaccess.New(storeaccess.Options{Labelled: mgr.GetCache(), Secrets: mgr.GetAPIReader(), ExplainRefusals: true})
+	stores := storeaccess.New(storeaccess.Options{Labelled: mgr.GetCache(), Secrets: mgr.GetAPIReader(), ExplainRefusals: true,
+		Store: objectstore.Options{Networks: cfg.StoreNetworks}})
 	for _, c := range []struct {
 		kind       string
 		reconciler interface {

@@ -53,10 +53,12 @@ func TestMain(m *testing.M) {
 	os.Exit(runSuite(m))
 }
 
+// loopbackStores is the suite manager's store address policy: SeaweedFS runs on
+// loopback, which the policy refuses unless exempted, as the manager's
+// --allow-store-networks does for make dev.
+var loopbackStores = netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}, nil)
+
 func runSuite(m *testing.M) int {
-	// SeaweedFS runs on loopback, which the store address policy refuses unless
-	// exempted, as the manager's --allow-store-networks does for make dev.
-	netguard.SetDefault(netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}, nil))
 	env, err := framework.New()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -121,12 +123,12 @@ func startManager() (*runningManager, error) {
 		cancel()
 		return nil, err
 	}
-	if err := controllers.Setup(ctx, mgr, controllers.Config{Clock: clk, Keys: keys, BaseURL: baseURL}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Config{Clock: clk, Keys: keys, BaseURL: baseURL, StoreNetworks: loopbackStores}); err != nil {
 		cancel()
 		return nil, err
 	}
 	// The link server too, as on every replica, so a test sees what a download answers.
-	if _, err := linkserver.Setup(ctx, mgr, linkserver.Options{Addr: linkAddr, Keys: keys, Clock: clk}); err != nil {
+	if _, err := linkserver.Setup(ctx, mgr, linkserver.Options{Addr: linkAddr, Keys: keys, Clock: clk, StoreNetworks: loopbackStores}); err != nil {
 		cancel()
 		return nil, err
 	}

@@ -53,18 +53,15 @@ func Run(ctx context.Context, o Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	keyRef, _ := o.signingKeyRef() // Validate has parsed it
-	// Set before anything builds a store client: the reconcilers and the link server
-	// build theirs without a policy of their own, so both judge by this one.
+	keyRef, _ := o.signingKeyRef()   // Validate has parsed it
 	networks, _ := o.storeNetworks() // Validate has parsed them
-	netguard.SetDefault(networks)
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		return err
 	}
 	cfg.QPS, cfg.Burst = float32(o.QPS), o.Burst
 
-	s, err := newServing(ctx, cfg, o, keyRef)
+	s, err := newServing(ctx, cfg, o, keyRef, networks)
 	if err != nil {
 		return err
 	}
@@ -79,6 +76,7 @@ func Run(ctx context.Context, o Options) error {
 		Keys:                    s.keys,
 		BaseURL:                 o.LinkBaseURL,
 		URLsInSecretsOnly:       !o.URLInStatus,
+		StoreNetworks:           networks,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 	}
 	if err := s.mgr.Add(newElected(cfg, s.mgr, lease, reconcilers)); err != nil {
@@ -124,7 +122,7 @@ type serving struct {
 	keys *signing.LiveKey
 }
 
-func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.NamespacedName) (*serving, error) {
+func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.NamespacedName, networks *netguard.Policy) (*serving, error) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsOptions(o.MetricsAddr, o.MetricsSecure, o.MetricsCertDir),
@@ -154,6 +152,7 @@ func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.N
 		Clock:             clock.RealClock{},
 		ContentCacheBytes: o.ContentCacheBytes,
 		Limits:            linkserver.Limits{MaxConnections: o.MaxLinkConnections, MinTransferRate: o.MinLinkTransferRate},
+		StoreNetworks:     networks,
 	}); err != nil {
 		return nil, fmt.Errorf("setting up link server: %w", err)
 	}

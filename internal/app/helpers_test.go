@@ -35,7 +35,11 @@ func startServing(ctx context.Context, t *testing.T, cfg *rest.Config, o Options
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := newServing(ctx, cfg, o, keyRef)
+	networks, err := o.storeNetworks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := newServing(ctx, cfg, o, keyRef, networks)
 	if err != nil {
 		t.Fatal(err)
 	}

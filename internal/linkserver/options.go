@@ -8,6 +8,7 @@ import (
 
 	"github.com/filelink-dev/filelink-operator/internal/cachetrim"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
+	"github.com/filelink-dev/filelink-operator/internal/netguard"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
@@ -40,6 +41,9 @@ type Options struct {
 	// SourceReadTimeout bounds an API read of a body; 0 means DefaultSourceReadTimeout.
 	SourceReadTimeout time.Duration
 	Limits            Limits
+	// StoreNetworks judges every connection to a FileStore's endpoint (SPEC §12);
+	// nil: the built-in denials alone.
+	StoreNetworks *netguard.Policy
 }
 
 // Limits harden the server as a public endpoint. Zero fields take the defaults.

@@ -284,7 +284,7 @@ func newServer(informers cache.Cache, source client.Reader, o Options) *Server {
 		bodies:   bodies,
 		prefetch: content.NewPrefetcher(bodies, informers, decider.SourceVersion, log.WithName("prefetch")),
 		store: delivery.New(delivery.Config{Cache: informers, Source: source, SourceReadTimeout: o.SourceReadTimeout,
-			Clock: o.Clock, Log: log}),
+			Networks: o.StoreNetworks, Clock: o.Clock, Log: log}),
 	}
 	s.handler = http.HandlerFunc(s.serveLink)
 	return s

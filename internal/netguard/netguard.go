@@ -34,7 +34,6 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -190,18 +189,6 @@ func normalize(ns []netip.Prefix) []netip.Prefix {
 	return out
 }
 
-// process is the policy of store clients that name none (Default).
-var process atomic.Pointer[Policy]
-
-// SetDefault makes p the policy of every store client built afterwards without a
-// policy of its own: the manager sets it once from its flags, before anything builds a
-// client, so the controllers and the link server judge alike.
-func SetDefault(p *Policy) { process.Store(p) }
-
-// Default is the policy SetDefault set, or the built-in denials alone.
-func Default() *Policy {
-	if p := process.Load(); p != nil {
-		return p
-	}
-	return &Policy{}
-}
+// Default is the built-in denials alone: the policy of a store client that is given
+// none. The manager gives the controllers and the link server its flags' policy.
+func Default() *Policy { return &Policy{} }

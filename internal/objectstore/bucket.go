@@ -46,7 +46,7 @@ func CredentialsFromData(data map[string][]byte) (Credentials, error) {
 type Options struct {
 	// Networks is the dial-time address policy (SPEC §12) every connection of the
 	// client is judged by, after name resolution; nil means netguard.Default(), the
-	// manager's policy from its flags.
+	// built-in denials alone.
 	Networks *netguard.Policy
 	// DialContext opens every connection of the client's own transport in place of
 	// Networks' dialer, for tests that count or refuse dials. It is given the

@@ -30,14 +30,18 @@ func TestUserRolesAggregate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	installers := map[string]objects{
-		"install.yaml": decode(t, b),
-		"chart":        render(t, "filelink-system", nil),
-		// URLs only in Secrets: a link's status holds no credential, so view reads links.
-		"chart with URLs in Secrets only": render(t, "filelink-system", map[string]any{"urlInStatus": false}),
-	}
-	for name, objs := range installers {
-		t.Run(name, func(t *testing.T) {
+	for _, inst := range []struct {
+		name, team string
+		objs       objects
+		// urlsInStatus: view may not read links, whose status holds a credential.
+		urlsInStatus bool
+	}{
+		{"install.yaml", "team-a", decode(t, b), true},
+		{"chart", "team-b", render(t, "filelink-system", nil), true},
+		{"chart with URLs in Secrets only", "team-c", render(t, "filelink-system", map[string]any{"urlInStatus": false}), false},
+	} {
+		objs, team, urlsInStatus := inst.objs, inst.team, inst.urlsInStatus
+		t.Run(inst.name, func(t *testing.T) {
 			for _, role := range []string{"filelink-edit", "filelink-view"} {
 				u := objs.get(t, "ClusterRole/"+role)
 				cr := &rbacv1.ClusterRole{}
@@ -52,8 +56,6 @@ func TestUserRolesAggregate(t *testing.T) {
 			for _, role := range []string{"admin", "edit", "view"} {
 				aggregate(t, role)
 			}
-			team := "team-" + map[string]string{"install.yaml": "a", "chart": "b", "chart with URLs in Secrets only": "c"}[name]
-			urlsInStatus := team != "team-c"
 			other := team + "-other"
 			createNamespace(t, team)
 			createNamespace(t, other)

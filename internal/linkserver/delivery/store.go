@@ -28,6 +28,7 @@ import (
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/decision"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
+	"github.com/filelink-dev/filelink-operator/internal/netguard"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 	"github.com/filelink-dev/filelink-operator/internal/storeaccess"
 )
@@ -50,8 +51,10 @@ type Config struct {
 	Source client.Reader
 	// SourceReadTimeout bounds that read.
 	SourceReadTimeout time.Duration
-	Clock             clock.PassiveClock
-	Log               logr.Logger
+	// Networks judges every connection to a store; nil: the built-in denials alone.
+	Networks *netguard.Policy
+	Clock    clock.PassiveClock
+	Log      logr.Logger
 }
 
 // Store delivers Files whose bytes are objects of a FileStore.
@@ -66,7 +69,7 @@ type Store struct {
 // New returns a Store; it asks for no re-check until SetRecheckWriter is called.
 func New(cfg Config) *Store {
 	s := &Store{cfg: cfg, rechecks: newRecheckRequester(cfg.Clock, cfg.Log)}
-	s.reachStores(objectstore.Options{})
+	s.reachStores(objectstore.Options{Networks: cfg.Networks})
 	return s
 }
 
