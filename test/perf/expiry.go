@@ -108,6 +108,7 @@ func (b *bench) reportExpiry(n int, observed []expiryLag, missing int, createdAf
 	}
 	slices.Sort(lags)
 	p50, p99 := percentile(lags, 50), percentile(lags, 99)
+	b.measured.expiryP99, b.measured.expiryN, b.measured.expiryMissing = p99, n, missing
 	result := fmt.Sprintf("p50 %s, **p99 %s**, max %s", fmtDur(p50), fmtDur(p99), fmtDur(lags[len(lags)-1]))
 	if missing > 0 {
 		result += fmt.Sprintf("; %d of %d never seen expired", missing, n)

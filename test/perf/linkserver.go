@@ -158,7 +158,8 @@ func (b *bench) loadLinkURL(ctx context.Context, data []byte) (string, error) {
 	if _, err := b.tracker.waitReady(ctx, ns, 1, time.Minute, b.mgr.Exited); err != nil {
 		return "", err
 	}
-	return b.tracker.urls(ns)[0], nil
+	b.loadURL, b.loadData = b.tracker.urls(ns)[0], data
+	return b.loadURL, nil
 }
 
 // startReferenceServers writes data to a file and starts nginx (when installed) and the
