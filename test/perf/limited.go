@@ -27,6 +27,9 @@ import (
 // through unstructured objects, so they build whatever the Go types hold, and say so
 // plainly when the control plane's CRD or the manager lacks the feature.
 
+// limitedWarmup links are patched, untimed, before the bare client's timed patches.
+const limitedWarmup = 200
+
 var fileLinkGVK = schema.GroupVersionKind{Group: "filelink.dev", Version: "v1alpha1", Kind: "FileLink"}
 
 // errNoLimits means the FileLink CRD has no spec.maxDownloads: the API server pruned it.
@@ -132,22 +135,32 @@ func (b *bench) measureCASBaseline(ctx context.Context, n int) (float64, error) 
 		_ = b.tracker.waitGone(ctx, ns, time.Minute)
 	}()
 	b.logf("limited links: bare client, %d links and one compare-and-swap status patch each (%d workers)", n, b.cfg.limitedConns)
-	links, err := b.createLimitedLinks(ctx, ns, n)
+	// The first requests of a kind pay for the API server's cold caches and compiled
+	// schemas; a few hundred links more are patched first, untimed.
+	warm := min(n, limitedWarmup)
+	all, err := b.createLimitedLinks(ctx, ns, warm+n)
 	if err != nil {
 		return 0, err
 	}
+	patch := func(links []*unstructured.Unstructured) error {
+		return parallel(ctx, b.cfg.limitedConns, len(links), func(ctx context.Context, i int) error {
+			body, err := json.Marshal(map[string]any{
+				"metadata": map[string]any{"resourceVersion": links[i].GetResourceVersion()},
+				"status":   map[string]any{"downloads": 1, "lastDownloadedAt": time.Now().UTC().Format(time.RFC3339)},
+			})
+			if err != nil {
+				return err
+			}
+			return c.Status().Patch(ctx, links[i], client.RawPatch(types.MergePatchType, body))
+		})
+	}
+	if err := patch(all[:warm]); err != nil {
+		return 0, err
+	}
+	links := all[warm:]
 	ph := b.beginPhase(ctx, "limited links: bare client's compare-and-swap status patches (no manager)")
 	start := time.Now()
-	err = parallel(ctx, b.cfg.limitedConns, n, func(ctx context.Context, i int) error {
-		body, err := json.Marshal(map[string]any{
-			"metadata": map[string]any{"resourceVersion": links[i].GetResourceVersion()},
-			"status":   map[string]any{"downloads": 1, "lastDownloadedAt": time.Now().UTC().Format(time.RFC3339)},
-		})
-		if err != nil {
-			return err
-		}
-		return c.Status().Patch(ctx, links[i], client.RawPatch(types.MergePatchType, body))
-	})
+	err = patch(links)
 	elapsed := time.Since(start)
 	ph.end(ctx)
 	if err != nil {
@@ -247,6 +260,10 @@ func (b *bench) reportLimited(res *consumeResult, casRate float64, counts map[in
 		served, res.elapsed.Seconds(), dps, casRate, r, past, never, gone, res.other.Load(), statusNote)
 	if res.firstEr != "" {
 		result += "; first other answer: " + res.firstEr
+	}
+	if counts[0] == n && served > n {
+		// Not a race lost now and then: the server serves limited links as unlimited.
+		result = "**this build's link server does not enforce spec.maxDownloads** (no link's status.downloads moved from 0): " + result
 	}
 	b.rep.set(row{id: "8",
 		what: fmt.Sprintf("Limited links: %d links of maxDownloads 1, each requested %d times at once, %d connections; every link served exactly once, 410 otherwise",
