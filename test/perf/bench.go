@@ -89,7 +89,7 @@ func newBench(ctx context.Context, cfg config, cleanups *cleanupStack, rep *repo
 		// twice, with its last-applied annotation) besides everything else: past
 		// etcd's default quota of 2 GiB once old revisions count. 8 GiB is etcd's
 		// documented maximum; a quota reserves nothing.
-		EtcdFlags: map[string]string{"quota-backend-bytes": strconv.Itoa(8 << 30)},
+		EtcdFlags:  map[string]string{"quota-backend-bytes": strconv.Itoa(8 << 30)},
 		Namespaces: []string{nsBaseline, nsReconcile, nsEndToEnd, nsExtra, nsLoad, nsExpiry, nsFailover, nsLarge, nsLimited, nsLimitedBase, nsSoak},
 	})
 	if err != nil {
