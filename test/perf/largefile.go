@@ -98,13 +98,14 @@ func (b *bench) measureLargeFile(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("straight from SeaweedFS: %w", err)
 		}
-		line := fmt.Sprintf("large file: round %d  SeaweedFS %.0f MiB/s", round, d.mibPerSecond())
+		var line strings.Builder
+		fmt.Fprintf(&line, "large file: round %d  SeaweedFS %.0f MiB/s", round, d.mibPerSecond())
 		for _, p := range peers {
 			r, err := downloadConcurrently(ctx, p.url, b.cfg.largeConns, want)
 			if err != nil {
 				return fmt.Errorf("through nginx (proxy_buffering %s): %w", p.buffering, err)
 			}
-			line += fmt.Sprintf("  nginx proxy (buffering %s) %.0f MiB/s", p.buffering, r.mibPerSecond())
+			fmt.Fprintf(&line, "  nginx proxy (buffering %s) %.0f MiB/s", p.buffering, r.mibPerSecond())
 			if r.mibPerSecond() > p.best.mibPerSecond() {
 				p.best = r
 			}
@@ -118,7 +119,7 @@ func (b *bench) measureLargeFile(ctx context.Context) error {
 			return fmt.Errorf("through the link server: %w", err)
 		}
 		rssPeak = max(rssPeak, peak)
-		b.logf("%s  link server %.0f MiB/s  manager RSS peak %.1f MiB", line, o.mibPerSecond(), mib(peak))
+		b.logf("%s  link server %.0f MiB/s  manager RSS peak %.1f MiB", line.String(), o.mibPerSecond(), mib(peak))
 		if d.mibPerSecond() > bestDirect.mibPerSecond() {
 			bestDirect = d
 		}
