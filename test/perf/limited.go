@@ -216,26 +216,53 @@ func consumeLinks(ctx context.Context, urls []string, attempts, conns int, want 
 	return res
 }
 
-// downloadCounts reads status.downloads of links 0..n-1 of ns once they have settled:
-// how many links hold each count.
-func (b *bench) downloadCounts(ctx context.Context, ns string, n int) (map[int64]int, error) {
-	counts := map[int64]int{}
+// limitCounts is what the FileLinks of row 8 say after the run: how many links hold
+// each status.downloads, and how many are Ready with reason DownloadLimitReached.
+type limitCounts struct {
+	downloads map[int64]int
+	reached   int
+}
+
+// downloadCounts reads the links of ns once they have settled: the reconciler sets the
+// DownloadLimitReached reason after the count reached the limit, so while every count
+// is in but not every reason, it waits for them, at most half a minute.
+func (b *bench) downloadCounts(ctx context.Context, ns string, n int) (limitCounts, error) {
+	var res limitCounts
+	var err error
+	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_ = framework.Poll(waitCtx, 500*time.Millisecond, nil, func(ctx context.Context) (bool, error) {
+		res, err = b.readLimitCounts(ctx, ns, n)
+		return err != nil || res.downloads[1] != n || res.reached == n, nil
+	})
+	return res, err
+}
+
+func (b *bench) readLimitCounts(ctx context.Context, ns string, n int) (limitCounts, error) {
+	res := limitCounts{downloads: map[int64]int{}}
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(fileLinkGVK.GroupVersion().WithKind("FileLinkList"))
 	if err := b.clients.ctrl.List(ctx, list, client.InNamespace(ns)); err != nil {
-		return nil, err
+		return res, err
 	}
 	for _, l := range list.Items {
 		d, _, _ := unstructured.NestedInt64(l.Object, "status", "downloads")
-		counts[d]++
+		res.downloads[d]++
+		conditions, _, _ := unstructured.NestedSlice(l.Object, "status", "conditions")
+		for _, c := range conditions {
+			if m, ok := c.(map[string]any); ok && m["type"] == "Ready" && m["status"] == "True" && m["reason"] == "DownloadLimitReached" {
+				res.reached++
+			}
+		}
 	}
 	if len(list.Items) != n {
-		return counts, fmt.Errorf("%d links listed, %d created", len(list.Items), n)
+		return res, fmt.Errorf("%d links listed, %d created", len(list.Items), n)
 	}
-	return counts, nil
+	return res, nil
 }
 
-func (b *bench) reportLimited(res *consumeResult, casRate float64, counts map[int64]int, countErr error) {
+func (b *bench) reportLimited(res *consumeResult, casRate float64, lc limitCounts, countErr error) {
+	counts := lc.downloads
 	n := len(res.served)
 	var served, past, never, gone int
 	for i := range n {
@@ -251,7 +278,7 @@ func (b *bench) reportLimited(res *consumeResult, casRate float64, counts map[in
 	}
 	dps := rate(served, res.elapsed)
 	r := ratio(dps, casRate)
-	statusNote := fmt.Sprintf("status.downloads after the run: %s", describeCounts(counts))
+	statusNote := fmt.Sprintf("status.downloads after the run: %s; %d of %d Ready with reason DownloadLimitReached", describeCounts(counts), lc.reached, n)
 	if countErr != nil {
 		statusNote += " (" + countErr.Error() + ")"
 	}
