@@ -26,6 +26,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
@@ -651,33 +652,34 @@ func (s *soak) moveLeases(ctx context.Context) {
 func (s *soak) moveLease(ctx context.Context) handover {
 	h := handover{at: time.Now(), from: s.leaderName(ctx)}
 	leases := s.b.clients.kube.CoordinationV1().Leases(leaseNamespace)
-	lease, err := leases.Get(ctx, leaseName, metav1.GetOptions{})
+	// The leader renews every retry period: an update between our read and our write
+	// is a conflict, and the move is tried again on a fresh read.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		lease, err := leases.Get(ctx, leaseName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" || h.from == "" {
+			return errors.New("no replica holds the lease")
+		}
+		now := metav1.NewMicroTime(time.Now())
+		holder, secs := soakHolder, int32((s.cfg.leaseHold+time.Second-1)/time.Second)
+		transitions := int32(1)
+		if lease.Spec.LeaseTransitions != nil {
+			transitions += *lease.Spec.LeaseTransitions
+		}
+		lease.Spec = coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now, LeaseTransitions: &transitions}
+		_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		h.err = err
-		return h
-	}
-	prev := ""
-	if lease.Spec.HolderIdentity != nil {
-		prev = *lease.Spec.HolderIdentity
-	}
-	if prev == "" || h.from == "" {
-		h.err = errors.New("no replica holds the lease")
-		return h
-	}
-	now := metav1.NewMicroTime(time.Now())
-	holder, secs := soakHolder, int32((s.cfg.leaseHold+time.Second-1)/time.Second)
-	transitions := int32(1)
-	if lease.Spec.LeaseTransitions != nil {
-		transitions += *lease.Spec.LeaseTransitions
-	}
-	lease.Spec = coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now, LeaseTransitions: &transitions}
-	if _, err := leases.Update(ctx, lease, metav1.UpdateOptions{}); err != nil {
-		// The leader renewed in between: the next move will do.
 		h.err = fmt.Errorf("taking the lease: %w", err)
 		return h
 	}
 	taken := time.Now()
-	err = framework.Poll(ctx, 100*time.Millisecond, s.alive, func(ctx context.Context) (bool, error) {
+	waitCtx, cancel := context.WithTimeout(ctx, s.cfg.leaseHold+time.Minute)
+	defer cancel()
+	err = framework.Poll(waitCtx, 100*time.Millisecond, s.alive, func(ctx context.Context) (bool, error) {
 		l, err := leases.Get(ctx, leaseName, metav1.GetOptions{})
 		if err != nil {
 			return false, nil
@@ -691,7 +693,9 @@ func (s *soak) moveLease(ctx context.Context) handover {
 	}
 	h.took = time.Since(taken)
 	// The new leader's log line may trail its Lease write by a moment.
-	_ = framework.Poll(ctx, 50*time.Millisecond, nil, func(ctx context.Context) (bool, error) {
+	logCtx, cancelLog := context.WithTimeout(ctx, 5*time.Second)
+	defer cancelLog()
+	_ = framework.Poll(logCtx, 50*time.Millisecond, nil, func(ctx context.Context) (bool, error) {
 		h.to = s.leaderName(ctx)
 		return h.to != "" && h.to != h.from, nil
 	})
