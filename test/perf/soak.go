@@ -12,6 +12,7 @@ import (
 	mathrand "math/rand/v2"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -160,6 +161,11 @@ type soak struct {
 	next      int
 	handovers []handover
 	wrongs    []string // the first wrong answers, for the report
+	// served counts the 200s each link answered the harness, the only downloader; with
+	// the download ledger, status.downloads must end equal to it (SPEC §13).
+	served map[string]int64
+	// ledger: the manager has the download ledger (its --help lists --download-ledger).
+	ledger bool
 }
 
 func runSoak(ctx context.Context, cfg config) error {
@@ -170,7 +176,7 @@ func runSoak(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	s := &soak{b: b, cfg: cfg.soak, links: map[string]*soakLink{},
+	s := &soak{b: b, cfg: cfg.soak, links: map[string]*soakLink{}, served: map[string]int64{}, ledger: managerHasFlag(ctx, cfg.manager, "download-ledger"),
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: soakWorkers, DisableCompression: true}}}
 	defer s.client.CloseIdleConnections()
 	if err := s.startReplicas(ctx, &cleanups); err != nil {
@@ -467,6 +473,11 @@ func (s *soak) download(ctx context.Context, j downloadJob) {
 	c := j.replica.answers[j.kind]
 	if ok {
 		c.ok.Add(1)
+		if code == http.StatusOK {
+			s.mu.Lock()
+			s.served[j.link.name]++
+			s.mu.Unlock()
+		}
 		return
 	}
 	c.wrong.Add(1)
@@ -702,6 +713,12 @@ func (s *soak) moveLease(ctx context.Context) handover {
 	return h
 }
 
+// managerHasFlag reports whether the manager binary lists --name in its --help.
+func managerHasFlag(ctx context.Context, bin, name string) bool {
+	out, _ := exec.CommandContext(ctx, bin, "--help").CombinedOutput()
+	return bytes.Contains(out, []byte("-"+name+" ")) || bytes.Contains(out, []byte("-"+name+"\n")) || bytes.Contains(out, []byte("-"+name+"="))
+}
+
 // linkCheck is the final status of the links.
 type linkCheck struct {
 	created, expired, deleted, kept int
@@ -764,6 +781,8 @@ func (s *soak) finalOnce(ctx context.Context) linkCheck {
 		default:
 			if why := wrongStatus(got, l, now); why != "" {
 				res.wrong = append(res.wrong, name+": "+why)
+			} else if s.ledger && got.Status.Downloads != s.served[name] {
+				res.wrong = append(res.wrong, fmt.Sprintf("%s: status.downloads %d, the harness was served %d", name, got.Status.Downloads, s.served[name]))
 			}
 			if !l.expiresAt.IsZero() && !l.expiresAt.After(now) {
 				res.expired++
@@ -844,7 +863,11 @@ func (s *soak) markdown(ran time.Duration, final linkCheck) string {
 		strings.Join(perReplica, "; "), verdict(liveOK > 0, liveWrong == 0))
 	fmt.Fprintf(&d, "| expired links answer 410, deleted ones 404 | %d of %d right | every one | %s |\n", otherOK, otherOK+otherWrong,
 		verdict(otherOK+otherWrong > 0, otherWrong == 0))
-	fmt.Fprintf(&d, "| final status of every link | %s | every one right | %s |\n", final.describe(), verdict(final.created > 0, len(final.wrong) == 0 && final.neverReady == 0))
+	ledgerNote := "; the manager has no download ledger (no --download-ledger flag), so status.downloads was not checked"
+	if s.ledger {
+		ledgerNote = "; status.downloads of every present link equals the 200s the harness got from both replicas"
+	}
+	fmt.Fprintf(&d, "| final status of every link | %s%s | every one right | %s |\n", final.describe(), ledgerNote, verdict(final.created > 0, len(final.wrong) == 0 && final.neverReady == 0))
 	fmt.Fprintf(&d, "| lease moves | %s | the lease changes hands every %s | %s |\n", describeHandovers(s.handovers), s.cfg.handoverEvery,
 		verdict(len(s.handovers) > 0, handoversOK(s.handovers)))
 	for _, r := range s.replicas {
