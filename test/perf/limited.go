@@ -131,7 +131,7 @@ func (b *bench) measureCASBaseline(ctx context.Context, n int) (float64, error) 
 	}
 	c, ns := b.clients.ctrl, nsLimitedBase
 	defer func() {
-		_ = c.DeleteAllOf(ctx, limitedLink(ns, "", "", 0), client.InNamespace(ns))
+		_ = deleteAllOf(ctx, c, limitedLink(ns, "", "", 0), ns)
 		_ = b.tracker.waitGone(ctx, ns, time.Minute)
 	}()
 	b.logf("limited links: bare client, %d links and one compare-and-swap status patch each (%d workers)", n, b.cfg.limitedConns)
