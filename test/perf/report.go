@@ -133,6 +133,7 @@ func (r *report) markdown() string {
 		"and reports the ratio to status patches alone too; 1b adds creating the objects, and its bare client creates them and then " +
 		"makes the same requests. Each rate counts Files and FileLinks; each ratio compares two measurements of the same run " +
 		"against the same API server.\n")
+	s.WriteString("\nSPEC §9's scaling curve and soak are runs of their own: `make bench-scale` writes bench/SCALING.md, `make soak` bench/SOAK.md.\n")
 	s.WriteString("\n## Details\n\n")
 	for _, n := range r.notes {
 		fmt.Fprintf(&s, "- %s\n", n)
