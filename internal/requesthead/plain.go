@@ -15,6 +15,10 @@ type Plain struct {
 	Path []byte
 	// Close: the client sent "Connection: close".
 	Close bool
+	// UserAgent and ForwardedFor are the User-Agent and X-Forwarded-For values, trimmed
+	// as net/http trims them, for the audit log; slices of the parsed buffer, so copy
+	// what outlives it. A head with either field twice is net/http's.
+	UserAgent, ForwardedFor []byte
 	// Size is the length of the head, from the request line to the blank line included.
 	Size int
 }
@@ -46,7 +50,7 @@ func ParsePlain(buf []byte) (Plain, bool) {
 		return req, false
 	}
 	req.Path = path
-	hosts := 0
+	hosts, agents, forwarded := 0, 0, 0
 	for len(rest) > 0 {
 		line, rest, _ = bytes.Cut(rest, crlf)
 		name, value, ok := bytes.Cut(line, []byte(":"))
@@ -67,12 +71,19 @@ func ParsePlain(buf []byte) (Plain, bool) {
 			case !bytes.EqualFold(value, []byte("keep-alive")):
 				return req, false
 			}
+		case bytes.EqualFold(name, []byte("User-Agent")):
+			agents++
+			req.UserAgent = value
+		case bytes.EqualFold(name, []byte("X-Forwarded-For")):
+			forwarded++
+			req.ForwardedFor = value
 		case changesTheAnswer(name):
 			return req, false
 		}
 	}
-	// HTTP/1.1 requires exactly one Host; net/http answers 400 otherwise.
-	return req, hosts == 1
+	// HTTP/1.1 requires exactly one Host; net/http answers 400 otherwise. A repeated
+	// User-Agent or X-Forwarded-For is left to net/http, which reads every line of them.
+	return req, hosts == 1 && agents <= 1 && forwarded <= 1
 }
 
 var (

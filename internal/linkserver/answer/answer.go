@@ -26,6 +26,8 @@ const (
 	// MaxRange keeps the ranges asked for legible without letting a client fill a
 	// line with a 16 KiB header.
 	MaxRange = 128
+	// MaxMethod bounds a method net/http refuses with 405 yet admits at any length.
+	MaxMethod = 32
 )
 
 // Link is the identity of the link a request named, when it named one the server knows.
