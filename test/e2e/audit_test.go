@@ -64,6 +64,10 @@ func TestAuditLogFile(t *testing.T) {
 			t.Fatalf("%s: %d %v, want %d", r.agent, a.StatusCode, err, r.want)
 		}
 	}
+	metrics, err := framework.Get(t.Context(), "http://"+m.MetricsAddr+"/metrics")
+	if err != nil || !bytes.Contains(metrics.Body, []byte("\nfilelink_audit_lines_dropped_total 0\n")) {
+		t.Errorf("the metrics endpoint does not show 0 audit lines dropped (%v)", err)
+	}
 	if err := m.Stop(20 * time.Second); err != nil {
 		t.Fatal(err)
 	}
