@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -159,7 +160,7 @@ func TestAuditLogsEveryAnswerOnce(t *testing.T) {
 		fresh()
 		before := linkserver.FastAnswers(a.Server)
 		resp, _ := request(t, http.MethodGet, url, map[string]string{"User-Agent": "warm-up"})
-		return resp.StatusCode == http.StatusOK && linkserver.FastAnswers(a.Server) > before && linkIDSeen(a, f)
+		return resp.StatusCode == http.StatusOK && linkserver.FastAnswers(a.Server) > before && linkIDSeen(f)
 	}).WithTimeout(10 * time.Second).WithPolling(20 * time.Millisecond).Should(BeTrue())
 	eventuallyStatusOf(t, goneURL, http.StatusOK)
 
@@ -283,8 +284,8 @@ func setLinkID(t *testing.T, f *fixture, id string) {
 	}
 }
 
-// linkIDSeen reports whether a's cache shows f's link with the id the test wrote.
-func linkIDSeen(a *audited, f *fixture) bool {
+// linkIDSeen reports whether the manager's cache shows f's link with the id the test wrote.
+func linkIDSeen(f *fixture) bool {
 	got := f.link.DeepCopy()
 	if err := mgr.GetCache().Get(context.Background(), client.ObjectKeyFromObject(f.link), got); err != nil {
 		return false
@@ -336,17 +337,13 @@ func noSecrets(t *testing.T, out []byte, urls ...string) {
 func merge(ms ...map[string]any) map[string]any {
 	out := map[string]any{}
 	for _, m := range ms {
-		for k, v := range m {
-			out[k] = v
-		}
+		maps.Copy(out, m)
 	}
 	return out
 }
 
 func merge2(m map[string]string, k, v string) map[string]string {
 	out := map[string]string{k: v}
-	for k, v := range m {
-		out[k] = v
-	}
+	maps.Copy(out, m)
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -108,11 +109,11 @@ func TestAuditLogFile(t *testing.T) {
 		}
 		l := lines[agent][0]
 		if agent != "e2e-unknown" {
-			maps(want, link)
+			maps.Copy(want, link)
 		} else if _, ok := l["namespace"]; ok {
 			t.Errorf("the unknown token's line names a link: %v", l)
 		}
-		maps(want, common)
+		maps.Copy(want, common)
 		for k, v := range want {
 			if l[k] != v {
 				t.Errorf("%s: %s = %#v, want %#v", agent, k, l[k], v)
@@ -135,12 +136,5 @@ func TestAuditLogFile(t *testing.T) {
 				t.Errorf("the %s holds %q %d times", name, secret, n)
 			}
 		}
-	}
-}
-
-// maps copies from's entries into into.
-func maps(into, from map[string]any) {
-	for k, v := range from {
-		into[k] = v
 	}
 }

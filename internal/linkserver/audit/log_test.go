@@ -49,7 +49,7 @@ type managerLog struct {
 	lines []string
 }
 
-func (m *managerLog) add(prefix, args string) {
+func (m *managerLog) add(_, args string) {
 	m.mu.Lock()
 	m.lines = append(m.lines, args)
 	m.mu.Unlock()
@@ -159,7 +159,7 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
-func TestNilLogWritesNothing(t *testing.T) {
+func TestNilLogWritesNothing(*testing.T) {
 	var l *Log
 	l.Write(&sample)
 	l.Start()()

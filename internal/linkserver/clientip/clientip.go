@@ -7,6 +7,7 @@ package clientip
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/filelink-dev/filelink-operator/internal/netguard"
@@ -42,8 +43,7 @@ func (p Proxies) Client(peer netip.Addr, forwardedFor ...string) netip.Addr {
 	if !p.Trusts(client) {
 		return client
 	}
-	for i := len(forwardedFor) - 1; i >= 0; i-- {
-		list := forwardedFor[i]
+	for _, list := range slices.Backward(forwardedFor) {
 		for list != "" {
 			var hop string
 			if comma := strings.LastIndexByte(list, ','); comma >= 0 {
