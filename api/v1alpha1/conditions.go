@@ -57,6 +57,9 @@ const (
 	ReasonActive = "Active"
 	// ReasonExpired: expiresAt has passed; the URL answers 410 Gone for good.
 	ReasonExpired = "Expired"
+	// ReasonDownloadLimitReached: status.downloads has reached spec.maxDownloads; the
+	// URL answers 410 Gone, like an expired link's.
+	ReasonDownloadLimitReached = "DownloadLimitReached"
 	// ReasonFileNotFound: spec.file names no File in the namespace (yet).
 	ReasonFileNotFound = "FileNotFound"
 	// ReasonFileNotReady: the File exists but its content could not be read.

@@ -53,6 +53,20 @@ type FileLinkSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	URLSecretName string `json:"urlSecretName,omitempty"`
+
+	// maxDownloads limits how many times the link may be downloaded; 1 makes a
+	// one-time link. A download is a GET answered with the whole file, or with a range
+	// starting at its first byte; HEAD and conditional requests answered 304 never
+	// count. Each download is reserved in status.downloads before its first byte is
+	// sent, so every replica together serves at most this many; from then on the link
+	// answers 410 Gone and is Ready with reason DownloadLimitReached. While the link
+	// has not reached it the limit may be changed freely; once reached it may be
+	// lowered but neither raised nor removed. Without it the link serves any number of
+	// downloads, and status.downloads still counts them.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000000
+	MaxDownloads *int32 `json:"maxDownloads,omitempty"`
 }
 
 // FileLinkStatus is the link as issued: its URL and whether it still serves.
@@ -94,16 +108,31 @@ type FileLinkStatus struct {
 	// sha256 is the hex SHA-256 digest of the content the link serves.
 	// +optional
 	SHA256 string `json:"sha256,omitempty"`
+
+	// downloads is how many times the link has been downloaded: GETs answered with
+	// the whole file or a range from its first byte. With spec.maxDownloads each one is
+	// recorded before it is served; without, every replica adds its count at most once
+	// every 10 seconds, so the figure may trail by that long.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Downloads int64 `json:"downloads,omitempty"`
+
+	// lastDownloadedAt is when the latest counted download began.
+	// +optional
+	LastDownloadedAt *metav1.Time `json:"lastDownloadedAt,omitempty"`
 }
 
-// FileLink is a shareable URL that downloads a File, optionally until an expiry.
+// FileLink is a shareable URL that downloads a File, optionally until an expiry or a
+// number of downloads.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=fl,categories=filelink-all
 // +kubebuilder:selectablefield:JSONPath=`.spec.file`
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.spec.maxDownloads) || !has(oldSelf.status) || !has(oldSelf.status.downloads) || oldSelf.status.downloads < oldSelf.spec.maxDownloads || (has(self.spec.maxDownloads) && self.spec.maxDownloads <= oldSelf.spec.maxDownloads)",message="spec.maxDownloads has been reached: it may be lowered, but neither raised nor removed; create a new FileLink instead"
 // +kubebuilder:printcolumn:name="File",type=string,JSONPath=`.spec.file`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Downloads",type=integer,JSONPath=`.status.downloads`
 // +kubebuilder:printcolumn:name="Expires",type=string,format=date-time,JSONPath=`.spec.expiresAt`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="URL",type=string,priority=1,JSONPath=`.status.url`
