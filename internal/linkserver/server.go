@@ -8,8 +8,9 @@
 //   - content: the bodies of Secrets and ConfigMaps, cached and fetched ahead; none.
 //   - decision: token → link → File → what to serve, or 404/410; imports content.
 //   - delivery: objects of a FileStore, proxied or redirected; imports decision, guard.
-//   - fastpath: plain requests for cached bodies, below net/http; imports guard and
-//     content, and reaches the decision only through its own Decider interface.
+//   - fastpath: plain requests for cached bodies, below net/http; imports guard,
+//     content, answer and clientip, and reaches the decision only through its own
+//     Decider interface.
 //   - answer: the record of one answered request, which every path reports to the
 //     Server's consumers (answered.go); imports none of the others.
 //   - audit: the audit log, one JSON line per answer; imports answer.
