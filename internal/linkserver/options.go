@@ -1,12 +1,14 @@
 package linkserver
 
 import (
+	"io"
 	"time"
 
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 
 	"github.com/filelink-dev/filelink-operator/internal/cachetrim"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/clientip"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
 	"github.com/filelink-dev/filelink-operator/internal/netguard"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
@@ -44,6 +46,14 @@ type Options struct {
 	// StoreNetworks judges every connection to a FileStore's endpoint (SPEC §12);
 	// nil: the built-in denials alone.
 	StoreNetworks *netguard.Policy
+	// AuditLog receives one JSON line per answered request (SPEC §13, --audit-log);
+	// nil writes none. Lines are flushed at least every second and when Start returns.
+	AuditLog io.Writer
+	// Replica names this replica in audit lines: the pod's name.
+	Replica string
+	// TrustedProxies are the networks whose X-Forwarded-For is believed
+	// (--trusted-proxies); none by default, and the client is the TCP peer.
+	TrustedProxies clientip.Proxies
 }
 
 // Limits harden the server as a public endpoint. Zero fields take the defaults.

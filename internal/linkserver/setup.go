@@ -11,6 +11,7 @@ import (
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/audit"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/content"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/delivery"
 )
@@ -34,7 +35,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range []prometheus.Collector{delivery.Collector(), content.Collector()} {
+	for _, c := range []prometheus.Collector{delivery.Collector(), content.Collector(), audit.Collector()} {
 		if _, err := register(ctrlmetrics.Registry, c); err != nil {
 			return nil, err
 		}

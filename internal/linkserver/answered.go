@@ -1,0 +1,43 @@
+package linkserver
+
+import (
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/answer"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
+)
+
+// answered is where every answer of every path is reported, once: the fast path's,
+// net/http's handler's (serveLink) and net/http's own (fastpath's replayConn). Each
+// consumer of answers is called from here: the metrics and the audit log; the download
+// ledger (SPEC §13) belongs here too, reading a.Counted and a.Link.
+func (s *Server) answered(a answer.Answer) {
+	s.metrics.record(a.Code, a.Written, a.Duration)
+	s.audit.Write(&a)
+}
+
+// requestAnswer starts the record of net/http's answer to r, begun at start, with what
+// the request says; the link and the outcome are filled in as they are known.
+func (s *Server) requestAnswer(r *http.Request, start time.Time) answer.Answer {
+	peer, _ := netip.ParseAddrPort(r.RemoteAddr)
+	return answer.Answer{
+		Start: start,
+		// A method is a token of any length net/http admits: bounded like the rest.
+		Method:    answer.Cut(r.Method, answer.MaxMethod),
+		Range:     answer.Cut(r.Header.Get("Range"), answer.MaxRange),
+		Client:    s.proxies.Client(peer.Addr(), r.Header.Values("X-Forwarded-For")...),
+		UserAgent: answer.Cut(r.UserAgent(), answer.MaxUserAgent),
+	}
+}
+
+// reportAfterBody reports a once w's answer is written: its status, body bytes and
+// whether it is a download, which the range asked for and the range sent decide.
+func (s *Server) reportAfterBody(w *guard.Writer, a *answer.Answer, askedRange string) {
+	w.AfterBody(func(code int, written int64) {
+		a.Code, a.Written, a.Duration = code, written, time.Since(a.Start)
+		a.Counted = answer.Counted(a.Method, code, w.Header().Get("Content-Range"), askedRange)
+		s.answered(*a)
+	})
+}
