@@ -24,7 +24,7 @@ func (s *soak) markdown(ran time.Duration, final linkCheck) string {
 	fmt.Fprintf(&d, "- machine: nproc %d (%s), memory %.1f GiB, Linux %s\n", m.cpus, m.cpuModel, mib(m.memTotal)/1024, m.kernel)
 	fmt.Fprintf(&d, "- %s; kube-apiserver and etcd of Kubernetes %s (envtest)\n", runtime.Version(), framework.KubernetesVersion)
 	fmt.Fprintf(&d, "- flags: %s\n", strings.Join(os.Args[1:], " "))
-	fmt.Fprintf(&d, "- two manager processes with `--leader-elect` and otherwise default flags%s%s (lease 15 s, renew deadline 10 s, retry 0.5 s), webhooks off, metrics on plain HTTP on loopback\n\n",
+	fmt.Fprintf(&d, "- two manager processes with `--leader-elect` and otherwise default flags%s%s (lease 15 s, renew deadline 10 s, retry 0.5 s), webhooks off, metrics on plain HTTP on loopback, the audit log (when the manager has one) in a file per replica\n\n",
 		extraNote(" plus ", s.b.cfg.managerArgs), extraNote(" and environment ", s.b.cfg.managerEnv))
 	fmt.Fprintf(&d, "**Workload.** %d Files of 4 KiB; %d links created at the start live to the end; then %.3g links a second, "+
 		"half expiring 20–80 s after creation and deleted 10–40 s after their expiry, half deleted while live 20–100 s after creation. "+
