@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -13,8 +15,12 @@ type Metrics struct {
 	writeFailures prometheus.Counter
 }
 
-// NewMetrics returns the ledger's metrics, to register once per process.
-func NewMetrics() *Metrics {
+// ProcessMetrics are the one set of the ledger's metrics in a process: a manager that
+// builds a new link server (a test's, a restarted one's) keeps counting on the series
+// already registered.
+var ProcessMetrics = sync.OnceValue(newMetrics)
+
+func newMetrics() *Metrics {
 	return &Metrics{
 		downloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "filelink_link_downloads_total",
