@@ -153,6 +153,7 @@ func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.N
 		ContentCacheBytes: o.ContentCacheBytes,
 		Limits:            linkserver.Limits{MaxConnections: o.MaxLinkConnections, MinTransferRate: o.MinLinkTransferRate},
 		StoreNetworks:     networks,
+		Uncounted:         !o.DownloadLedger,
 	}); err != nil {
 		return nil, fmt.Errorf("setting up link server: %w", err)
 	}
