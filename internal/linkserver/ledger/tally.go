@@ -25,6 +25,8 @@ type tally struct {
 // Count records one download of the link namespace/name with uid, begun at at, for the
 // next flush. It never waits on the API server.
 func (l *Ledger) Count(namespace, name string, uid types.UID, at time.Time) {
+	// The metric counts with the ledger off too: it costs no API call.
+	l.metrics.downloaded(namespace, false)
 	if l.cfg.Uncounted {
 		return
 	}
@@ -40,7 +42,6 @@ func (l *Ledger) Count(namespace, name string, uid types.UID, at time.Time) {
 		p.last = at
 	}
 	l.tally.mu.Unlock()
-	l.metrics.downloaded(namespace, false)
 	l.metrics.pendingAdd(1)
 }
 
