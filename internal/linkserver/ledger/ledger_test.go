@@ -73,8 +73,9 @@ func countingWrites(t *testing.T, writes *atomic.Int64) client.Client {
 	t.Helper()
 	return interceptor.NewClient(k8s, interceptor.Funcs{
 		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, p client.Patch, o ...client.SubResourcePatchOption) error {
-			writes.Add(1)
-			return c.SubResource(sub).Patch(ctx, obj, p, o...)
+			err := c.SubResource(sub).Patch(ctx, obj, p, o...)
+			writes.Add(1) // once it is stored: a test waiting on the count then reads it
+			return err
 		},
 	})
 }
