@@ -28,13 +28,23 @@ var (
 	k8s client.WithWatch
 )
 
-const ns = "ledger"
-
 func TestMain(m *testing.M) {
 	os.Exit(framework.RunWithControlPlane(m, func(c *rest.Config, cl client.WithWatch) error {
 		cfg, k8s = c, cl
-		return framework.CreateNamespaces(k8s, ns)
+		return nil
 	}))
+}
+
+// namespaces are the tests' own, one each, so that -count=N runs them again cleanly.
+var namespaces sync.Map // testing.TB → string
+
+func namespaceOf(t testing.TB) string {
+	if ns, ok := namespaces.Load(t); ok {
+		return ns.(string)
+	}
+	ns := framework.NewNamespace(t, k8s, "ledger-")
+	namespaces.Store(t, ns)
+	return ns
 }
 
 // newLink creates a link limited to limit (nil: unlimited) and returns it as created: the
@@ -42,7 +52,7 @@ func TestMain(m *testing.M) {
 func newLink(t *testing.T, name string, limit *int32) *filelinkv1.FileLink {
 	t.Helper()
 	l := &filelinkv1.FileLink{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespaceOf(t), Name: name},
 		Spec:       filelinkv1.FileLinkSpec{File: "evidence", MaxDownloads: limit},
 	}
 	if err := k8s.Create(context.Background(), l); err != nil {
@@ -163,6 +173,10 @@ func viaProxy(t *testing.T) (client.Client, *framework.Proxy) {
 	c.Timeout = 500 * time.Millisecond
 	cl, err := client.New(c, client.Options{Scheme: k8s.Scheme()})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Discovery, done on the first request, before the test cuts anything.
+	if err := cl.List(context.Background(), &filelinkv1.FileLinkList{}, client.InNamespace(namespaceOf(t))); err != nil {
 		t.Fatal(err)
 	}
 	return cl, p
