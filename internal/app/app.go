@@ -14,6 +14,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -33,6 +34,7 @@ import (
 	"github.com/filelink-dev/filelink-operator/controllers"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/audit"
 	"github.com/filelink-dev/filelink-operator/internal/netguard"
 	"github.com/filelink-dev/filelink-operator/internal/opsmetrics"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
@@ -59,9 +61,18 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	// Opened before anything serves, so an unwritable path stops the start rather than
+	// leaving downloads unaudited; closed once the link server has written its last line.
+	auditLog, err := audit.Open(o.AuditLog)
+	if err != nil {
+		return fmt.Errorf("--audit-log: %w", err)
+	}
+	if auditLog != nil {
+		defer auditLog.Close()
+	}
 	cfg.QPS, cfg.Burst = float32(o.QPS), o.Burst
 
-	s, err := newServing(ctx, cfg, o, keyRef, networks)
+	s, err := newServing(ctx, cfg, o, keyRef, networks, auditLog)
 	if err != nil {
 		return err
 	}
@@ -122,7 +133,7 @@ type serving struct {
 	keys *signing.LiveKey
 }
 
-func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.NamespacedName, networks *netguard.Policy) (*serving, error) {
+func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.NamespacedName, networks *netguard.Policy, auditLog io.Writer) (*serving, error) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsOptions(o.MetricsAddr, o.MetricsSecure, o.MetricsCertDir),
@@ -146,6 +157,7 @@ func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.N
 		return nil, err
 	}
 
+	proxies, _ := o.trustedProxies() // Validate has parsed them
 	if _, err := linkserver.Setup(ctx, mgr, linkserver.Options{
 		Addr:              o.LinkAddr,
 		Keys:              keys,
@@ -154,6 +166,9 @@ func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.N
 		Limits:            linkserver.Limits{MaxConnections: o.MaxLinkConnections, MinTransferRate: o.MinLinkTransferRate},
 		StoreNetworks:     networks,
 		Uncounted:         !o.DownloadLedger,
+		AuditLog:          auditLog,
+		Replica:           audit.Replica(),
+		TrustedProxies:    proxies,
 	}); err != nil {
 		return nil, fmt.Errorf("setting up link server: %w", err)
 	}

@@ -39,7 +39,8 @@ func startServing(ctx context.Context, t *testing.T, cfg *rest.Config, o Options
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := newServing(ctx, cfg, o, keyRef, networks)
+	// No audit log: these tests read the manager, not who downloaded what.
+	s, err := newServing(ctx, cfg, o, keyRef, networks, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

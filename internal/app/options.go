@@ -13,6 +13,8 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 
 	"github.com/filelink-dev/filelink-operator/internal/linkserver"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/audit"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/clientip"
 	"github.com/filelink-dev/filelink-operator/internal/netguard"
 )
 
@@ -68,6 +70,12 @@ type Options struct {
 	// DownloadLedger counts the downloads of links without a limit into their status
 	// (SPEC §13); limited links are counted whatever it says, as their limit needs.
 	DownloadLedger bool
+	// AuditLog is where the link server's audit log goes (SPEC §13): "stdout", "off" or
+	// a file path.
+	AuditLog string
+	// TrustedProxies are comma-separated CIDRs (or addresses) of the proxies whose
+	// X-Forwarded-For names the client in the audit log.
+	TrustedProxies string
 }
 
 // LeaderElection are the lease's namespace and timings (by default 15 s, 10 s and 0.5 s).
@@ -122,6 +130,8 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.AllowStoreNetworks, "allow-store-networks", "", "Comma-separated CIDRs (or addresses) that FileStore endpoints may reach although the address policy refuses them by default (loopback, link-local, unspecified, multicast, broadcast); for a store on loopback in development, say 127.0.0.0/8. Checked on the address dialled, after name resolution.")
 	fs.StringVar(&o.DenyStoreNetworks, "deny-store-networks", "", "Comma-separated CIDRs (or addresses) that FileStore endpoints may not reach, on top of the default denials, say the cluster's Service and Pod ranges; they win over --allow-store-networks.")
 	fs.BoolVar(&o.DownloadLedger, "download-ledger", true, "Count the downloads of links without spec.maxDownloads into status.downloads and status.lastDownloadedAt, written at most once per link every 10 s per replica; false counts only limited links, whose downloads are always reserved in status before they are served.")
+	fs.StringVar(&o.AuditLog, "audit-log", audit.Stdout, "Where the link server writes one JSON line per answered request (who downloaded what; never a token, URL or content): \"stdout\", \"off\", or a file path, appended to and created readable by the manager alone.")
+	fs.StringVar(&o.TrustedProxies, "trusted-proxies", "", "Comma-separated CIDRs (or addresses) of the proxies in front of the link server whose X-Forwarded-For is believed for the audit log's client address; default none: the client is the connection's peer.")
 	o.Webhooks = os.Getenv("ENABLE_WEBHOOKS") != "false"
 }
 
@@ -141,6 +151,12 @@ func (o *Options) Validate() error {
 		return err
 	}
 	if _, err := o.storeNetworks(); err != nil {
+		return err
+	}
+	if err := audit.CheckDestination(o.AuditLog); err != nil {
+		return fmt.Errorf("--audit-log: %w", err)
+	}
+	if _, err := o.trustedProxies(); err != nil {
 		return err
 	}
 	if o.LeaderElect {
@@ -170,6 +186,16 @@ func (o *Options) storeNetworks() (*netguard.Policy, error) {
 		return nil, fmt.Errorf("--deny-store-networks: %w", err)
 	}
 	return netguard.New(allow, deny), nil
+}
+
+// trustedProxies are the networks TrustedProxies names; Validate has refused them when
+// this fails.
+func (o *Options) trustedProxies() (clientip.Proxies, error) {
+	p, err := clientip.Parse(o.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	return p, nil
 }
 
 func parseNamespacedName(s string) (types.NamespacedName, error) {

@@ -70,7 +70,7 @@ func TestFlagDefaultsAreTheSpecs(t *testing.T) {
 	o := parsed(t)
 	if o.MetricsAddr != ":8080" || o.ProbeAddr != ":8081" || o.LinkAddr != ":8082" || o.LeaderElect ||
 		o.LinkBaseURL != "http://localhost:8082" || o.SigningKeySecret != "filelink-system/filelink-signing-key" || o.LeaderElection.Namespace != "" ||
-		!o.Webhooks {
+		!o.Webhooks || o.AuditLog != "stdout" || o.TrustedProxies != "" {
 		t.Errorf("SPEC §6 defaults changed: %+v", o)
 	}
 	// controller-runtime's own defaults, so that the flags change nothing unless set.
@@ -130,6 +130,12 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{[]string{"--allow-store-networks=localhost"}, "--allow-store-networks:"},
 		{[]string{"--deny-store-networks=10.96.0.0/12, fd00:10:96::/112"}, ""},
 		{[]string{"--deny-store-networks=10.96.0.0/12;10.0.0.0/8"}, "--deny-store-networks:"},
+		{[]string{"--audit-log=off"}, ""},
+		{[]string{"--audit-log=/var/log/filelink/audit.log"}, ""},
+		{[]string{"--audit-log="}, "--audit-log:"},
+		{[]string{"--trusted-proxies=10.0.0.0/8, 192.168.0.1,fd00::/8"}, ""},
+		{[]string{"--trusted-proxies=10.0.0.0/33"}, "--trusted-proxies:"},
+		{[]string{"--trusted-proxies=ingress-nginx"}, "--trusted-proxies:"},
 	} {
 		o := parsed(t, tc.args...)
 		err := o.Validate()

@@ -149,3 +149,35 @@ func TestLimitedLinkWaitsForTheAPIServerUnlimitedDoNot(t *testing.T) {
 		t.Fatalf("%d downloads stored, want the two served", n)
 	}
 }
+
+// A link without a limit is counted by the replica that serves it, on either path, and
+// the count reaches status on the flush interval's tick, not before: serving never waits
+// for it. HEAD, 304 and a range from further in are not downloads.
+func TestDownloadsOfUnlimitedLinksAreCountedOnTheFlushTick(t *testing.T) {
+	f := newFixture(t, nil)
+	// Plain GETs until one is the fast path's (the body cached): each is a download.
+	var gets int64
+	NewWithT(t).Eventually(func() bool {
+		fresh() // net/http keeps a connection once handed one
+		before := linkserver.FastAnswers(server)
+		r, _ := request(t, http.MethodGet, f.url(), nil)
+		if r.StatusCode == http.StatusOK {
+			gets++
+		}
+		return r.StatusCode == http.StatusOK && linkserver.FastAnswers(server) > before
+	}).WithTimeout(10 * time.Second).WithPolling(20 * time.Millisecond).Should(BeTrue())
+	for _, h := range []map[string]string{
+		{"Range": "bytes=0-3"}, // a download, net/http's
+		{"Range": "bytes=4-9"},
+		{"If-None-Match": etagOf(content)},
+	} {
+		request(t, http.MethodGet, f.url(), h)
+	}
+	request(t, http.MethodHead, f.url(), nil)
+	time.Sleep(100 * time.Millisecond)
+	if n := storedDownloads(t, f.link); n != 0 {
+		t.Fatalf("%d downloads stored before the flush interval passed", n)
+	}
+	clk.Step(10 * time.Second)
+	NewWithT(t).Eventually(func() int64 { return storedDownloads(t, f.link) }).WithTimeout(10 * time.Second).Should(Equal(gets + 1))
+}

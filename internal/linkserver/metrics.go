@@ -59,16 +59,16 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 	return c, err
 }
 
-// record counts one answer of code with its body bytes, timed from start; a nil m (a
+// record counts one answer of code with its body bytes, which took took; a nil m (a
 // server without metrics, in tests) records nothing.
-func (m *metrics) record(code int, written int64, start time.Time) {
+func (m *metrics) record(code int, written int64, took time.Duration) {
 	if m == nil {
 		return
 	}
 	series := m.seriesOf(code)
 	series.requests.Inc()
 	m.bytes.Add(float64(written))
-	series.duration.Observe(time.Since(start).Seconds())
+	series.duration.Observe(took.Seconds())
 }
 
 // codeSeries are the series of one status code.

@@ -1,6 +1,7 @@
 package linkserver
 
 import (
+	"io"
 	"time"
 
 	toolscache "k8s.io/client-go/tools/cache"
@@ -8,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/filelink-dev/filelink-operator/internal/cachetrim"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/clientip"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/ledger"
 	"github.com/filelink-dev/filelink-operator/internal/netguard"
@@ -56,6 +58,14 @@ type Options struct {
 	LedgerFlushInterval time.Duration
 	// ledgerMetrics are Setup's, on the manager's registry; nil in tests' servers.
 	ledgerMetrics *ledger.Metrics
+	// AuditLog receives one JSON line per answered request (SPEC §13, --audit-log);
+	// nil writes none. Lines are flushed at least every second and when Start returns.
+	AuditLog io.Writer
+	// Replica names this replica in audit lines: the pod's name.
+	Replica string
+	// TrustedProxies are the networks whose X-Forwarded-For is believed
+	// (--trusted-proxies); none by default, and the client is the TCP peer.
+	TrustedProxies clientip.Proxies
 }
 
 // tickerOf is c when it can also tick (a test's fake clock, which then moves the

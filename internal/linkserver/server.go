@@ -8,8 +8,13 @@
 //   - content: the bodies of Secrets and ConfigMaps, cached and fetched ahead; none.
 //   - decision: token → link → File → what to serve, or 404/410; imports content.
 //   - delivery: objects of a FileStore, proxied or redirected; imports decision, guard.
-//   - fastpath: plain requests for cached bodies, below net/http; imports guard and
-//     content, and reaches the decision only through its own Decider interface.
+//   - fastpath: plain requests for cached bodies, below net/http; imports guard,
+//     content, answer and clientip, and reaches the decision only through its own
+//     Decider interface.
+//   - answer: the record of one answered request, which every path reports to the
+//     Server's consumers (answered.go); imports none of the others.
+//   - audit: the audit log, one JSON line per answer; imports answer.
+//   - clientip: which address an answer went to, behind trusted proxies; none.
 //
 // None imports this package.
 package linkserver
@@ -34,6 +39,9 @@ import (
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/answer"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/audit"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/clientip"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/content"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/decision"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/delivery"
@@ -62,6 +70,10 @@ type Server struct {
 	handler http.Handler
 	// metrics count every answer, of either path; nil counts nothing (tests' servers).
 	metrics *metrics
+	// audit logs every answer (SPEC §13); nil logs nothing (--audit-log=off).
+	audit *audit.Log
+	// proxies decide which address an answer went to.
+	proxies clientip.Proxies
 	// fast is the running fast path, for tests that tell which path answered.
 	fast atomic.Pointer[fastpath.FastPath]
 	// serving is set once the listener is bound: after the caches have synced, since
@@ -100,6 +112,9 @@ func (s *Server) Start(ctx context.Context) error {
 	if !toolscache.WaitForCacheSync(ctx.Done(), reg.HasSynced) {
 		return nil
 	}
+	// Stopped last, by defer, once neither path answers any more: every answer's line
+	// is written before Start returns.
+	defer s.audit.Start()()
 	// The ledger outlives the listener: answers finishing during shutdown are counted,
 	// then its last flush writes them.
 	ledgerCtx, stopLedger := context.WithCancel(context.WithoutCancel(ctx))
@@ -133,7 +148,7 @@ func (s *Server) Start(ctx context.Context) error {
 	// Every connection starts on the fast path, which hands net/http the ones it does
 	// not serve.
 	limited := guard.NewLimitListener(ln, s.limits.MaxConnections)
-	fast := fastpath.New(fastpath.Config{Decider: s.decider, Limits: s.limits, Record: s.metrics.record, Log: s.log}, limited.Addr())
+	fast := fastpath.New(fastpath.Config{Decider: s.decider, Limits: s.limits, Answered: s.answered, Proxies: s.proxies, Log: s.log}, limited.Addr())
 	s.fast.Store(fast)
 	s.serving.Store(true)
 	defer s.serving.Store(false)
@@ -205,7 +220,9 @@ func (s *Server) serveLink(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	fastpath.Answering(r)
 	w := guard.NewWriter(rw, s.limits.MinTransferRate, s.limits.TransferWindow)
-	w.AfterBody(func(code int, written int64) { s.metrics.record(code, written, start) })
+	a := s.requestAnswer(r, start)
+	// Before LimitRanges may drop a range list too long to honour.
+	s.reportAfterBody(w, &a, r.Header.Get("Range"))
 	defer w.Finish()
 	h := w.Header()
 	if guard.RequestHasBody(r) {
@@ -224,6 +241,7 @@ func (s *Server) serveLink(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := s.decider.Decide(r.Context(), r.URL.Path)
+	a.Link = answer.LinkOf(v.Link)
 	if err != nil {
 		s.fail(w, err, v.Link)
 		return
@@ -301,6 +319,10 @@ func newServer(informers cache.Cache, source client.Reader, o Options) *Server {
 	}
 	s.ledger = ledger.New(ledger.Config{Cache: informers, API: source, Status: o.Status, Clock: tickerOf(o.Clock),
 		FlushInterval: o.LedgerFlushInterval, Uncounted: o.Uncounted, Log: log.WithName("ledger")}, o.ledgerMetrics)
+	if o.AuditLog != nil {
+		s.audit = audit.New(audit.Config{Writer: o.AuditLog, Replica: o.Replica, Log: log.WithName("audit")})
+	}
+	s.proxies = o.TrustedProxies
 	s.handler = http.HandlerFunc(s.serveLink)
 	return s
 }

@@ -11,6 +11,7 @@ import (
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/audit"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/content"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/delivery"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/ledger"
@@ -36,7 +37,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 		return nil, err
 	}
 	o.ledgerMetrics = ledger.ProcessMetrics()
-	for _, c := range append([]prometheus.Collector{delivery.Collector(), content.Collector()}, o.ledgerMetrics.Collectors()...) {
+	for _, c := range append([]prometheus.Collector{delivery.Collector(), content.Collector(), audit.Collector()}, o.ledgerMetrics.Collectors()...) {
 		if _, err := register(ctrlmetrics.Registry, c); err != nil {
 			return nil, err
 		}

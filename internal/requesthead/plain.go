@@ -15,6 +15,10 @@ type Plain struct {
 	Path []byte
 	// Close: the client sent "Connection: close".
 	Close bool
+	// UserAgent and ForwardedFor are the User-Agent and X-Forwarded-For values, trimmed
+	// as net/http trims them, for the audit log; slices of the parsed buffer, so copy
+	// what outlives it. A head with either field twice is net/http's.
+	UserAgent, ForwardedFor []byte
 	// Size is the length of the head, from the request line to the blank line included.
 	Size int
 }
@@ -46,33 +50,46 @@ func ParsePlain(buf []byte) (Plain, bool) {
 		return req, false
 	}
 	req.Path = path
-	hosts := 0
+	var seen fieldCounts
 	for len(rest) > 0 {
 		line, rest, _ = bytes.Cut(rest, crlf)
 		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok || !isToken(name) || !plainValue(value) {
-			return req, false
-		}
-		value = bytes.Trim(value, " \t")
-		switch {
-		case bytes.EqualFold(name, []byte("Host")):
-			hosts++
-			if !plainHost(value) {
-				return req, false
-			}
-		case bytes.EqualFold(name, []byte("Connection")):
-			switch {
-			case bytes.EqualFold(value, []byte("close")):
-				req.Close = true
-			case !bytes.EqualFold(value, []byte("keep-alive")):
-				return req, false
-			}
-		case changesTheAnswer(name):
+		if !ok || !isToken(name) || !plainValue(value) || !req.field(name, bytes.Trim(value, " \t"), &seen) {
 			return req, false
 		}
 	}
-	// HTTP/1.1 requires exactly one Host; net/http answers 400 otherwise.
-	return req, hosts == 1
+	// HTTP/1.1 requires exactly one Host; net/http answers 400 otherwise. A repeated
+	// User-Agent or X-Forwarded-For is left to net/http, which reads every line of them.
+	return req, seen.hosts == 1 && seen.agents <= 1 && seen.forwarded <= 1
+}
+
+// fieldCounts count the header fields that may appear once only in a plain head.
+type fieldCounts struct{ hosts, agents, forwarded int }
+
+// field reads one header field of a well-formed line into req, counting it in seen;
+// false when the field makes the head not plain.
+func (req *Plain) field(name, value []byte, seen *fieldCounts) bool {
+	switch {
+	case bytes.EqualFold(name, []byte("Host")):
+		seen.hosts++
+		return plainHost(value)
+	case bytes.EqualFold(name, []byte("Connection")):
+		switch {
+		case bytes.EqualFold(value, []byte("close")):
+			req.Close = true
+		case !bytes.EqualFold(value, []byte("keep-alive")):
+			return false
+		}
+	case bytes.EqualFold(name, []byte("User-Agent")):
+		seen.agents++
+		req.UserAgent = value
+	case bytes.EqualFold(name, []byte("X-Forwarded-For")):
+		seen.forwarded++
+		req.ForwardedFor = value
+	case changesTheAnswer(name):
+		return false
+	}
+	return true
 }
 
 var (

@@ -24,6 +24,9 @@ func TestParsePlain(t *testing.T) {
 		{"wrk", wrk, true, false, false},
 		{"curl", "GET /links/x HTTP/1.1\r\nHost: links.example.com\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n", true, false, false},
 		{"HEAD", "HEAD /links/x HTTP/1.1\r\nhost: a\r\n\r\n", true, true, false},
+		{"behind a proxy", "GET /links/x HTTP/1.1\r\nHost: a\r\nuser-agent:  Wget/1.21 \t\r\nX-Forwarded-For: 198.51.100.7, 10.0.0.1\r\n\r\n", true, false, false},
+		{"two User-Agents", "GET /links/x HTTP/1.1\r\nHost: a\r\nUser-Agent: a\r\nUser-Agent: b\r\n\r\n", false, false, false},
+		{"two X-Forwarded-Fors", "GET /links/x HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\nX-Forwarded-For: 5.6.7.8\r\n\r\n", false, false, false},
 		{"Connection: close", "GET /links/x HTTP/1.1\r\nHost: a\r\nConnection: Close\r\n\r\n", true, false, true},
 		{"Connection: keep-alive", "GET /links/x HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n", true, false, false},
 		{"a pipelined second request after the head", wrk + "GET /links/y HTTP/1.1\r\n", true, false, false},
@@ -86,6 +89,8 @@ func FuzzParsePlain(f *testing.F) {
 		"GET /links/x HTTP/1.1\r\nHost: a b\r\n\r\n",
 		"GET /links/x HTTP/1.1\r\nHost: a\r\nHost: c\r\n\r\n",
 		"GET /links/x HTTP/1.1\r\nHost: [::1]:80\r\nX-\x7f: \x01\r\n\r\n",
+		"GET /links/x HTTP/1.1\r\nHost: a\r\nUser-Agent: \tcurl/8 \r\nx-forwarded-for: 1.2.3.4,\t5.6.7.8 \r\n\r\n",
+		"GET /links/x HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\nX-Forwarded-For: 5.6.7.8\r\nUser-Agent:\r\n\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -137,6 +142,10 @@ func agreesWithNetHTTP(t *testing.T, in []byte, req Plain) {
 				t.Fatalf("net/http's server refuses the %s value %q in %q", name, v, in)
 			}
 		}
+	}
+	if r.UserAgent() != string(req.UserAgent) || strings.Join(r.Header.Values("X-Forwarded-For"), ",") != string(req.ForwardedFor) {
+		t.Fatalf("net/http reads user agent %q, forwarded for %q; the fast path %q, %q\n%q",
+			r.UserAgent(), r.Header.Values("X-Forwarded-For"), req.UserAgent, req.ForwardedFor, in)
 	}
 	if r.ContentLength != 0 || len(r.TransferEncoding) > 0 || r.Header.Get("Range") != "" || r.Header.Get("Expect") != "" {
 		t.Fatalf("net/http sees a body, a range or an expectation in %q", in)

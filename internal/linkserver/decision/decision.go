@@ -24,6 +24,7 @@ import (
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/lastmodified"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/answer"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/content"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
@@ -107,19 +108,20 @@ func (d *Decider) Decide(ctx context.Context, path string) (Verdict, error) {
 
 // CachedBody is what the fast path asks: the body a plain GET of target answers whole
 // with 200, when the decision serves it and the content cache holds it, with the File's
-// media type and download name; false for anything else, which net/http then answers.
-func (d *Decider) CachedBody(ctx context.Context, target string) (content.Body, string, string, bool) {
+// media type and download name and the link's identity for the answer's record; false
+// for anything else, which net/http then answers.
+func (d *Decider) CachedBody(ctx context.Context, target string) (content.Body, string, string, answer.Link, bool) {
 	v, err := d.Decide(ctx, target)
 	// A limited link's downloads are reserved before they are served, which net/http's
 	// path does.
 	if err != nil || v.File.Spec.Source.Store != nil || v.Link.Limited() {
-		return content.Body{}, "", "", false
+		return content.Body{}, "", "", answer.Link{}, false
 	}
 	b, ok := d.bodies.Cached(v.Key, v.Modified)
 	if !ok {
-		return content.Body{}, "", "", false
+		return content.Body{}, "", "", answer.Link{}, false
 	}
-	return b, v.File.MediaType(), v.File.DownloadName(), true
+	return b, v.File.MediaType(), v.File.DownloadName(), answer.LinkOf(v.Link), true
 }
 
 // linkFor finds the live FileLink whose token is the last path segment: one map lookup

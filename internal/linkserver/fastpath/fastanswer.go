@@ -4,12 +4,14 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/textproto"
 	"os"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/answer"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
 	"github.com/filelink-dev/filelink-operator/internal/requesthead"
 )
@@ -22,9 +24,9 @@ import (
 //
 // Once shutdown has begun the connection ends after the answer: its head says
 // Connection: close unless written before, as net/http's does.
-func (fp *FastPath) answerPlain(ctx context.Context, c guard.TCPConn, req requesthead.Plain) (bool, error) {
+func (fp *FastPath) answerPlain(ctx context.Context, c guard.TCPConn, peer netip.Addr, req requesthead.Plain) (bool, error) {
 	start := time.Now()
-	b, mediaType, filename, ok := fp.cfg.Decider.CachedBody(ctx, string(req.Path))
+	b, mediaType, filename, link, ok := fp.cfg.Decider.CachedBody(ctx, string(req.Path))
 	if !ok {
 		return false, nil
 	}
@@ -56,10 +58,29 @@ func (fp *FastPath) answerPlain(ctx context.Context, c guard.TCPConn, req reques
 	if err == nil && !req.Head {
 		sent, err = p.ReadFrom(&io.LimitedReader{R: f, N: b.Size})
 	}
-	// Counted however it ended, as net/http's answers are: one cut by the transfer rate
+	// Reported however it ended, as net/http's answers are: one cut by the transfer rate
 	// or a failed write is an answer too, with the body bytes that did go out.
-	fp.cfg.Record(http.StatusOK, sent, start)
+	fp.cfg.Answered(fp.answerOf(start, link, peer, req, sent))
 	return true, err
+}
+
+// answerOf is the record of a 200 written here. What it keeps of req is copied: req's
+// bytes are the connection's buffer, read into again for the next request.
+func (fp *FastPath) answerOf(start time.Time, link answer.Link, peer netip.Addr, req requesthead.Plain, sent int64) answer.Answer {
+	method := http.MethodGet
+	if req.Head {
+		method = http.MethodHead
+	}
+	client := peer
+	if len(req.ForwardedFor) > 0 && fp.cfg.Proxies.Trusts(peer) {
+		client = fp.cfg.Proxies.Client(peer, string(req.ForwardedFor))
+	}
+	return answer.Answer{
+		Start: start, Duration: time.Since(start), Link: link, Method: method,
+		Code: http.StatusOK, Written: sent, Client: client,
+		UserAgent: answer.Cut(req.UserAgent, answer.MaxUserAgent),
+		Counted:   answer.Counted(method, http.StatusOK, "", ""),
+	}
 }
 
 // appendHead writes the status line and headers of a whole-body 200 the way net/http

@@ -12,12 +12,15 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
 
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/answer"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/clientip"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/content"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
 	"github.com/filelink-dev/filelink-operator/internal/requesthead"
@@ -27,8 +30,9 @@ import (
 type Decider interface {
 	// CachedBody returns the body a plain GET of target answers whole with 200, when the
 	// link serves it and the content cache holds it, with the File's media type and
-	// download name; ok is false for anything else, which net/http then answers.
-	CachedBody(ctx context.Context, target string) (body content.Body, mediaType, filename string, ok bool)
+	// download name and the link's identity; ok is false for anything else, which
+	// net/http then answers.
+	CachedBody(ctx context.Context, target string) (body content.Body, mediaType, filename string, link answer.Link, ok bool)
 }
 
 // Config is what a FastPath serves with.
@@ -36,9 +40,12 @@ type Config struct {
 	Decider Decider
 	// Limits must have their defaults filled in.
 	Limits guard.Limits
-	// Record counts one answer in the server's metrics, as net/http's are counted.
-	Record func(code int, written int64, start time.Time)
-	Log    logr.Logger
+	// Answered reports every answer written here, and net/http's own answers on the
+	// connections handed to it, as the server's handler reports its.
+	Answered func(answer.Answer)
+	// Proxies decide the client address of an answer (clientip).
+	Proxies clientip.Proxies
+	Log     logr.Logger
 }
 
 // FastPath serves connections below net/http. Most downloads are a plain GET of a body
@@ -153,6 +160,7 @@ func (fp *FastPath) serve(ctx context.Context, c guard.TCPConn) {
 			c.Close()
 		}
 	}()
+	peer := peerOf(c)
 	br := bufio.NewReaderSize(c, readBufferSize)
 	// As with net/http, a new connection's first head is due ReadHeaderTimeout after the
 	// accept; a kept-alive connection waits IdleTimeout for the next request, whose head
@@ -184,7 +192,7 @@ func (fp *FastPath) serve(ctx context.Context, c guard.TCPConn) {
 		buf, _ := br.Peek(br.Buffered())
 		req, ok := requesthead.ParsePlain(buf)
 		if ok {
-			answered, err := fp.answerPlain(ctx, c, req)
+			answered, err := fp.answerPlain(ctx, c, peer, req)
 			switch {
 			case err != nil:
 				return
@@ -201,20 +209,20 @@ func (fp *FastPath) serve(ctx context.Context, c guard.TCPConn) {
 				continue
 			}
 		}
-		handedOff = fp.handOff(c, br, headDue)
+		handedOff = fp.handOff(c, peer, br, headDue)
 		return
 	}
 }
 
 // handOff gives c to net/http with the bytes br read from it and not yet answered, whose
 // head is due at headDue.
-func (fp *FastPath) handOff(c guard.TCPConn, br *bufio.Reader, headDue time.Time) bool {
+func (fp *FastPath) handOff(c guard.TCPConn, peer netip.Addr, br *bufio.Reader, headDue time.Time) bool {
 	// The fast path's last write deadline would cut net/http's answers, which set none of
 	// their own outside the handler.
 	if err := c.SetWriteDeadline(time.Time{}); err != nil {
 		return false
 	}
-	return fp.handoff.give(&replayConn{TCPConn: c, buffered: br, headDue: headDue, record: fp.cfg.Record})
+	return fp.handoff.give(&replayConn{TCPConn: c, buffered: br, headDue: headDue, peer: peer, answered: fp.cfg.Answered})
 }
 
 // Shutdown stops serving: connections waiting for a request close now, those in the
@@ -241,4 +249,12 @@ func (fp *FastPath) Shutdown(ctx context.Context) error {
 		<-done
 		return ctx.Err()
 	}
+}
+
+// peerOf is c's remote IP address, the zero Addr if it has none.
+func peerOf(c net.Conn) netip.Addr {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
 }

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/answer"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
 )
 
@@ -80,8 +82,11 @@ type replayConn struct {
 	// start until the connection is idle again. What net/http writes outside it is an
 	// answer of its own (see Write).
 	answering atomic.Bool
-	// record counts net/http's own answers, which the handler's writer never sees.
-	record func(code int, written int64, start time.Time)
+	// peer is the connection's remote address, the client of net/http's own answers:
+	// they are given before any forwarding header is read.
+	peer netip.Addr
+	// answered reports net/http's own answers, which the handler's writer never sees.
+	answered func(answer.Answer)
 }
 
 // Write stamps the headers every answer carries (guard.HardenedHeaders) on the answers
@@ -104,7 +109,9 @@ func (c *replayConn) Write(p []byte) (int, error) {
 	stamped = append(append(append(stamped, p[:line]...), hardenedHeaderLines...), p[line:]...)
 	n, err := c.TCPConn.Write(stamped)
 	if end := bytes.Index(stamped, []byte("\r\n\r\n")); end >= 0 {
-		c.record(code, int64(max(n-end-len("\r\n\r\n"), 0)), start)
+		// No request was read, so no method, link or user agent is known.
+		c.answered(answer.Answer{Start: start, Duration: time.Since(start), Code: code,
+			Written: int64(max(n-end-len("\r\n\r\n"), 0)), Client: c.peer})
 	}
 	// Count what was written of p, not of the stamp.
 	switch {
