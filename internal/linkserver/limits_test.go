@@ -9,7 +9,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
@@ -18,7 +18,7 @@ import (
 )
 
 func limitedTo(n int32) func(*fixture) {
-	return func(f *fixture) { f.link.Spec.MaxDownloads = ptr.To(n) }
+	return func(f *fixture) { f.link.Spec.MaxDownloads = new(n) }
 }
 
 func storedDownloads(t testing.TB, l *filelinkv1.FileLink) int64 {
@@ -155,29 +155,34 @@ func TestLimitedLinkWaitsForTheAPIServerUnlimitedDoNot(t *testing.T) {
 // for it. HEAD, 304 and a range from further in are not downloads.
 func TestDownloadsOfUnlimitedLinksAreCountedOnTheFlushTick(t *testing.T) {
 	f := newFixture(t, nil)
+	// A server of the test's own, whose clock (and so whose flushes) no other test moves.
+	own := clocktesting.NewFakeClock(time.Now())
+	var srv *linkserver.Server
+	base := startServer(t, linkserver.Options{Clock: own}, func(s *linkserver.Server) { srv = s })
+	url := signer.URL(base, f.link.UID)
 	// Plain GETs until one is the fast path's (the body cached): each is a download.
 	var gets int64
 	NewWithT(t).Eventually(func() bool {
 		fresh() // net/http keeps a connection once handed one
-		before := linkserver.FastAnswers(server)
-		r, _ := request(t, http.MethodGet, f.url(), nil)
+		before := linkserver.FastAnswers(srv)
+		r, _ := request(t, http.MethodGet, url, nil)
 		if r.StatusCode == http.StatusOK {
 			gets++
 		}
-		return r.StatusCode == http.StatusOK && linkserver.FastAnswers(server) > before
+		return r.StatusCode == http.StatusOK && linkserver.FastAnswers(srv) > before
 	}).WithTimeout(10 * time.Second).WithPolling(20 * time.Millisecond).Should(BeTrue())
 	for _, h := range []map[string]string{
 		{"Range": "bytes=0-3"}, // a download, net/http's
 		{"Range": "bytes=4-9"},
 		{"If-None-Match": etagOf(content)},
 	} {
-		request(t, http.MethodGet, f.url(), h)
+		request(t, http.MethodGet, url, h)
 	}
-	request(t, http.MethodHead, f.url(), nil)
+	request(t, http.MethodHead, url, nil)
 	time.Sleep(100 * time.Millisecond)
 	if n := storedDownloads(t, f.link); n != 0 {
 		t.Fatalf("%d downloads stored before the flush interval passed", n)
 	}
-	clk.Step(10 * time.Second)
+	own.Step(10 * time.Second)
 	NewWithT(t).Eventually(func() int64 { return storedDownloads(t, f.link) }).WithTimeout(10 * time.Second).Should(Equal(gets + 1))
 }

@@ -38,11 +38,11 @@ const (
 )
 
 var (
-	// ErrLimitReached: the link has served every download its limit allows.
+	// ErrLimitReached is the refusal of a link that has served every download its limit allows.
 	ErrLimitReached = errors.New("download limit reached")
-	// ErrGone: the link was deleted, or replaced by another of the same name.
+	// ErrGone is the refusal of a link that was deleted, or replaced by another of the same name.
 	ErrGone = errors.New("link gone")
-	// ErrUnavailable: no reservation could be made in time (the API server unreachable,
+	// ErrUnavailable means no reservation could be made in time (the API server unreachable,
 	// or too many replicas racing for the same link); the download may be retried.
 	ErrUnavailable = errors.New("download could not be reserved")
 )
