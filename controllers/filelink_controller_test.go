@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/utils/ptr"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -304,4 +305,66 @@ func TestURLSurvivesStatusLossAndRestart(t *testing.T) {
 	NewWithT(t).Consistently(func(g Gomega) {
 		g.Expect(get(g, l).ResourceVersion).To(Equal(afterTouch), "restarted manager rewrote an unchanged status")
 	}).WithTimeout(2 * time.Second).Should(Succeed())
+}
+
+func beLimitReached(g Gomega, l *filelinkv1.FileLink) {
+	haveReady(g, l.Status.Conditions, l.Generation, metav1.ConditionTrue, filelinkv1.ReasonDownloadLimitReached)
+	g.Expect(l.Status.Expired).To(BeFalse())
+	g.Expect(conditionStatus(l.Status.Conditions, filelinkv1.ConditionReconciling)).To(BeEquivalentTo("absent"))
+	g.Expect(conditionStatus(l.Status.Conditions, filelinkv1.ConditionStalled)).To(BeEquivalentTo("absent"))
+}
+
+// The link server counts downloads into status (internal/linkserver/ledger); the
+// reconciler sees the count reach the limit and marks the end the link declared, once,
+// keeping its URL on record.
+func TestLinkEndsWhenItsDownloadsReachTheLimit(t *testing.T) {
+	ns := newNamespace(t)
+	readyFileAndSecret(t, ns)
+	l := link(ns, "share", "evidence", nil)
+	l.Spec.MaxDownloads = ptr.To[int32](2)
+	create(t, l)
+	eventuallyLink(t, l, beActive)
+	url := l.Status.URL
+
+	countDownloads(t, l, 1)
+	touch(t, l)
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) {
+		beActive(g, l)
+		g.Expect(l.Status.Downloads).To(BeEquivalentTo(1))
+	})
+	countDownloads(t, l, 2)
+	eventuallyLink(t, l, beLimitReached)
+	if l.Status.URL != url || l.Status.Downloads != 2 || l.Status.LastDownloadedAt == nil {
+		t.Errorf("status after the last download: %+v", l.Status)
+	}
+	wantGitOpsHealth(t, l, kstatus.CurrentStatus)
+	touch(t, l)
+	wantOneEvent(t, ns, "share", "Normal/DownloadLimitReached")
+}
+
+// A limit lowered below the count reached ends the link at once.
+func TestLoweredLimitEndsTheLink(t *testing.T) {
+	ns := newNamespace(t)
+	_, l := activeLink(t, ns, nil)
+	countDownloads(t, l, 5)
+	eventuallyLink(t, l, func(g Gomega, l *filelinkv1.FileLink) { g.Expect(l.Status.Downloads).To(BeEquivalentTo(5)) })
+	l.Spec.MaxDownloads = ptr.To[int32](3)
+	if err := k8s.Update(context.Background(), l); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyLink(t, l, beLimitReached)
+}
+
+// countDownloads writes downloads into l's status as the link server's ledger does: a
+// compare-and-swap of the count and the time of the latest.
+func countDownloads(t *testing.T, l *filelinkv1.FileLink, downloads int64) {
+	t.Helper()
+	ctx := context.Background()
+	NewWithT(t).Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(l), l)).To(Succeed())
+		base := l.DeepCopy()
+		now := metav1.NewTime(clk.Now())
+		l.Status.Downloads, l.Status.LastDownloadedAt = downloads, &now
+		g.Expect(k8s.Status().Patch(ctx, l, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))).To(Succeed())
+	}).Should(Succeed())
 }

@@ -38,6 +38,14 @@ func decideLink(link *filelinkv1.FileLink, file *filelinkv1.File, now time.Time)
 			readiness: readiness{ready: true, reason: filelinkv1.ReasonExpired, message: msg},
 			expired:   true, size: link.Status.Size, sha256: link.Status.SHA256,
 		}, true
+	case link.LimitReached():
+		// Its last download is reserved: like expiry, the end it declared, on every
+		// replica at once (the link server reads the same count).
+		return linkVerdict{
+			readiness: readiness{ready: true, reason: filelinkv1.ReasonDownloadLimitReached,
+				message: fmt.Sprintf("the link has been downloaded %d of %d times", link.Status.Downloads, *link.Spec.MaxDownloads)},
+			size: link.Status.Size, sha256: link.Status.SHA256,
+		}, true
 	case file == nil:
 		return linkVerdict{readiness: readiness{reason: filelinkv1.ReasonFileNotFound, waiting: true,
 			message: fmt.Sprintf("File %q not found in namespace %q", link.Spec.File, link.Namespace)}}, true
@@ -70,7 +78,8 @@ func fillLinkStatus(link *filelinkv1.FileLink, verdict linkVerdict) {
 }
 
 // linkTransition is one event per change of the Ready reason: Issued when the link
-// becomes active, Expired when it expires, a warning for each problem as it appears.
+// becomes active, Expired when it expires, DownloadLimitReached when its last download
+// is reserved, a warning for each problem as it appears.
 func linkTransition(previous string, v readiness) (readyEvent, bool) {
 	switch {
 	case previous == v.reason:
@@ -79,6 +88,8 @@ func linkTransition(previous string, v readiness) (readyEvent, bool) {
 		return readyEvent{corev1.EventTypeNormal, "Issued", "Issue", v.message}, true
 	case v.reason == filelinkv1.ReasonExpired:
 		return readyEvent{corev1.EventTypeNormal, "Expired", "Expire", v.message}, true
+	case v.reason == filelinkv1.ReasonDownloadLimitReached:
+		return readyEvent{corev1.EventTypeNormal, filelinkv1.ReasonDownloadLimitReached, "Download", v.message}, true
 	}
 	return readyEvent{corev1.EventTypeWarning, v.reason, "Issue", v.message}, true
 }

@@ -74,6 +74,24 @@ func TestSPECBehaviourTable(t *testing.T) {
 		link:      served(fileLink(now.Add(-time.Hour))),
 		want:      want{reason: filelinkv1.ReasonExpired, ready: true, expired: true, size: 4, sha256: digest},
 	}, {
+		situation: "`status.downloads` reached `spec.maxDownloads` (§13)",
+		link:      downloaded(served(fileLink(now.Add(time.Hour))), 3, 3),
+		file:      readFile(filelinkv1.PurposeBusinessLogo, ready(), 4, digest),
+		want:      want{reason: filelinkv1.ReasonDownloadLimitReached, ready: true, size: 4, sha256: digest},
+	}, {
+		situation: "`status.downloads` reached `spec.maxDownloads` (§13): lowered below the count, File gone",
+		link:      downloaded(served(fileLink(now.Add(time.Hour))), 1, 2),
+		want:      want{reason: filelinkv1.ReasonDownloadLimitReached, ready: true, size: 4, sha256: digest},
+	}, {
+		situation: "`status.downloads` below `spec.maxDownloads` (§13)",
+		link:      downloaded(served(fileLink(now.Add(time.Hour))), 3, 2),
+		file:      readFile(filelinkv1.PurposeBusinessLogo, ready(), 4, digest),
+		want:      want{reason: filelinkv1.ReasonActive, ready: true, size: 4, sha256: digest},
+	}, {
+		situation: "`status.downloads` reached `spec.maxDownloads`, then now ≥ expiresAt",
+		link:      downloaded(served(fileLink(now)), 1, 1),
+		want:      want{reason: filelinkv1.ReasonExpired, ready: true, expired: true, size: 4, sha256: digest},
+	}, {
 		situation: "File deleted, or its content changed: deleted",
 		link:      served(fileLink(now.Add(time.Hour))),
 		want:      want{reason: filelinkv1.ReasonFileNotFound, reconciling: true},
@@ -157,4 +175,10 @@ func notReady(reason, abnormal string) []metav1.Condition {
 		{Type: filelinkv1.ConditionReady, Status: metav1.ConditionFalse, Reason: reason, ObservedGeneration: 2},
 		{Type: abnormal, Status: metav1.ConditionTrue, Reason: reason, ObservedGeneration: 2},
 	}
+}
+
+// downloaded is link limited to limit downloads, of which it has served count.
+func downloaded(link *filelinkv1.FileLink, limit int32, count int64) *filelinkv1.FileLink {
+	link.Spec.MaxDownloads, link.Status.Downloads = &limit, count
+	return link
 }

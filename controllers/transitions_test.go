@@ -23,6 +23,8 @@ func TestTransitions(t *testing.T) {
 		{"link issued", linkTransition, "", active, &readyEvent{"Normal", "Issued", "Issue", "serving"}},
 		{"link still active", linkTransition, filelinkv1.ReasonActive, active, nil},
 		{"link expired", linkTransition, filelinkv1.ReasonActive, expired, &readyEvent{"Normal", "Expired", "Expire", "expired"}},
+		{"link's last download", linkTransition, filelinkv1.ReasonActive, readiness{ready: true, reason: filelinkv1.ReasonDownloadLimitReached, message: "3 of 3"},
+			&readyEvent{"Normal", filelinkv1.ReasonDownloadLimitReached, "Download", "3 of 3"}},
 		{"link's file gone", linkTransition, filelinkv1.ReasonActive, readiness{reason: filelinkv1.ReasonFileNotFound, message: "no file"},
 			&readyEvent{"Warning", filelinkv1.ReasonFileNotFound, "Issue", "no file"}},
 		{"file read the first time", fileTransition, "", read, nil},

@@ -114,6 +114,7 @@ type FileLinkStatus struct {
 	// recorded before it is served; without, every replica adds its count at most once
 	// every 10 seconds, so the figure may trail by that long.
 	// +optional
+	// +kubebuilder:default=0
 	// +kubebuilder:validation:Minimum=0
 	Downloads int64 `json:"downloads,omitempty"`
 

@@ -19,7 +19,7 @@ func TestMaxDownloadsRange(t *testing.T) {
 	})
 	for name, n := range map[string]int32{"one-time": 1, "a-million": 1_000_000} {
 		l := validLink("max-" + name)
-		l.Spec.MaxDownloads = ptr.To(n)
+		l.Spec.MaxDownloads = new(n)
 		if err := k8s.Create(context.Background(), l); err != nil {
 			t.Errorf("maxDownloads %d refused: %v", n, err)
 		}

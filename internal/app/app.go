@@ -165,6 +165,7 @@ func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.N
 		ContentCacheBytes: o.ContentCacheBytes,
 		Limits:            linkserver.Limits{MaxConnections: o.MaxLinkConnections, MinTransferRate: o.MinLinkTransferRate},
 		StoreNetworks:     networks,
+		Uncounted:         !o.DownloadLedger,
 		AuditLog:          auditLog,
 		Replica:           audit.Replica(),
 		TrustedProxies:    proxies,

@@ -67,6 +67,9 @@ type Options struct {
 	AllowStoreNetworks string
 	DenyStoreNetworks  string
 
+	// DownloadLedger counts the downloads of links without a limit into their status
+	// (SPEC §13); limited links are counted whatever it says, as their limit needs.
+	DownloadLedger bool
 	// AuditLog is where the link server's audit log goes (SPEC §13): "stdout", "off" or
 	// a file path.
 	AuditLog string
@@ -126,6 +129,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", "", "Directory holding tls.crt and tls.key for the webhook server; default controller-runtime's <tmp>/k8s-webhook-server/serving-certs.")
 	fs.StringVar(&o.AllowStoreNetworks, "allow-store-networks", "", "Comma-separated CIDRs (or addresses) that FileStore endpoints may reach although the address policy refuses them by default (loopback, link-local, unspecified, multicast, broadcast); for a store on loopback in development, say 127.0.0.0/8. Checked on the address dialled, after name resolution.")
 	fs.StringVar(&o.DenyStoreNetworks, "deny-store-networks", "", "Comma-separated CIDRs (or addresses) that FileStore endpoints may not reach, on top of the default denials, say the cluster's Service and Pod ranges; they win over --allow-store-networks.")
+	fs.BoolVar(&o.DownloadLedger, "download-ledger", true, "Count the downloads of links without spec.maxDownloads into status.downloads and status.lastDownloadedAt, written at most once per link every 10 s per replica; false counts only limited links, whose downloads are always reserved in status before they are served.")
 	fs.StringVar(&o.AuditLog, "audit-log", audit.Stdout, "Where the link server writes one JSON line per answered request (who downloaded what; never a token, URL or content): \"stdout\", \"off\", or a file path, appended to and created readable by the manager alone.")
 	fs.StringVar(&o.TrustedProxies, "trusted-proxies", "", "Comma-separated CIDRs (or addresses) of the proxies in front of the link server whose X-Forwarded-For is believed for the audit log's client address; default none: the client is the connection's peer.")
 	o.Webhooks = os.Getenv("ENABLE_WEBHOOKS") != "false"

@@ -11,11 +11,15 @@ import (
 
 // answered is where every answer of every path is reported, once: the fast path's,
 // net/http's handler's (serveLink) and net/http's own (fastpath's replayConn). Each
-// consumer of answers is called from here: the metrics and the audit log; the download
-// ledger (SPEC §13) belongs here too, reading a.Counted and a.Link.
+// consumer of answers is called from here: the metrics, the audit log and the download
+// ledger (SPEC §13), which counts the downloads of links without a limit (a limited
+// link's were reserved before they were served).
 func (s *Server) answered(a answer.Answer) {
 	s.metrics.record(a.Code, a.Written, a.Duration)
 	s.audit.Write(&a)
+	if a.Counted && a.Link.Known() && !a.Link.Limited {
+		s.ledger.Count(a.Link.Namespace, a.Link.Name, a.Link.UID, a.Start)
+	}
 }
 
 // requestAnswer starts the record of net/http's answer to r, begun at start, with what

@@ -6,10 +6,12 @@ import (
 
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/filelink-dev/filelink-operator/internal/cachetrim"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/clientip"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/ledger"
 	"github.com/filelink-dev/filelink-operator/internal/netguard"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
@@ -46,6 +48,16 @@ type Options struct {
 	// StoreNetworks judges every connection to a FileStore's endpoint (SPEC §12);
 	// nil: the built-in denials alone.
 	StoreNetworks *netguard.Policy
+	// Status writes download counts into FileLinks' status (SPEC §13); Setup uses the
+	// manager's client.
+	Status client.StatusClient
+	// Uncounted is --download-ledger=false: downloads of links without a limit are not
+	// counted. Limited links always are.
+	Uncounted bool
+	// LedgerFlushInterval: 0 means ledger.DefaultFlushInterval.
+	LedgerFlushInterval time.Duration
+	// ledgerMetrics are Setup's, on the manager's registry; nil in tests' servers.
+	ledgerMetrics *ledger.Metrics
 	// AuditLog receives one JSON line per answered request (SPEC §13, --audit-log);
 	// nil writes none. Lines are flushed at least every second and when Start returns.
 	AuditLog io.Writer
@@ -54,6 +66,15 @@ type Options struct {
 	// TrustedProxies are the networks whose X-Forwarded-For is believed
 	// (--trusted-proxies); none by default, and the client is the TCP peer.
 	TrustedProxies clientip.Proxies
+}
+
+// tickerOf is c when it can also tick (a test's fake clock, which then moves the
+// ledger's flushes too), else the real clock.
+func tickerOf(c clock.PassiveClock) clock.WithTicker {
+	if t, ok := c.(clock.WithTicker); ok {
+		return t
+	}
+	return clock.RealClock{}
 }
 
 // Limits harden the server as a public endpoint. Zero fields take the defaults.

@@ -47,6 +47,7 @@ import (
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/delivery"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/fastpath"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/guard"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/ledger"
 )
 
 // Server is the link server: a manager Runnable that does not need leader election.
@@ -64,7 +65,9 @@ type Server struct {
 	bodies   *content.Bodies
 	prefetch *content.Prefetcher
 	store    *delivery.Store
-	handler  http.Handler
+	// ledger counts downloads into the links' status and reserves limited links' ones.
+	ledger  *ledger.Ledger
+	handler http.Handler
 	// metrics count every answer, of either path; nil counts nothing (tests' servers).
 	metrics *metrics
 	// audit logs every answer (SPEC §13); nil logs nothing (--audit-log=off).
@@ -112,6 +115,12 @@ func (s *Server) Start(ctx context.Context) error {
 	// Stopped last, by defer, once neither path answers any more: every answer's line
 	// is written before Start returns.
 	defer s.audit.Start()()
+	// The ledger outlives the listener: answers finishing during shutdown are counted,
+	// then its last flush writes them.
+	ledgerCtx, stopLedger := context.WithCancel(context.WithoutCancel(ctx))
+	ledgerDone := make(chan struct{})
+	go func() { s.ledger.Run(ledgerCtx); close(ledgerDone) }()
+	defer func() { stopLedger(); <-ledgerDone }()
 	ln, err := s.listen.Listen(ctx, "tcp", s.addr)
 	if err != nil {
 		return fmt.Errorf("link server: %w", err)
@@ -237,6 +246,7 @@ func (s *Server) serveLink(rw http.ResponseWriter, r *http.Request) {
 		s.fail(w, err, v.Link)
 		return
 	}
+	s.reserveCounted(w, r, v.Link)
 	if v.File.Spec.Source.Store != nil {
 		if err := s.store.Serve(w, r, v.Link, v.File); err != nil {
 			s.fail(w, err, v.Link)
@@ -264,6 +274,9 @@ func (s *Server) fail(w http.ResponseWriter, err error, link *filelinkv1.FileLin
 	switch {
 	case errors.Is(err, decision.ErrExpired):
 		http.Error(w, "expired", http.StatusGone)
+		return
+	case errors.Is(err, decision.ErrLimitReached):
+		http.Error(w, "download limit reached", http.StatusGone)
 		return
 	case decision.NotServable(err):
 		http.Error(w, "not found", http.StatusNotFound)
@@ -304,6 +317,8 @@ func newServer(informers cache.Cache, source client.Reader, o Options) *Server {
 		store: delivery.New(delivery.Config{Cache: informers, Source: source, SourceReadTimeout: o.SourceReadTimeout,
 			Networks: o.StoreNetworks, Clock: o.Clock, Log: log}),
 	}
+	s.ledger = ledger.New(ledger.Config{Cache: informers, API: source, Status: o.Status, Clock: tickerOf(o.Clock),
+		FlushInterval: o.LedgerFlushInterval, Uncounted: o.Uncounted, Log: log.WithName("ledger")}, o.ledgerMetrics)
 	if o.AuditLog != nil {
 		s.audit = audit.New(audit.Config{Writer: o.AuditLog, Replica: o.Replica, Log: log.WithName("audit")})
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/audit"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/content"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/delivery"
+	"github.com/filelink-dev/filelink-operator/internal/linkserver/ledger"
 )
 
 // Setup adds the link server to mgr, with the informers it reads. Those informers would
@@ -35,10 +36,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range []prometheus.Collector{delivery.Collector(), content.Collector(), audit.Collector()} {
+	o.ledgerMetrics = ledger.ProcessMetrics()
+	for _, c := range append([]prometheus.Collector{delivery.Collector(), content.Collector(), audit.Collector()}, o.ledgerMetrics.Collectors()...) {
 		if _, err := register(ctrlmetrics.Registry, c); err != nil {
 			return nil, err
 		}
+	}
+	if o.Status == nil {
+		o.Status = mgr.GetClient()
 	}
 	s := newServer(mgr.GetCache(), mgr.GetAPIReader(), o)
 	s.store.SetRecheckWriter(mgr.GetClient())

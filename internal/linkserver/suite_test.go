@@ -114,6 +114,9 @@ func startServer(t testing.TB, o linkserver.Options, tune ...func(*linkserver.Se
 	if o.Clock == nil {
 		o.Clock = clk
 	}
+	if o.Status == nil {
+		o.Status = k8s
+	}
 	s := linkserver.NewServer(mgr.GetCache(), mgr.GetAPIReader(), o)
 	// Only the suite's server fetches bodies ahead: the tests' own would read every
 	// body in the cluster when they start, beside the API calls a test counts.

@@ -47,7 +47,7 @@ const ReasonPending = "Pending"
 
 // knownReasons are exported even at zero.
 var knownReasons = []string{
-	filelinkv1.ReasonActive, filelinkv1.ReasonExpired, filelinkv1.ReasonFileNotFound,
+	filelinkv1.ReasonActive, filelinkv1.ReasonExpired, filelinkv1.ReasonDownloadLimitReached, filelinkv1.ReasonFileNotFound,
 	filelinkv1.ReasonFileNotReady, filelinkv1.ReasonPurposeNotLinkable, ReasonPending,
 }
 

@@ -100,7 +100,7 @@ func TestLinksByReason(t *testing.T) {
 	inf.synced = true
 	got := scrape(t, Sources{Cache: fakeCache{informer: inf}})
 	want := map[string]float64{
-		"filelink_links,reason=Active": 2, "filelink_links,reason=Expired": 1, "filelink_links,reason=Pending": 1,
+		"filelink_links,reason=Active": 2, "filelink_links,reason=Expired": 1, "filelink_links,reason=DownloadLimitReached": 0, "filelink_links,reason=Pending": 1,
 		"filelink_links,reason=SomethingNew": 1, "filelink_links,reason=FileNotFound": 0,
 		"filelink_links,reason=FileNotReady": 0, "filelink_links,reason=PurposeNotLinkable": 0,
 	}

@@ -69,7 +69,7 @@ func TestSamplesServeTheirFile(t *testing.T) {
 	applySamples(t, ns)
 
 	out := mustKubectl(t, ns, "get", "filelinks")
-	if !regexp.MustCompile(`receipt-for-bank\s+receipt\s+Active\s+2035-01-01T00:00:00Z`).MatchString(out) {
+	if !regexp.MustCompile(`receipt-for-bank\s+receipt\s+Active\s+0\s+2035-01-01T00:00:00Z`).MatchString(out) {
 		t.Errorf("kubectl get filelinks:\n%s", out)
 	}
 	out = mustKubectl(t, ns, "get", "files")

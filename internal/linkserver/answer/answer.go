@@ -38,6 +38,9 @@ type Link struct {
 	ID string
 	// File is spec.file.
 	File string
+	// Limited: the link has spec.maxDownloads, so its downloads are reserved in status
+	// before they are served rather than counted after.
+	Limited bool
 }
 
 // LinkOf copies l's identity; a nil l is no link.
@@ -45,7 +48,7 @@ func LinkOf(l *filelinkv1.FileLink) Link {
 	if l == nil {
 		return Link{}
 	}
-	return Link{Namespace: l.Namespace, Name: l.Name, UID: l.UID, ID: l.Status.ID, File: l.Spec.File}
+	return Link{Namespace: l.Namespace, Name: l.Name, UID: l.UID, ID: l.Status.ID, File: l.Spec.File, Limited: l.Limited()}
 }
 
 // Known reports whether the request named a link the server knows.

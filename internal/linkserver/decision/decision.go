@@ -2,7 +2,8 @@
 // request's own time and the informer caches alone (SPEC §3, §5): the link, its File and
 // the version of the File's bytes to serve, or why nothing is served — not servable
 // (404, the same for every reason, so nothing leaks about whether a link existed) or
-// expired (410, from the instant of expiresAt, never waiting for the reconciler). It
+// expired (410, from the instant of expiresAt, never waiting for the reconciler) or at
+// its download limit (410, from the count in the link's status). It
 // never calls the API server and knows nothing of HTTP framing: net/http's handler and
 // the fast path turn its verdicts into answers.
 package decision
@@ -35,6 +36,9 @@ var (
 	ErrNotServable = errors.New("not servable")
 	// ErrExpired is a link past its expiresAt, or marked expired.
 	ErrExpired = errors.New("expired")
+	// ErrLimitReached is a link whose downloads have reached spec.maxDownloads; like
+	// an expired link it answers 410 Gone.
+	ErrLimitReached = errors.New("download limit reached")
 )
 
 // NotServable reports whether err means the link serves nothing: the decision's own
@@ -89,6 +93,9 @@ func (d *Decider) Decide(ctx context.Context, path string) (Verdict, error) {
 	if link.ExpiredAt(d.clock.Now()) {
 		return v, ErrExpired
 	}
+	if link.LimitReached() {
+		return v, ErrLimitReached
+	}
 	if v.File, err = d.fileFor(ctx, link); err != nil {
 		return v, err
 	}
@@ -105,7 +112,9 @@ func (d *Decider) Decide(ctx context.Context, path string) (Verdict, error) {
 // for anything else, which net/http then answers.
 func (d *Decider) CachedBody(ctx context.Context, target string) (content.Body, string, string, answer.Link, bool) {
 	v, err := d.Decide(ctx, target)
-	if err != nil || v.File.Spec.Source.Store != nil {
+	// A limited link's downloads are reserved before they are served, which net/http's
+	// path does.
+	if err != nil || v.File.Spec.Source.Store != nil || v.Link.Limited() {
 		return content.Body{}, "", "", answer.Link{}, false
 	}
 	b, ok := d.bodies.Cached(v.Key, v.Modified)

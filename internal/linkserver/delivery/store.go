@@ -3,7 +3,8 @@
 // the object version the File's status describes (its versionId, or its ETag through
 // If-Match when the bucket is not versioned) with http.ServeContent's semantics and
 // Range passed through; or redirected, by a 302 to a presigned GET that outlives neither
-// the link nor 60 s. An object that no longer is that version answers 503 (404 once that
+// the link nor 60 s (a link with a download limit is always proxied: a presigned URL
+// could be fetched any number of times). An object that no longer is that version answers 503 (404 once that
 // version is gone), never other bytes, and asks the File controller, through an
 // annotation, to look at the File again at once rather than at the FileStore's next
 // interval. Buckets are opened through storeaccess, the one way into a FileStore that
@@ -106,7 +107,9 @@ func (s *Store) Serve(w *guard.Writer, r *http.Request, link *filelinkv1.FileLin
 		return err
 	}
 	version := objectstore.Version{VersionID: obj.VersionID, ETag: obj.ETag}
-	if store.Spec.Delivery == filelinkv1.DeliveryRedirect {
+	// A presigned URL cannot be counted, so a link with a download limit is proxied
+	// whatever the store's delivery: its downloads are reserved before they are served.
+	if store.Spec.Delivery == filelinkv1.DeliveryRedirect && !link.Limited() {
 		a.delivery = filelinkv1.DeliveryRedirect
 		return s.redirect(w, a, r, link, file, bucket, version)
 	}

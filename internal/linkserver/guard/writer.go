@@ -32,6 +32,7 @@ type Writer struct {
 	// with it.
 	refused    error
 	beforeHead []func(code int) *Refusal
+	commit     func(code int) *Refusal
 	afterBody  []func(code int, written int64)
 }
 
@@ -53,6 +54,11 @@ func NewWriter(rw http.ResponseWriter, rate int64, window time.Duration) *Writer
 // BeforeHead adds a hook run just before the status line goes out.
 func (w *Writer) BeforeHead(hook func(code int) *Refusal) { w.beforeHead = append(w.beforeHead, hook) }
 
+// Commit sets the hook run after every BeforeHead hook has let the answer through, the
+// last moment before its status line goes out: for what must not happen unless the
+// answer is sent, such as reserving a counted download. It may refuse the answer too.
+func (w *Writer) Commit(hook func(code int) *Refusal) { w.commit = hook }
+
 // AfterBody adds a hook run by Finish.
 func (w *Writer) AfterBody(hook func(code int, written int64)) {
 	w.afterBody = append(w.afterBody, hook)
@@ -71,6 +77,12 @@ func (w *Writer) WriteHeader(code int) {
 	maps.Copy(w.rw.Header(), HardenedHeaders)
 	for _, hook := range w.beforeHead {
 		if r := hook(code); r != nil {
+			w.refuse(*r)
+			return
+		}
+	}
+	if w.commit != nil {
+		if r := w.commit(code); r != nil {
 			w.refuse(*r)
 			return
 		}
