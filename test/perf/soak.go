@@ -81,7 +81,7 @@ func (c *soakConfig) addFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.initialLinks, "soak-initial-links", 100, "Soak: FileLinks created at the start that live to the end.")
 	fs.IntVar(&c.files, "soak-files", 10, "Soak: Files (each of a Secret of 4 KiB) the links share.")
 	fs.DurationVar(&c.sampleEvery, "soak-sample-every", 10*time.Second, "Soak: how often each replica's RSS, heap, goroutines and descriptors are read.")
-	fs.DurationVar(&c.warmup, "soak-warmup", 0, "Soak: samples left out of the trend test at the start (0: a sixth of the run, at most 5 minutes).")
+	fs.DurationVar(&c.warmup, "soak-warmup", 0, "Soak: samples left out of the trend test at the start (0: a sixth of the run, at least 2.5 minutes, when the churned links have reached their steady number, at most 5 minutes and half the run).")
 }
 
 func (c soakConfig) validate() error {
@@ -104,7 +104,9 @@ func (c soakConfig) warmupFor() time.Duration {
 	if c.warmup > 0 {
 		return c.warmup
 	}
-	return min(c.duration()/6, 5*time.Minute)
+	// A sixth of the run, but at least the time the churned links take to reach their
+	// steady number (each lives at most 2 minutes), and at most half of the run.
+	return min(max(c.duration()/6, 150*time.Second), 5*time.Minute, c.duration()/2)
 }
 
 // soakLink is one link the soak created and what it has planned for it.
