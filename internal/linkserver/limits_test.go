@@ -3,12 +3,10 @@ package linkserver_test
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
-	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -114,21 +112,7 @@ func TestReachedLimitIsGoneOnEveryReplica(t *testing.T) {
 func TestLimitedLinkWaitsForTheAPIServerUnlimitedDoNot(t *testing.T) {
 	limited := newFixture(t, limitedTo(5))
 	unlimited := newFixture(t, nil)
-	u, err := url.Parse(apiCfg.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := framework.StartProxy("127.0.0.1:0", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
-	cfg := rest.CopyConfig(apiCfg)
-	cfg.Host, cfg.Timeout = "https://"+p.Addr(), time.Second
-	writer, err := client.New(cfg, client.Options{Scheme: k8s.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	writer, p := framework.PartitionableClient(t, apiCfg, time.Second)
 	srv := startServer(t, linkserver.Options{Status: writer})
 	eventuallyStatus(t, signer.URL(srv, unlimited.link.UID), http.StatusOK)
 	eventuallyStatus(t, signer.URL(srv, limited.link.UID), http.StatusOK)

@@ -18,12 +18,7 @@ import (
 // 40 clients racing for it across both. Exactly three get the file; every other gets 410;
 // HEADs before change nothing; kubectl shows the count and the reason.
 func TestDownloadLimitHoldsAcrossTwoReplicas(t *testing.T) {
-	ports := withoutSuiteManager(t, 2)
-	a := replica(t, "a", "", ports[0], "")
-	start(t, a)
-	awaitLog(t, a, acquired, 30*time.Second)
-	b := replica(t, "b", "", ports[1], "http://"+a.LinkAddr)
-	start(t, b)
+	a, b := twoReplicas(t)
 
 	ns := newNamespace(t, "limits")
 	applySamples(t, ns)

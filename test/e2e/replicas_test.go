@@ -97,6 +97,20 @@ func replica(t *testing.T, name, kubeconfig string, webhookPort int, linkBaseURL
 	return m
 }
 
+// twoReplicas runs two leader-electing replicas in place of the suite's manager: a,
+// started first, holds the lease; b is up and serving although not the leader. Both
+// issue URLs on a's base, as replicas behind one Service do.
+func twoReplicas(t *testing.T) (a, b *framework.Manager) {
+	t.Helper()
+	ports := withoutSuiteManager(t, 2)
+	a = replica(t, "a", "", ports[0], "")
+	start(t, a)
+	awaitLog(t, a, acquired, 30*time.Second)
+	b = replica(t, "b", "", ports[1], "http://"+a.LinkAddr)
+	start(t, b)
+	return a, b
+}
+
 func start(t *testing.T, m *framework.Manager) {
 	t.Helper()
 	if err := m.Start(context.Background()); err != nil {
@@ -256,13 +270,7 @@ func TestLeaderCutOffFromTheAPIServerKeepsServingAndCatchesUp(t *testing.T) {
 }
 
 func TestTwoReplicasFailOverWithoutFailedDownloads(t *testing.T) {
-	ports := withoutSuiteManager(t, 2)
-	a := replica(t, "a", "", ports[0], "")
-	start(t, a)
-	awaitLog(t, a, acquired, 30*time.Second)
-	// Both replicas issue URLs on the same base, as behind one Service.
-	b := replica(t, "b", "", ports[1], "http://"+a.LinkAddr)
-	start(t, b) // ready although not the leader
+	a, b := twoReplicas(t)
 
 	ns, url := sampleNamespace(t, "replicas")
 	for _, m := range []*framework.Manager{a, b} {

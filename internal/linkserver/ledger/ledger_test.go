@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -155,38 +154,11 @@ func TestReservationOfAGoneLink(t *testing.T) {
 	}
 }
 
-// viaProxy is a client whose connections to the API server go through a proxy the test
-// can cut, as a partition would.
-func viaProxy(t *testing.T) (client.Client, *framework.Proxy) {
-	t.Helper()
-	u, err := url.Parse(cfg.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := framework.StartProxy("127.0.0.1:0", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
-	c := rest.CopyConfig(cfg)
-	c.Host = "https://" + p.Addr()
-	c.Timeout = 500 * time.Millisecond
-	cl, err := client.New(c, client.Options{Scheme: k8s.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Discovery, done on the first request, before the test cuts anything.
-	if err := cl.List(context.Background(), &filelinkv1.FileLinkList{}, client.InNamespace(namespaceOf(t))); err != nil {
-		t.Fatal(err)
-	}
-	return cl, p
-}
-
 // A replica that cannot reach the API server reserves nothing, quickly, and serves
 // again once it can.
 func TestReservationWhileTheAPIServerIsUnreachable(t *testing.T) {
 	l := newLink(t, "partitioned", ptr.To[int32](2))
-	c, p := viaProxy(t)
+	c, p := framework.PartitionableClient(t, cfg, 500*time.Millisecond)
 	r := ledger.New(ledger.Config{Cache: k8s, API: c, Status: c, Clock: clocktesting.NewFakeClock(time.Now()),
 		ReserveTimeout: time.Second}, nil)
 	p.Cut()
@@ -274,7 +246,7 @@ func TestCountsAreWrittenOncePerInterval(t *testing.T) {
 // A partition delays counts; it loses none.
 func TestAPartitionOnlyDelaysCounts(t *testing.T) {
 	l := newLink(t, "delayed", nil)
-	c, p := viaProxy(t)
+	c, p := framework.PartitionableClient(t, cfg, 500*time.Millisecond)
 	r := ledger.New(ledger.Config{Cache: k8s, API: c, Status: c, Clock: clocktesting.NewFakeClock(time.Now())}, nil)
 	p.Cut()
 	for range 7 {
