@@ -40,7 +40,9 @@ func (s *soak) markdown(ran time.Duration, final linkCheck) string {
 		"and a leak could not build up.)\n\n", s.cfg.handoverEvery, s.cfg.leaseHold)
 	fmt.Fprintf(&d, "**Trend test.** Each replica is sampled every %s: VmRSS and open descriptors (`/proc/PID/status`, `/proc/PID/fd`), "+
 		"Go heap (`go_memstats_heap_alloc_bytes`) and goroutines (`go_goroutines`) from its metrics endpoint. The first %s are left out "+
-		"(warm-up). A least-squares line is fitted through the rest; a series trends upward beyond noise when its slope is positive "+
+		"(warm-up). A least-squares line is fitted through the rest, with a step for the samples taken while the replica led (a leader "+
+		"runs the reconcilers: more goroutines and memory, and the lease moves every few samples, so without it leadership would be most of the noise); "+
+		"a series trends upward beyond noise when its slope is positive "+
 		"with 95%% confidence (slope − 2 standard errors > 0) **and** the line rises over the window by more than twice the standard "+
 		"deviation of the samples around it and more than a floor (2 MiB for VmRSS and heap, 10 goroutines, 5 descriptors: smaller rises over a "+
 		"run are within what one more keep-alive connection or a lease term's build leaves). A run shorter than about 10 minutes has too short a "+
@@ -163,22 +165,27 @@ type seriesTrend struct {
 // trends fits a line through each resource of r after the warm-up.
 func (s *soak) trends(r *soakReplica) []seriesTrend {
 	from := s.start.Add(s.cfg.warmupFor())
-	var x, rss, heap, gor, fds []float64
+	var x, lead, rss, heap, gor, fds []float64
 	for _, p := range r.samples {
 		if p.at.Before(from) {
 			continue
 		}
 		x = append(x, p.at.Sub(s.start).Minutes())
+		l := 0.0
+		if p.leader {
+			l = 1
+		}
+		lead = append(lead, l)
 		rss = append(rss, float64(p.rss))
 		heap = append(heap, p.heap)
 		gor = append(gor, p.goroutines)
 		fds = append(fds, float64(p.fds))
 	}
 	return []seriesTrend{
-		{"VmRSS", "MiB", 1 << 20, 2, fitTrend(x, rss)},
-		{"Go heap", "MiB", 1 << 20, 2, fitTrend(x, heap)},
-		{"goroutines", "goroutines", 1, 10, fitTrend(x, gor)},
-		{"open descriptors", "fds", 1, 5, fitTrend(x, fds)},
+		{"VmRSS", "MiB", 1 << 20, 2, fitTrendLeading(x, rss, lead)},
+		{"Go heap", "MiB", 1 << 20, 2, fitTrendLeading(x, heap, lead)},
+		{"goroutines", "goroutines", 1, 10, fitTrendLeading(x, gor, lead)},
+		{"open descriptors", "fds", 1, 5, fitTrendLeading(x, fds, lead)},
 	}
 }
 

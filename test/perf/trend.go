@@ -28,6 +28,78 @@ type trend struct {
 	mean      float64
 }
 
+// fitTrendLeading fits y = intercept + slope × x + step × leading by least squares,
+// where leading is 1 for a sample taken while the replica held the lease and 0
+// otherwise: a leader runs the reconcilers, with their goroutines and memory, and the
+// lease changes hands every half minute, so without the step that difference would be
+// most of the noise the trend is held against. With the lease never changing hands (or
+// always held) it is fitTrend.
+func fitTrendLeading(x, y, leading []float64) trend {
+	var on int
+	for _, l := range leading {
+		if l != 0 {
+			on++
+		}
+	}
+	if len(leading) != len(x) || on == 0 || on == len(x) || len(x) < 4 {
+		return fitTrend(x, y)
+	}
+	t := trend{n: len(x), window: x[len(x)-1] - x[0]}
+	// Normal equations (X'X) b = X'y for the columns 1, x, leading.
+	var a [3][3]float64
+	var r [3]float64
+	for i := range x {
+		row := [3]float64{1, x[i], leading[i]}
+		for j := range 3 {
+			r[j] += row[j] * y[i]
+			for k := range 3 {
+				a[j][k] += row[j] * row[k]
+			}
+		}
+		t.mean += y[i]
+	}
+	t.mean /= float64(len(x))
+	inv, ok := invert3(a)
+	if !ok {
+		return fitTrend(x, y)
+	}
+	var b [3]float64
+	for j := range 3 {
+		for k := range 3 {
+			b[j] += inv[j][k] * r[k]
+		}
+	}
+	t.intercept, t.slope = b[0], b[1]
+	var sse float64
+	for i := range x {
+		e := y[i] - (b[0] + b[1]*x[i] + b[2]*leading[i])
+		sse += e * e
+	}
+	t.residSD = math.Sqrt(sse / float64(len(x)-3))
+	t.slopeSE = t.residSD * math.Sqrt(inv[1][1])
+	return t
+}
+
+// invert3 inverts a 3×3 matrix by its adjugate.
+func invert3(m [3][3]float64) ([3][3]float64, bool) {
+	var inv [3][3]float64
+	det := m[0][0]*(m[1][1]*m[2][2]-m[1][2]*m[2][1]) -
+		m[0][1]*(m[1][0]*m[2][2]-m[1][2]*m[2][0]) +
+		m[0][2]*(m[1][0]*m[2][1]-m[1][1]*m[2][0])
+	if math.Abs(det) < 1e-12 {
+		return inv, false
+	}
+	for i := range 3 {
+		for j := range 3 {
+			// The cofactor of (j, i), transposed into place.
+			r0, r1 := (j+1)%3, (j+2)%3
+			c0, c1 := (i+1)%3, (i+2)%3
+			inv[i][j] = (m[r0][c0]*m[r1][c1] - m[r0][c1]*m[r1][c0]) / det
+		}
+	}
+	return inv, true
+}
+
 // fitTrend fits y = intercept + slope × x by least squares; x is in minutes.
 func fitTrend(x, y []float64) trend {
 	t := trend{n: len(x)}

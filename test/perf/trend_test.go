@@ -46,3 +46,55 @@ func TestFitTrend(t *testing.T) {
 		t.Error("two samples taken for a trend")
 	}
 }
+
+func TestFitTrendLeading(t *testing.T) {
+	// The leader holds 40 goroutines more; the lease changes hands every 3 samples.
+	var x, lead, flat, leak []float64
+	for i := range 180 {
+		m := float64(i) / 6
+		l := float64((i / 3) % 2)
+		x, lead = append(x, m), append(lead, l)
+		jitter := float64(i%4) - 1.5
+		flat = append(flat, 160+40*l+jitter)
+		leak = append(leak, 160+40*l+jitter+0.5*m) // 15 goroutines over 30 minutes
+	}
+	if tr := fitTrendLeading(x, flat, lead); tr.rising(0) || tr.residSD > 2 {
+		t.Errorf("leadership taken for noise or trend: %+v", tr)
+	}
+	tr := fitTrendLeading(x, leak, lead)
+	if !tr.rising(10) || math.Abs(tr.slope-0.5) > 0.05 {
+		t.Errorf("a leak of 0.5/min hidden by leadership not found: %+v", tr)
+	}
+	// Without the step, the leadership's 40 drowns the same leak.
+	if fitTrend(x, leak).rising(10) {
+		t.Log("the plain fit found it too")
+	}
+	// Leadership never changing: the plain fit.
+	none := make([]float64, len(x))
+	if got, want := fitTrendLeading(x, leak, none), fitTrend(x, leak); got != want {
+		t.Errorf("constant leadership: %+v, want the plain fit %+v", got, want)
+	}
+}
+
+func TestInvert3(t *testing.T) {
+	m := [3][3]float64{{2, 1, 0}, {1, 3, 1}, {0, 1, 4}}
+	inv, ok := invert3(m)
+	if !ok {
+		t.Fatal("not inverted")
+	}
+	for i := range 3 {
+		for j := range 3 {
+			var p float64
+			for k := range 3 {
+				p += m[i][k] * inv[k][j]
+			}
+			want := 0.0
+			if i == j {
+				want = 1
+			}
+			if math.Abs(p-want) > 1e-9 {
+				t.Errorf("(m·inv)[%d][%d] = %v, want %v", i, j, p, want)
+			}
+		}
+	}
+}
