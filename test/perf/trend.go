@@ -151,6 +151,13 @@ func (t trend) describe(unit string, scale float64) string {
 	if t.n < 3 {
 		return "too few samples"
 	}
+	// A constant series leaves rounding residue (1e-14) where there is nothing.
+	c := func(v float64) float64 {
+		if math.Abs(v) < 1e-9 {
+			return 0
+		}
+		return v
+	}
 	return fmt.Sprintf("%+.3g ± %.2g %s/min; line %+.3g %s over %.1f min vs noise 2σ %.3g %s",
-		t.slope/scale, t.slopeSE/scale, unit, t.slope*t.window/scale, unit, t.window, 2*t.residSD/scale, unit)
+		c(t.slope/scale), c(t.slopeSE/scale), unit, c(t.slope*t.window/scale), unit, t.window, c(2*t.residSD/scale), unit)
 }
