@@ -29,6 +29,11 @@ TEST_ARGS ?=
 # deadline exceeded" when a duration ends while a worker is busy (golang/go#75804,
 # fixed in Go 1.27), which a count never does. 20000 executions take about 10 s here.
 FUZZTIME ?= 20000x
+# make bench-scale: the sizes of the scaling curve (File+FileLink pairs) and where each
+# size's manager profiles go; make soak: how long it runs. BENCH_ARGS reaches all three.
+SCALE_SIZES ?= 1000,10000,50000
+SCALE_PROFILES ?= bench/scaling-profiles
+SOAK_MINUTES ?= 30
 
 .PHONY: all
 all: build
@@ -128,6 +133,16 @@ test-e2e: manifests ## Build the manager and drive it with kubectl and HTTP agai
 bench: build ## Measure the SPEC §9 targets on a local control plane; writes bench/RESULTS.md (not part of test).
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
 		go run ./test/perf --manager bin/manager --results bench/RESULTS.md $(BENCH_ARGS)
+
+.PHONY: bench-scale
+bench-scale: build ## The scaling curve: rows 1a, 2, 4, 5 at SCALE_SIZES pairs, each on a fresh control plane; writes bench/SCALING.md and profiles (not part of test).
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
+		go run ./test/perf --manager bin/manager --scale-sizes $(SCALE_SIZES) --scale-results bench/SCALING.md --profile-dir $(SCALE_PROFILES) $(BENCH_ARGS)
+
+.PHONY: soak
+soak: build ## Two replicas for SOAK_MINUTES (30), the lease moved every 30 s, downloads and link churn; trends of RSS, heap, goroutines, fds in bench/SOAK.md.
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
+		go run ./test/perf --manager bin/manager --soak-minutes $(SOAK_MINUTES) --soak-results bench/SOAK.md $(BENCH_ARGS)
 
 .PHONY: fuzz-long
 fuzz-long: ## Fuzz every parser of untrusted input for a million executions each (not part of test).

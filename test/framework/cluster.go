@@ -26,8 +26,9 @@ type ClusterOptions struct {
 	// Webhooks registers the admission webhook, served by a manager started with
 	// Cluster.ManagerConfig.
 	Webhooks bool
-	// APIServerFlags are set on kube-apiserver's command line.
+	// APIServerFlags are set on kube-apiserver's command line, EtcdFlags on etcd's.
 	APIServerFlags map[string]string
+	EtcdFlags      map[string]string
 	// Namespaces are created once the control plane runs; ManagerNamespace always is.
 	Namespaces []string
 }
@@ -57,6 +58,15 @@ func StartCluster(o ClusterOptions) (*Cluster, error) {
 	args := env.ControlPlane.GetAPIServer().Configure()
 	for k, v := range o.APIServerFlags {
 		args.Set(k, v)
+	}
+	if len(o.EtcdFlags) > 0 {
+		if env.ControlPlane.Etcd == nil {
+			env.ControlPlane.Etcd = &envtest.Etcd{}
+		}
+		etcdArgs := env.ControlPlane.Etcd.Configure()
+		for k, v := range o.EtcdFlags {
+			etcdArgs.Set(k, v)
+		}
 	}
 	c := &Cluster{Env: env}
 	if c.Config, c.Client, err = Start(env); err != nil {

@@ -167,17 +167,25 @@ func (b *bench) createAndPatch(ctx context.Context, patcher *statusPatcher, from
 // deleteBaseline removes the baseline's objects before the manager starts, so it never
 // reconciles them.
 func (b *bench) deleteBaseline(ctx context.Context) error {
-	c := b.clients.ctrl
-	if err := c.DeleteAllOf(ctx, &filelinkv1.FileLink{}, client.InNamespace(nsBaseline)); err != nil {
-		return err
+	for _, obj := range []client.Object{&filelinkv1.FileLink{}, &filelinkv1.File{}, &corev1.Secret{}} {
+		if err := deleteAllOf(ctx, b.clients.ctrl, obj, nsBaseline); err != nil {
+			return err
+		}
 	}
-	if err := c.DeleteAllOf(ctx, &filelinkv1.File{}, client.InNamespace(nsBaseline)); err != nil {
-		return err
+	return b.tracker.waitGone(ctx, nsBaseline, readyTimeout(b.cfg.n))
+}
+
+// deleteAllOf deletes every obj of ns. The API server deletes a collection one object
+// after another, which for the scaling curve's 50,000 can outlast a request's minute:
+// a timed-out request has deleted part of it, and the next goes on from there.
+func deleteAllOf(ctx context.Context, c client.Client, obj client.Object, ns string) error {
+	var err error
+	for range 20 {
+		if err = c.DeleteAllOf(ctx, obj, client.InNamespace(ns)); err == nil || ctx.Err() != nil {
+			return err
+		}
 	}
-	if err := c.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(nsBaseline)); err != nil {
-		return err
-	}
-	return b.tracker.waitGone(ctx, nsBaseline, time.Minute)
+	return fmt.Errorf("deleting every %T of %s: %w", obj, ns, err)
 }
 
 // statusPatcher writes the status the manager would write, as a merge patch with

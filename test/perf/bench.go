@@ -38,6 +38,27 @@ type bench struct {
 	baseline       baselineResult
 	reconcileOnly  reconcileOnlyResult
 	secondsPerLink float64 // end-to-end time per link with its File, from row 1
+
+	// loadURL serves loadData, row 3's file, once a row has created it.
+	loadURL  string
+	loadData []byte
+
+	// measured holds the numbers the rows judged, for the scaling curve's table.
+	measured measurements
+}
+
+// measurements are the judged numbers of rows 1a, 2, 4 and 5; zero when not measured.
+type measurements struct {
+	reconcileRatio float64 // 1a: manager / bare client making the same requests
+	reconcileRate  float64 // 1a: the manager's objects per second
+	bareRate       float64 // 1a: the bare client's objects per second
+	reconcileMin   bool    // 1a: the manager made no more than the minimum of requests
+	expiryP99      time.Duration
+	expiryN        int // links the expiry row created (and saw expire, less expiryMissing)
+	expiryMissing  int
+	rss            int64 // 4: VmRSS once idle
+	pairs          int   // 4, 5: File+FileLink pairs present and Ready
+	restart        time.Duration
 }
 
 // newBench starts the control plane and the tracker and prepares (without starting)
@@ -64,7 +85,12 @@ func newBench(ctx context.Context, cfg config, cleanups *cleanupStack, rep *repo
 			"max-requests-inflight":          strconv.Itoa(cfg.maxInflight),
 			"max-mutating-requests-inflight": strconv.Itoa(cfg.maxMutatingInflight),
 		},
-		Namespaces: []string{nsBaseline, nsReconcile, nsEndToEnd, nsExtra, nsLoad, nsExpiry, nsFailover, nsLarge},
+		// The scaling curve's largest size holds 50,000 unrelated 10 KiB Secrets (each
+		// twice, with its last-applied annotation) besides everything else: past
+		// etcd's default quota of 2 GiB once old revisions count. 8 GiB is etcd's
+		// documented maximum; a quota reserves nothing.
+		EtcdFlags:  map[string]string{"quota-backend-bytes": strconv.Itoa(8 << 30)},
+		Namespaces: []string{nsBaseline, nsReconcile, nsEndToEnd, nsExtra, nsLoad, nsExpiry, nsFailover, nsLarge, nsLimited, nsLimitedBase, nsSoak},
 	})
 	if err != nil {
 		return nil, err

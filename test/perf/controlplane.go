@@ -21,6 +21,10 @@ const (
 	nsExpiry    = "bench-expiry"
 	nsFailover  = "bench-failover"
 	nsLarge     = "bench-large"
+	// nsLimited holds row 8's links of maxDownloads 1; nsLimitedBase its bare client's.
+	nsLimited     = "bench-limited"
+	nsLimitedBase = "bench-limited-base"
+	nsSoak        = "bench-soak"
 )
 
 // unthrottled returns a copy of cfg without client-side rate limiting (QPS < 0 makes

@@ -47,8 +47,23 @@ type config struct {
 	largeBytes  int
 	largeConns  int
 	largeRounds int
+	// largeProxyBuffering is nginx's proxy_buffering for row 7's peer: on, off or both.
+	largeProxyBuffering string
 
 	rows map[string]bool // which rows of the table to measure
+
+	// The scaling curve (scaling.go): with sizes, the only thing a run measures.
+	scaleSizes   []int
+	scaleExpiryN int
+	scaleResults string
+
+	// The soak (soak.go): with a duration, the only thing a run does.
+	soak soakConfig
+
+	// Limited links (limited.go).
+	limitedN        int
+	limitedConns    int
+	limitedAttempts int
 
 	expiryLead          time.Duration
 	failoverLease       time.Duration
@@ -81,12 +96,20 @@ func parseFlags() config {
 	fs.IntVar(&c.largeBytes, "large-bytes", 100<<20, "Large file: size of the object in SeaweedFS (SPEC: 100 MiB).")
 	fs.IntVar(&c.largeConns, "large-conns", 8, "Large file: concurrent downloads (SPEC: 8).")
 	fs.IntVar(&c.largeRounds, "large-rounds", 5, "Large file: rounds of downloads, straight and through the link server; the best of each counts.")
+	fs.StringVar(&c.largeProxyBuffering, "large-proxy-buffering", "on", "Large file: proxy_buffering of the nginx proxy_pass peer: on (nginx's default), off, or both (each measured every round, the faster counts). By hand here (100 MiB, 8 downloads, two cores) on was the faster: 522 against 498 MiB/s at best, 400-550 against 280-500 MiB/s per round.")
 	fs.DurationVar(&c.failoverLease, "failover-lease-duration", 15*time.Second, "Failover: the replicas' --leader-election-lease-duration (the manager's default is 15 s); renew deadline and retry period keep the default proportions.")
 	fs.DurationVar(&c.expiryLead, "expiry-lead", 0, "Expiry lag: how far ahead the expiry minute starts; 0 estimates it from the measured creation rate.")
 	fs.IntVar(&c.maxInflight, "apiserver-max-requests-inflight", 1600, "kube-apiserver --max-requests-inflight; its own default of 400 can throttle a benchmark.")
 	fs.IntVar(&c.maxMutatingInflight, "apiserver-max-mutating-requests-inflight", 800, "kube-apiserver --max-mutating-requests-inflight; its own default is 200.")
-	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "Give up and clean up after this long.")
-	rows := fs.String("rows", "1,2,3,4,5,6,7", "Rows to measure, comma separated: 1 throughput, 2 expiry, 3 link server, 4 memory, 5 restart, 6 failover, 7 large file.")
+	fs.DurationVar(&c.timeout, "timeout", 0, "Give up and clean up after this long; 0: 40 minutes for the table, 4 hours for the scaling curve, the soak's length plus 20 minutes for the soak.")
+	rows := fs.String("rows", "1,2,3,4,5,6,7,8,9", "Rows to measure, comma separated: 1 throughput, 2 expiry, 3 link server, 4 memory, 5 restart, 6 failover, 7 large file, 8 limited links, 9 ledger cost.")
+	sizes := fs.String("scale-sizes", "", "Measure the scaling curve instead of the table: rows 1a, 2, 4 and 5 at each of these File+FileLink pair counts, comma separated, ascending (SPEC: 1000,10000,50000; `make bench-scale`), each on a fresh control plane.")
+	fs.IntVar(&c.scaleExpiryN, "scale-expiry-n", 5000, "Scaling curve: links expiring within one minute at each size, on top of the size's pairs (SPEC's burst: 5000).")
+	fs.StringVar(&c.scaleResults, "scale-results", "bench/SCALING.md", "Scaling curve: where to write its table (Markdown).")
+	fs.IntVar(&c.limitedN, "limited-n", 1000, "Limited links: links of spec.maxDownloads 1 (SPEC: 1000), and the bare client's compare-and-swap patches.")
+	fs.IntVar(&c.limitedConns, "limited-conns", 64, "Limited links: concurrent connections consuming them (SPEC: 64), and the bare client's workers.")
+	fs.IntVar(&c.limitedAttempts, "limited-attempts", 2, "Limited links: requests per link, made by different connections at about the same moment; all but one must answer 410.")
+	c.soak.addFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: KUBEBUILDER_ASSETS=DIR go run ./test/perf [flags]\n\n"+
 			"Measures the SPEC §9 targets on a local control plane and writes a results table.\n"+
@@ -98,12 +121,20 @@ func parseFlags() config {
 	for r := range strings.SplitSeq(*rows, ",") {
 		c.rows[strings.TrimSpace(r)] = true
 	}
+	if *sizes != "" {
+		var err error
+		if c.scaleSizes, err = parseSizes(*sizes); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(2)
+		}
+	}
 	return c
 }
 
 func (c config) validate() error {
 	var errs []error
-	positive := map[string]int{"n": c.n, "expiry-n": c.expiryN, "restart-sample": c.restartSample, "workers": c.workers,
+	positive := map[string]int{"n": c.n, "expiry-n": c.expiryN, "scale-expiry-n": c.scaleExpiryN,
+		"limited-n": c.limitedN, "limited-conns": c.limitedConns, "limited-attempts": c.limitedAttempts, "restart-sample": c.restartSample, "workers": c.workers,
 		"requests": c.requests, "conns": c.conns, "file-bytes": c.fileBytes, "http-rounds": c.httpRounds,
 		"large-bytes": c.largeBytes, "large-conns": c.largeConns, "large-rounds": c.largeRounds}
 	for name, v := range positive {
@@ -117,14 +148,21 @@ func (c config) validate() error {
 	if c.failoverLease < 300*time.Millisecond {
 		errs = append(errs, errors.New("--failover-lease-duration must be at least 300ms"))
 	}
+	if _, ok := proxyBufferings[c.largeProxyBuffering]; !ok {
+		errs = append(errs, errors.New("--large-proxy-buffering must be on, off or both"))
+	}
 	if c.fileBytes > 900<<10 {
 		errs = append(errs, errors.New("--file-bytes must fit in a Secret (at most 900 KiB here)"))
 	}
 	for r := range c.rows {
-		if r < "1" || r > "7" || len(r) != 1 {
+		if r < "1" || r > "9" || len(r) != 1 {
 			errs = append(errs, fmt.Errorf("--rows: no row %q", r))
 		}
 	}
+	if len(c.scaleSizes) > 0 && c.soak.minutes > 0 {
+		errs = append(errs, errors.New("--scale-sizes and --soak-minutes are separate runs; choose one"))
+	}
+	errs = append(errs, c.soak.validate())
 	if _, err := os.Stat(c.manager); err != nil {
 		errs = append(errs, fmt.Errorf("--manager: %w (run `make build`)", err))
 	}
@@ -147,10 +185,17 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	ctx, cancel := context.WithTimeout(ctx, cfg.runTimeout())
 	defer cancel()
 
-	if err := run(ctx, cfg); err != nil {
+	mode := run
+	switch {
+	case len(cfg.scaleSizes) > 0:
+		mode = runScaling
+	case cfg.soak.minutes > 0:
+		mode = runSoak
+	}
+	if err := mode(ctx, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -181,7 +226,10 @@ func run(ctx context.Context, cfg config) error {
 		{"memory", "4", b.measureMemory},
 		{"restart", "5", b.measureRestart},
 		{"link server", "3", b.measureLinkServer},
+		{"ledger cost", "9", b.measureLedger},
 		{"large file", "7", b.measureLargeFile},
+		// It stops the manager for its baseline and starts it again.
+		{"limited links", "8", b.measureLimited},
 		{"expiry lag", "2", b.measureExpiry},
 		// Last: it stops the bench's manager for two replicas of its own.
 		{"failover", "6", b.measureFailover},
@@ -212,6 +260,19 @@ func run(ctx context.Context, cfg config) error {
 	}
 	fmt.Printf("\nwritten to %s\n", cfg.results)
 	return nil
+}
+
+// runTimeout is --timeout, or the default for the kind of run.
+func (c config) runTimeout() time.Duration {
+	switch {
+	case c.timeout > 0:
+		return c.timeout
+	case len(c.scaleSizes) > 0:
+		return 4 * time.Hour
+	case c.soak.minutes > 0:
+		return c.soak.duration() + 20*time.Minute
+	}
+	return 40 * time.Minute
 }
 
 // cleanupStack runs what was started in reverse order, so the manager stops before the

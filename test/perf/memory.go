@@ -45,7 +45,8 @@ func (b *bench) measureMemory(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	count := b.linkCount()
+	count := b.readyPairs()
+	b.measured.rss, b.measured.pairs = rss, count
 	b.logf("memory: VmRSS %.1f MiB (peak %.1f MiB)", mib(rss), mib(hwm))
 	b.rep.note(fmt.Sprintf("memory: VmRSS %.1f MiB after the manager went quiet and idled %s (highest sample while idle %.1f MiB); VmHWM, the peak since this manager process started, %.1f MiB; %s",
 		mib(rss), memorySettle, mib(peakSample), mib(hwm), rssParts(pid)))

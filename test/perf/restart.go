@@ -68,6 +68,7 @@ func (b *bench) measureRestart(ctx context.Context) error {
 	if rssErr == nil {
 		b.rep.note(fmt.Sprintf("restart: once quiet, the restarted manager's VmRSS was %.1f MiB, its peak (VmHWM) %.1f MiB", mib(rss), mib(hwm)))
 	}
+	b.measured.restart, b.measured.pairs = elapsed, len(urls)
 	b.rep.set(row{
 		id:     "5",
 		what:   fmt.Sprintf("Restart: manager start → %d random links of %d all answer 200", len(sample), len(urls)),

@@ -88,6 +88,8 @@ type reconcileOnlyResult struct {
 func (b *bench) judgeReconcileOnly() {
 	n, r := b.cfg.n, b.reconcileOnly
 	same, patchOnly := b.baseline.sameRequestsRate(), b.baseline.patchRate
+	b.measured.reconcileRatio, b.measured.reconcileRate, b.measured.bareRate = ratio(r.rate, same), r.rate, same
+	b.measured.reconcileMin = r.minimal && r.counted
 	b.rep.set(row{
 		id:   "1a",
 		what: fmt.Sprintf("Reconcile throughput, reconcile only: %d Files + %d FileLinks existing → manager started → all Ready with a URL", n, n),
@@ -201,8 +203,13 @@ func (b *bench) addLinks(ctx context.Context, extra int) error {
 	return err
 }
 
-// linkCount is how many Files and FileLinks (one each) the earlier rows left Ready.
+// linkCount is how many Files and FileLinks (one each) the earlier rows leave Ready by
+// default: rows 1a and 1b, topped up to --memory-n.
 func (b *bench) linkCount() int { return max(2*b.cfg.n, b.cfg.memoryN) }
+
+// readyPairs is how many File+FileLink pairs of the rows that keep theirs (1a, 1b and
+// the top-up) have been seen Ready.
+func (b *bench) readyPairs() int { return len(b.tracker.urls(nsReconcile, nsEndToEnd, nsExtra)) }
 
 func earliest(ts []time.Time) time.Time {
 	var first time.Time

@@ -218,3 +218,12 @@ func (t *linkTracker) expiryLags(ns string) (lags []expiryLag, missing int) {
 	}
 	return lags, missing
 }
+
+// link returns when link name of ns was first seen Ready and its URL.
+func (t *linkTracker) link(ns, name string) (readyAt time.Time, url string, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.ns(ns)
+	readyAt, ok = n.readyAt[name]
+	return readyAt, n.urls[name], ok
+}
