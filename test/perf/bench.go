@@ -122,6 +122,9 @@ func newBench(ctx context.Context, cfg config, cleanups *cleanupStack, rep *repo
 	// Only the link server listens: probes and metrics would be load of their own.
 	mcfg.ProbeAddr, mcfg.MetricsAddr = "0", "0"
 	mcfg.Args, mcfg.Env = splitArgs(cfg.managerArgs), splitArgs(cfg.managerEnv)
+	// Each answer's audit line goes to a file of its own, as nginx's access log does in
+	// row 3, and not into the manager's log, which the harness reads.
+	mcfg.Args = append(mcfg.Args, "--audit-log="+filepath.Join(tmp, "manager.audit.log"))
 	if cfg.profileDir != "" {
 		if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
 			return nil, err

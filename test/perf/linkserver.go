@@ -258,7 +258,7 @@ func (b *bench) reportLinkServer(targets []*loadTarget, withWrk bool, notes []st
 	b.rep.set(r)
 	if withWrk {
 		notes = append(notes, "link server load under wrk (best round): "+strings.Join(wrkLines, "; ")+
-			fmt.Sprintf("; wrk shares the %d CPUs with each server", nproc()))
+			fmt.Sprintf("; wrk shares the %d CPUs with each server; the manager writes its audit log and nginx its access log, each to a file, one line a request", nproc()))
 	}
 	notes = append(notes, "link server load under the harness's generator (raw HTTP/1.1 keep-alive, every answer checked; "+
 		"a second opinion): "+strings.Join(genLines, "; "))
