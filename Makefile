@@ -149,9 +149,10 @@ fuzz-long: ## Fuzz every parser of untrusted input for a million executions each
 	$(MAKE) --no-print-directory fuzz FUZZTIME=1000000x
 
 .PHONY: fuzz
-fuzz: ## Fuzz the URL token parser and the fast path's request-head recognizer for FUZZTIME each.
+fuzz: ## Fuzz the URL token parser, the fast path's request-head recognizer and the audit log's X-Forwarded-For walk for FUZZTIME each.
 	go test ./internal/signing -run '^$$' -fuzz FuzzTokenFromPath -fuzztime $(FUZZTIME)
 	go test ./internal/requesthead -run '^$$' -fuzz FuzzParsePlain -fuzztime $(FUZZTIME)
+	go test ./internal/linkserver/clientip -run '^$$' -fuzz FuzzClient -fuzztime $(FUZZTIME)
 
 ##@ Build
 
