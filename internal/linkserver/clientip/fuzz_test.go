@@ -2,6 +2,7 @@ package clientip
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -31,9 +32,8 @@ func FuzzClient(f *testing.F) {
 		if !trustedPeer {
 			t.Fatalf("an untrusted peer's header was believed: %v from %q", got, header)
 		}
-		hops := strings.Split(header, ",")
-		for i := len(hops) - 1; i >= 0; i-- {
-			hop := strings.TrimSpace(hops[i])
+		for _, hop := range slices.Backward(strings.Split(header, ",")) {
+			hop = strings.TrimSpace(hop)
 			if hop == "" {
 				continue
 			}
