@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -55,30 +52,11 @@ var proxyBufferings = map[string][]string{"on": {"on"}, "off": {"off"}, "both": 
 // proxy_buffering set to buffering ("on" or "off"); it returns (nil, nil) when nginx is
 // not installed.
 func startNginxProxy(ctx context.Context, dir, addr, upstream, buffering string) (*process, error) {
-	bin := nginxPath()
-	if bin == "" {
-		return nil, nil
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	conf := strings.NewReplacer("{{dir}}", dir, "{{addr}}", addr, "{{upstream}}", upstream, "{{buffering}}", buffering).Replace(nginxProxyConfig)
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		return nil, err
-	}
-	p := newProcess("nginx proxy (buffering "+buffering+")", bin, "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log"))
-	var out bytes.Buffer
-	p.cmd.Stdout, p.cmd.Stderr = &out, &out
-	if err := p.start(); err != nil {
-		return nil, err
-	}
-	if err := waitListening(ctx, addr, p); err != nil {
-		p.stop()
-		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-		return nil, fmt.Errorf("nginx proxy: %w: %s%s", err, out.String(), log)
-	}
-	return p, nil
+	return runNginx(ctx, "nginx proxy (buffering "+buffering+")", dir, addr, conf)
 }
 
 // proxyPeer is one nginx proxy_pass in front of the S3 server, with its best round.

@@ -103,16 +103,22 @@ http {
 // startNginx runs nginx with a generated configuration; it returns (nil, nil) when
 // nginx is not installed.
 func startNginx(ctx context.Context, dir, root, addr string) (*process, error) {
+	conf := strings.NewReplacer("{{dir}}", dir, "{{root}}", root, "{{addr}}", addr).Replace(nginxConfig)
+	return runNginx(ctx, "nginx", dir, addr, conf)
+}
+
+// runNginx runs nginx named name with configuration conf, every path of it in dir, until
+// it listens on addr; it returns (nil, nil) when nginx is not installed.
+func runNginx(ctx context.Context, name, dir, addr, conf string) (*process, error) {
 	bin := nginxPath()
 	if bin == "" {
 		return nil, nil
 	}
-	conf := strings.NewReplacer("{{dir}}", dir, "{{root}}", root, "{{addr}}", addr).Replace(nginxConfig)
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
-	p := newProcess("nginx", bin, "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log"))
+	p := newProcess(name, bin, "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log"))
 	var out bytes.Buffer
 	p.cmd.Stdout, p.cmd.Stderr = &out, &out
 	if err := p.start(); err != nil {
@@ -121,7 +127,7 @@ func startNginx(ctx context.Context, dir, root, addr string) (*process, error) {
 	if err := waitListening(ctx, addr, p); err != nil {
 		p.stop()
 		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-		return nil, fmt.Errorf("nginx: %w: %s%s", err, out.String(), log)
+		return nil, fmt.Errorf("%s: %w: %s%s", name, err, out.String(), log)
 	}
 	return p, nil
 }
