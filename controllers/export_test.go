@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/cacheindex"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 )
 
@@ -34,7 +35,7 @@ func PatchStatus[T client.Object](ctx context.Context, c client.StatusClient, re
 
 // Cache-side helpers the reconcilers' setup uses.
 var (
-	IndexInNamespace = indexInNamespace
+	IndexInNamespace = cacheindex.InNamespace
 	SkipInitialList  = skipInitialList
 )
 

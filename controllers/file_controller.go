@@ -13,17 +13,20 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/cacheindex"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 )
 
-// FileSourceIndex indexes Files by the Secret, ConfigMap or FileStore they read
-// (filesource.Ref.IndexKey), so a change to one finds its Files without a list.
-const FileSourceIndex = "spec.source"
+// FileSourceIndex indexes Files by the source they read; cacheindex defines it, since
+// the link server's prefetcher reads it too.
+const FileSourceIndex = cacheindex.FilesBySource
 
 // FileReconciler keeps a File's status in line with the bytes its source holds.
 type FileReconciler struct {
 	client.Client
 	ReconcilerOptions
+	// SourceRead is Config.SourceRead; nil hands bodies to no one.
+	SourceRead func(filesource.Ref, filesource.Content, string)
 }
 
 // +kubebuilder:rbac:groups=filelink.dev,resources=files,verbs=get;list;watch
@@ -59,12 +62,7 @@ func (r *FileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 // and deletion of unlabelled ones, which it does not hold (unlabelledSources); and
 // FileStores.
 func (r *FileReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
-	if err := indexInNamespace(ctx, mgr.GetCache(), &filelinkv1.File{}, FileSourceIndex, func(o client.Object) []string {
-		if key := filesource.Of(o.(*filelinkv1.File)).IndexKey(); key != "" {
-			return []string{key}
-		}
-		return nil
-	}); err != nil {
+	if err := cacheindex.IndexFilesBySource(ctx, mgr.GetCache()); err != nil {
 		return err
 	}
 	meta, err := metadata.NewForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
@@ -94,5 +92,5 @@ func (r *FileReconciler) filesReading(kind filesource.Kind) handler.MapFunc {
 
 func (r *FileReconciler) readers(ctx context.Context, kind filesource.Kind, key types.NamespacedName) []reconcile.Request {
 	return requestsFor(ctx, r.Client, &filelinkv1.FileList{}, client.InNamespace(key.Namespace),
-		client.MatchingFields{FileSourceIndex: filesource.IndexKey(kind, key.Name)})
+		cacheindex.FilesOf(kind, key.Name))
 }

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/cacheindex"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
 )
 
@@ -117,7 +118,7 @@ func (r *FileLinkReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Mana
 	if r.Keys == nil {
 		return errors.New("FileLink controller: no signing keys (Keys)")
 	}
-	if err := indexInNamespace(ctx, mgr.GetCache(), &filelinkv1.FileLink{}, FileLinkFileIndex, func(o client.Object) []string {
+	if err := cacheindex.InNamespace(ctx, mgr.GetCache(), &filelinkv1.FileLink{}, FileLinkFileIndex, func(o client.Object) []string {
 		return []string{o.(*filelinkv1.FileLink).Spec.File}
 	}); err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/cacheindex"
 )
 
 // FileStoreCredentialsIndex indexes FileStores by the name of their credentials Secret,
@@ -64,7 +65,7 @@ func (r *FileStoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 // SetupWithManager registers the credentials index and watches FileStores and the
 // metadata (only) of the Secrets they name.
 func (r *FileStoreReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
-	if err := indexInNamespace(ctx, mgr.GetCache(), &filelinkv1.FileStore{}, FileStoreCredentialsIndex, func(o client.Object) []string {
+	if err := cacheindex.InNamespace(ctx, mgr.GetCache(), &filelinkv1.FileStore{}, FileStoreCredentialsIndex, func(o client.Object) []string {
 		return []string{o.(*filelinkv1.FileStore).Spec.S3.Credentials.SecretName}
 	}); err != nil {
 		return err

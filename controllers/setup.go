@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/filelink-dev/filelink-operator/internal/eventsink"
+	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/netguard"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
@@ -32,6 +33,10 @@ type Config struct {
 	// StoreNetworks judges every connection to a FileStore's endpoint (SPEC §12); nil:
 	// the built-in denials alone.
 	StoreNetworks *netguard.Policy
+	// SourceRead, when set, is handed each body the File reconciler read for a File it
+	// found Ready and linkable, with its SHA-256 (hex): the link server of this process
+	// keeps it, instead of reading the same Secret again as soon as the File turns Ready.
+	SourceRead func(filesource.Ref, filesource.Content, string)
 }
 
 // UncachedObjects are the kinds the reconcilers read only through the API server, for
@@ -64,7 +69,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 			SetupWithManager(context.Context, ctrl.Manager) error
 		}
 	}{
-		{"File", &FileReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, stores, "filelink-file")}},
+		{"File", &FileReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, stores, "filelink-file"), SourceRead: cfg.SourceRead}},
 		{"FileLink", &FileLinkReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, stores, "filelink-filelink"),
 			Keys: cfg.Keys, BaseURL: cfg.BaseURL, URLsInSecretsOnly: cfg.URLsInSecretsOnly}},
 		{"FileStore", &FileStoreReconciler{Client: mgr.GetClient(), ReconcilerOptions: optionsFrom(mgr, cfg, sink, stores, "filelink-filestore")}},

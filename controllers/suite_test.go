@@ -102,7 +102,9 @@ type runningManager struct {
 // server) and starts it.
 func startManager() (*runningManager, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+	cfg := rest.CopyConfig(restCfg)
+	cfg.Wrap(secretGETs.count)
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  framework.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Client:  client.Options{Cache: &client.CacheOptions{DisableFor: controllers.UncachedObjects()}},
@@ -123,12 +125,14 @@ func startManager() (*runningManager, error) {
 		cancel()
 		return nil, err
 	}
-	if err := controllers.Setup(ctx, mgr, controllers.Config{Clock: clk, Keys: keys, BaseURL: baseURL, StoreNetworks: loopbackStores}); err != nil {
+	// The link server too, as on every replica, so a test sees what a download answers.
+	server, err := linkserver.Setup(ctx, mgr, linkserver.Options{Addr: linkAddr, Keys: keys, Clock: clk, StoreNetworks: loopbackStores})
+	if err != nil {
 		cancel()
 		return nil, err
 	}
-	// The link server too, as on every replica, so a test sees what a download answers.
-	if _, err := linkserver.Setup(ctx, mgr, linkserver.Options{Addr: linkAddr, Keys: keys, Clock: clk, StoreNetworks: loopbackStores}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Config{Clock: clk, Keys: keys, BaseURL: baseURL, StoreNetworks: loopbackStores,
+		SourceRead: server.KeepBody}); err != nil {
 		cancel()
 		return nil, err
 	}

@@ -89,6 +89,7 @@ func Run(ctx context.Context, o Options) error {
 		URLsInSecretsOnly:       !o.URLInStatus,
 		StoreNetworks:           networks,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
+		SourceRead:              s.server.KeepBody,
 	}
 	if err := s.mgr.Add(newElected(cfg, s.mgr, lease, reconcilers)); err != nil {
 		return err
@@ -129,8 +130,9 @@ func servingCacheOptions(namespaces []string) cache.Options {
 // so losing the lease or the API server never stops it; keys is the signing key every
 // part issues and verifies with.
 type serving struct {
-	mgr  manager.Manager
-	keys *signing.LiveKey
+	mgr    manager.Manager
+	keys   *signing.LiveKey
+	server *linkserver.Server
 }
 
 func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.NamespacedName, networks *netguard.Policy, auditLog io.Writer) (*serving, error) {
@@ -158,7 +160,7 @@ func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.N
 	}
 
 	proxies, _ := o.trustedProxies() // Validate has parsed them
-	if _, err := linkserver.Setup(ctx, mgr, linkserver.Options{
+	server, err := linkserver.Setup(ctx, mgr, linkserver.Options{
 		Addr:              o.LinkAddr,
 		Keys:              keys,
 		Clock:             clock.RealClock{},
@@ -169,7 +171,8 @@ func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.N
 		AuditLog:          auditLog,
 		Replica:           audit.Replica(),
 		TrustedProxies:    proxies,
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("setting up link server: %w", err)
 	}
 
@@ -192,5 +195,5 @@ func newServing(ctx context.Context, cfg *rest.Config, o Options, keyRef types.N
 	if err := mgr.AddReadyzCheck("readyz", ready); err != nil {
 		return nil, err
 	}
-	return &serving{mgr: mgr, keys: keys}, nil
+	return &serving{mgr: mgr, keys: keys, server: server}, nil
 }

@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/cacheindex"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/answer"
 	"github.com/filelink-dev/filelink-operator/internal/linkserver/audit"
@@ -184,6 +185,9 @@ func (s *Server) startPrefetch(ctx context.Context) (func(), error) {
 	if s.prefetch == nil {
 		return func() {}, nil
 	}
+	if err := cacheindex.IndexFilesBySource(ctx, s.cache); err != nil {
+		return nil, err
+	}
 	files, err := s.cache.GetInformer(ctx, &filelinkv1.File{})
 	if err != nil {
 		return nil, err
@@ -204,6 +208,12 @@ func (s *Server) startPrefetch(ctx context.Context) (func(), error) {
 		}
 	})
 	return func() { cancel(); wg.Wait() }, nil
+}
+
+// KeepBody holds a body of ref the File reconciler read (controllers.Config.SourceRead),
+// so fetching it ahead for the File reads nothing more.
+func (s *Server) KeepBody(ref filesource.Ref, c filesource.Content, sha256 string) {
+	s.bodies.Keep(ref, c, sha256)
 }
 
 // NeedLeaderElection is false: every replica serves, so serving scales out behind a

@@ -56,6 +56,12 @@ func (b *Bodies) Cached(key Key, modified time.Time) (Body, bool) {
 	return Body{Content: content, Size: bl.size, ETag: bl.etag, Modified: modified, Done: done}, true
 }
 
+// Keep holds a body someone else read from ref, the File reconciler of this process,
+// as if fetched ahead; sha256 is the hex digest of c.Data.
+func (b *Bodies) Keep(ref filesource.Ref, c filesource.Content, sha256 string) {
+	b.cache.addAhead(Key{uid: string(c.UID), resourceVersion: c.ResourceVersion, entry: ref.Key}, c.Data, `"`+sha256+`"`)
+}
+
 // Holds reports whether the cache holds the body under key.
 func (b *Bodies) Holds(key Key) bool { return b.cache.has(key) }
 

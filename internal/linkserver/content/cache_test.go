@@ -1,6 +1,7 @@
 package content
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"testing"
@@ -63,8 +64,85 @@ func TestContentCacheKeysByVersion(t *testing.T) {
 	}
 }
 
+// TestANewVersionReplacesTheOld: whichever way a body arrives, a download's read or a
+// fetch ahead, the cache holds one version of an entry, and other entries of the same
+// source are left alone.
+func TestANewVersionReplacesTheOld(t *testing.T) {
+	c := NewCache(100)
+	v1, v2 := Key{uid: "u", resourceVersion: "1", entry: "k"}, Key{uid: "u", resourceVersion: "2", entry: "k"}
+	other := Key{uid: "u", resourceVersion: "1", entry: "other"}
+	c.add(v1, bytesOf(10), "")
+	c.addAhead(other, bytesOf(5), "")
+	c.add(v2, bytesOf(20), "")
+	if c.has(v1) || !c.has(v2) || !c.has(other) {
+		t.Fatalf("held v1 %v, v2 %v, other entry %v; want v2 and the other entry", c.has(v1), c.has(v2), c.has(other))
+	}
+	if size, items := c.usage(); size != 25 || items != 2 {
+		t.Fatalf("cache holds %d bytes in %d items, want 25 in 2", size, items)
+	}
+}
+
+// BenchmarkFillAhead fills an empty cache with n bodies fetched ahead, as a replica
+// does at start: the cost per body must not grow with n (it did, scanning every held
+// body for older versions on each store).
+func BenchmarkFillAhead(b *testing.B) {
+	for _, n := range []int{1000, 10000, 50000} {
+		keys := make([]Key, n)
+		for i := range keys {
+			keys[i] = Key{uid: fmt.Sprintf("uid-%06d", i), resourceVersion: "1", entry: "data"}
+		}
+		data := bytesOf(64)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				c := NewCache(1 << 30)
+				for _, k := range keys {
+					c.addAhead(k, data, "")
+				}
+				b.StopTimer()
+				c.order.Init()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/body")
+		})
+	}
+}
+
+// TestTheCapCountsWholePagesOfMemoryFiles: a small body stays in the heap, costing its
+// size; a large one goes to a memory file, costing whole pages, and the cap counts
+// those, not the bytes, since a memory cgroup charges the pages.
+func TestTheCapCountsWholePagesOfMemoryFiles(t *testing.T) {
+	small := newBlob(bytesOf(100), "")
+	defer small.drop()
+	if small.file != nil || small.charge != 100 {
+		t.Fatalf("a 100-byte body: memory file %v, charge %d; want the heap, 100", small.file != nil, small.charge)
+	}
+	if !memfilesWork {
+		return
+	}
+	n := int64(memfileMin + 1)
+	pages := (n + pageSize - 1) / pageSize * pageSize
+	large := newBlob(bytesOf(int(n)), "")
+	defer large.drop()
+	if large.file == nil || large.charge != pages {
+		t.Fatalf("a %d-byte body: memory file %v, charge %d; want a memory file, %d", n, large.file != nil, large.charge, pages)
+	}
+	c := NewCache(2*n + 1) // room for two by their bytes, for one by their pages
+	for i := range 3 {
+		c.add(Key{uid: fmt.Sprint(i)}, bytesOf(int(n)), "")
+	}
+	if size, items := c.usage(); items != 1 || size != pages {
+		t.Fatalf("cache holds %d items charged %d bytes, want 1 charged %d", items, size, pages)
+	}
+}
+
+// digits is a body of n bytes, large enough (memfileMin) to live in a memory file where
+// there are memory files: "0123456789" over and over.
+func digits(n int) []byte {
+	return bytes.Repeat([]byte("0123456789"), n/10+1)[:n]
+}
+
 func TestBlobReadersAreIndependent(t *testing.T) {
-	b := newBlob([]byte("0123456789"), "")
+	b := newBlob(digits(memfileMin), "")
 	b.retain()
 	r1, done1 := b.open()
 	b.retain()
@@ -83,21 +161,22 @@ func TestBlobReadersAreIndependent(t *testing.T) {
 // TestAnEvictedBodyFinishesItsDownloads evicts a body while a download holds it: the
 // download reads on to the end, and only its end frees the memory file.
 func TestAnEvictedBodyFinishesItsDownloads(t *testing.T) {
-	c := NewCache(10)
+	body := digits(memfileMin)
+	c := NewCache(chargeOf(memfileMin))
 	k := Key{uid: "a"}
-	c.add(k, []byte("0123456789"), "")
+	c.add(k, body, "")
 	b, ok := c.get(k)
 	if !ok {
 		t.Fatal("body not cached")
 	}
 	r, done := b.open()
-	c.add(Key{uid: "b"}, bytesOf(10), "") // evicts a
+	c.add(Key{uid: "b"}, bytesOf(memfileMin), "") // evicts a
 	if _, ok := c.get(k); ok {
 		t.Fatal("a survived")
 	}
 	got, err := io.ReadAll(r)
-	if err != nil || string(got) != "0123456789" {
-		t.Fatalf("download of an evicted body read %q, %v", got, err)
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("download of an evicted body read %d bytes, %v; want the %d it held", len(got), err, len(body))
 	}
 	done()
 	if b.file != nil {

@@ -7,6 +7,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// memfilesWork: Linux has memfd_create (since 3.17); a failure falls back to a slice.
+const memfilesWork = true
+
 // memfile stores data in an anonymous memory-backed file: no disk, no name in any
 // filesystem, freed when the last descriptor closes.
 func memfile(data []byte) (*os.File, error) {

@@ -12,9 +12,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/cacheindex"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 )
 
@@ -56,7 +58,11 @@ func TestPrefetcherFollowsFilesAndTheirSources(t *testing.T) {
 		return f
 	}
 	ready, notReady, tooLarge := file("ready", "a", true, 0), file("not-ready", "a", false, 0), file("too-large", "big", true, 200)
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(secret, ready, notReady, tooLarge).Build()
+	bySource := func(o client.Object) []string {
+		return []string{filesource.Of(o.(*filelinkv1.File)).IndexKey()}
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(secret, ready, notReady, tooLarge).
+		WithIndex(&filelinkv1.File{}, cacheindex.FilesBySource, bySource).Build()
 	// The decision's rule, reduced to what the test needs: the source's current version.
 	version := func(ctx context.Context, f *filelinkv1.File) (filesource.Ref, Key, error) {
 		ref := filesource.RefOf(f.Namespace, f.Spec.Source)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/textproto"
-	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -31,10 +30,9 @@ func (fp *FastPath) answerPlain(ctx context.Context, c guard.TCPConn, peer netip
 		return false, nil
 	}
 	defer b.Done()
-	f, ok := b.Content.(*os.File)
-	if !ok {
-		return false, nil
-	}
+	// A memory file goes out by sendfile (guard.Pacer.ReadFrom); a small body the cache
+	// keeps in the heap by a copy.
+	f := b.Content
 	// The disposition is built only of safe bytes (guard.Attachment); a contentType the
 	// schema admits may still hold a CR or LF, which net/http would rewrite: let it. It
 	// may also end in spaces or tabs, which net/http trims from every header value.

@@ -1,10 +1,10 @@
 // Package fastpath serves link connections below net/http: a request head that
 // requesthead recognizes as plain, for a body the decision serves whole from the content
-// cache, is answered with one write of the head and sendfile for the body; the first
-// request that is anything else hands the connection, with the bytes read so far, to
-// net/http. It asks the decision one thing, through Decider, and holds every answer to
-// the same guards as net/http's (connection cap, header and idle timeouts, minimum
-// transfer rate, hardened headers).
+// cache, is answered with one write of the head and sendfile for the body (a copy for
+// a small body the cache keeps in the heap); the first request that is anything else
+// hands the connection, with the bytes read so far, to net/http. It asks the decision
+// one thing, through Decider, and holds every answer to the same guards as net/http's
+// (connection cap, header and idle timeouts, minimum transfer rate, hardened headers).
 package fastpath
 
 import (
@@ -56,9 +56,9 @@ type Config struct {
 //
 // So each connection starts here. A request head that requesthead recognizes, for a link
 // that serves a cached body whole, is answered with one write of the head and sendfile
-// for the body. The first request that is anything else (a range, a condition, a 404, a
-// body not cached yet, an object store, a malformed head) hands the connection, with the
-// bytes read so far, to net/http, which answers it and keeps the connection to its end.
+// for the body (or a copy of a small one from the heap). The first request that is
+// anything else (a range, a condition, a 404, a body not cached yet, an object store, a
+// malformed head) hands the connection, with the bytes read so far, to net/http, which answers it and keeps the connection to its end.
 // Every limit of SPEC §5 holds here too: the connection cap (the same listener), the
 // header and idle timeouts, the minimum transfer rate (pacer), the 16 KiB header cap (a
 // head that does not fit the buffer is net/http's).
