@@ -60,9 +60,18 @@ func (b *bench) measureExpiry(ctx context.Context) error {
 		b.rep.note(fmt.Sprintf("expiry: WARNING creation finished %.1f s after the first expiresAt; raise --expiry-lead", created.Sub(first).Seconds()))
 	}
 
+	// The manager's CPU over the expiry minute, to read what the tail's slowest seconds
+	// spend (the watch records expiries meanwhile).
+	if err := framework.Sleep(ctx, time.Until(first)); err != nil {
+		return err
+	}
+	profiled := b.captureCPU(ctx, "expiry", expiryWindow)
 	deadline := first.Add(expiryWindow*time.Second + time.Minute)
 	err = b.tracker.waitFor(ctx, ns, time.Until(deadline), b.mgr.Exited, func(l *nsLinks) bool { return len(l.expiredAt) >= n })
 	ph.end(ctx)
+	if perr := profiled(); perr != nil {
+		b.logf("expiry: no CPU profile: %v", perr)
+	}
 	lags, missing := b.tracker.expiryLags(ns)
 	if err != nil && len(lags) == 0 {
 		return err

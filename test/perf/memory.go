@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/prometheus/procfs"
@@ -48,8 +49,8 @@ func (b *bench) measureMemory(ctx context.Context) error {
 	count := b.readyPairs()
 	b.measured.rss, b.measured.pairs = rss, count
 	b.logf("memory: VmRSS %.1f MiB (peak %.1f MiB)", mib(rss), mib(hwm))
-	b.rep.note(fmt.Sprintf("memory: VmRSS %.1f MiB after the manager went quiet and idled %s (highest sample while idle %.1f MiB); VmHWM, the peak since this manager process started, %.1f MiB; %s",
-		mib(rss), memorySettle, mib(peakSample), mib(hwm), rssParts(pid)))
+	b.rep.note(fmt.Sprintf("memory: VmRSS %.1f MiB after the manager went quiet and idled %s (highest sample while idle %.1f MiB); VmHWM, the peak since this manager process started, %.1f MiB; %s; %s",
+		mib(rss), memorySettle, mib(peakSample), mib(hwm), rssParts(pid), memfdBodies(pid)))
 	// Only after RSS was read: the profile forces a collection.
 	if b.profiling() {
 		stats, err := b.captureHeap(ctx, "memory")
@@ -84,4 +85,27 @@ func rssParts(pid int) string {
 	}
 	return fmt.Sprintf("of VmRSS, anonymous memory (RssAnon) %.1f MiB, file-backed pages (RssFile, mostly the binary) %.1f MiB",
 		mib(int64(st.RssAnon)), mib(int64(st.RssFile)))
+}
+
+// memfdBodies counts the cached bodies the manager keeps in memory files (content's
+// memfd blobs). Their pages are shared memory that VmRSS leaves out, since the process
+// maps none of them, yet a container's memory cgroup charges them: at least one 4 KiB
+// page per body, whatever its size.
+func memfdBodies(pid int) string {
+	p, err := procfs.NewProc(pid)
+	if err != nil {
+		return "memory files not counted"
+	}
+	targets, err := p.FileDescriptorTargets()
+	if err != nil {
+		return "memory files not counted"
+	}
+	n := 0
+	for _, t := range targets {
+		if strings.HasPrefix(t, "/memfd:filelink-body") {
+			n++
+		}
+	}
+	return fmt.Sprintf("outside VmRSS, %d bodies in memory files (memfd, at least %.1f MiB of pages a memory cgroup charges) among %d open descriptors",
+		n, mib(int64(n)*4096), len(targets))
 }

@@ -63,7 +63,9 @@ func parseSizes(s string) ([]int, error) {
 	return out, nil
 }
 
-// runScaling measures every size in turn and writes the curve to --scale-results.
+// runScaling measures every size in turn and writes the curve to --scale-results,
+// again after each size, so a run stopped during its largest size (the 50,000 pairs
+// take most of an hour) keeps what the smaller ones measured.
 func runScaling(ctx context.Context, cfg config) error {
 	start := time.Now()
 	var points []scalePoint
@@ -76,22 +78,29 @@ func runScaling(ctx context.Context, cfg config) error {
 		if p.err != nil {
 			fmt.Fprintf(os.Stderr, "=== %d pairs: %v\n", n, p.err)
 		}
+		if ctx.Err() != nil {
+			break // a size cut short is no measurement
+		}
 		points = append(points, p)
+		if err := writeScaling(cfg, scalingMarkdown(cfg, start, points)); err != nil {
+			return err
+		}
 	}
 	doc := scalingMarkdown(cfg, start, points)
 	fmt.Println()
 	fmt.Print(doc)
 	if ctx.Err() != nil {
-		return fmt.Errorf("interrupted (%w); %s not written", context.Cause(ctx), cfg.scaleResults)
-	}
-	if err := os.MkdirAll(filepath.Dir(cfg.scaleResults), 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(cfg.scaleResults, []byte(doc), 0o644); err != nil {
-		return err
+		return fmt.Errorf("interrupted (%w); %s holds the sizes measured before", context.Cause(ctx), cfg.scaleResults)
 	}
 	fmt.Printf("\nwritten to %s\n", cfg.scaleResults)
 	return nil
+}
+
+func writeScaling(cfg config, doc string) error {
+	if err := os.MkdirAll(filepath.Dir(cfg.scaleResults), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(cfg.scaleResults, []byte(doc), 0o644)
 }
 
 // scaleConfig is cfg for one size: every count is n, the rows are 1, 2, 4 and 5, and
@@ -223,8 +232,9 @@ func scalingMarkdown(cfg config, start time.Time, points []scalePoint) string {
 	}
 	if cfg.profileDir != "" {
 		fmt.Fprintf(&s, "\nProfiles of each size's manager are in `%s/<pairs>/`: `memory.heap.pb.gz` (live heap after the memory row, "+
-			"collected first) and `restart.cpu.pb.gz` (the %d s after the restart); read them with `go tool pprof -top FILE`.\n",
-			cfg.profileDir, restartProfileSeconds)
+			"collected first), `restart.cpu.pb.gz` (the %d s after the restart) and `expiry.cpu.pb.gz` (the %d s from the first expiresAt); "+
+			"read them with `go tool pprof -top FILE`.\n",
+			cfg.profileDir, restartProfileSeconds, expiryWindow)
 	}
 
 	for _, p := range points {
