@@ -30,9 +30,11 @@ TEST_ARGS ?=
 # fixed in Go 1.27), which a count never does. 20000 executions take about 10 s here.
 FUZZTIME ?= 20000x
 # make bench-scale: the sizes of the scaling curve (File+FileLink pairs) and where each
-# size's manager profiles go; make soak: how long it runs. BENCH_ARGS reaches all three.
+# size's manager profiles go; make bench: where its profiles go; make soak: how long it
+# runs. BENCH_ARGS reaches all three.
 SCALE_SIZES ?= 1000,10000,50000
 SCALE_PROFILES ?= bench/scaling-profiles
+BENCH_PROFILES ?= bench/profiles
 SOAK_MINUTES ?= 30
 
 .PHONY: all
@@ -132,7 +134,7 @@ test-e2e: manifests ## Build the manager and drive it with kubectl and HTTP agai
 .PHONY: bench
 bench: build ## Measure the SPEC §9 targets on a local control plane; writes bench/RESULTS.md (not part of test).
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh "$(ENVTEST_K8S_VERSION)" "$(ENVTEST_ASSETS)")" \
-		go run ./test/perf --manager bin/manager --results bench/RESULTS.md $(BENCH_ARGS)
+		go run ./test/perf --manager bin/manager --results bench/RESULTS.md --profile-dir $(BENCH_PROFILES) $(BENCH_ARGS)
 
 .PHONY: bench-scale
 bench-scale: build ## The scaling curve: rows 1a, 2, 4, 5 at SCALE_SIZES pairs, each on a fresh control plane; writes bench/SCALING.md and profiles (not part of test).

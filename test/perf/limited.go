@@ -67,6 +67,10 @@ func (b *bench) createLimitedLinks(ctx context.Context, ns string, n int) ([]*un
 	return links, err
 }
 
+// limitedProfileSeconds covers, with --profile-dir, the downloads of row 8 and the
+// reconciler's status writes they cause.
+const limitedProfileSeconds = 5
+
 // measureLimited is row 8: --limited-n links of maxDownloads 1, each requested
 // --limited-attempts times by different connections at about the same moment (its
 // requests are queued next to each other), --limited-conns connections in all. Every
@@ -114,8 +118,12 @@ func (b *bench) measureLimited(ctx context.Context) error {
 
 	ph := b.beginPhase(ctx, "limited links (every link requested by several connections at once)")
 	b.logf("limited links: %d requests per link over %d connections", b.cfg.limitedAttempts, b.cfg.limitedConns)
+	profiled := b.captureCPU(ctx, "limited", limitedProfileSeconds)
 	res := consumeLinks(ctx, urls, b.cfg.limitedAttempts, b.cfg.limitedConns, content)
 	ph.end(ctx)
+	if err := profiled(); err != nil {
+		return err
+	}
 	counts, countErr := b.downloadCounts(ctx, ns, n)
 	b.reportLimited(res, casRate, counts, countErr)
 	return nil

@@ -73,6 +73,11 @@ func (t *loadTarget) measureGen(ctx context.Context, conns, requests int, data [
 	return res, nil
 }
 
+// linkServerProfileSeconds is, with --profile-dir, the link server's CPU profile under
+// the harness's generator: about as long as its run of --requests at this machine's
+// rate.
+const linkServerProfileSeconds = 4
+
 // measureLinkServer loads the manager's link server, nginx and bare net/http servers
 // with the same bytes, in rounds, keeping each server's best round: other work on the
 // machine can only slow a round down, never speed it up. wrk decides the ratio (SPEC
@@ -128,8 +133,17 @@ func (b *bench) measureLinkServer(ctx context.Context) error {
 			if err := t.warmUp(ctx, b.cfg.conns, data); err != nil {
 				return err
 			}
+			// The generator's run is the second opinion, not the judged one: profiling
+			// the link server there leaves wrk's rounds untouched.
+			profiled := func() error { return nil }
+			if round == 1 && t.pid == b.mgr.PID() {
+				profiled = b.captureCPU(ctx, "linkserver", linkServerProfileSeconds)
+			}
 			res, err := t.measureGen(ctx, b.cfg.conns, b.cfg.requests, data)
 			if err != nil {
+				return err
+			}
+			if err := profiled(); err != nil {
 				return err
 			}
 			b.logf("link server: harness generator round %d %-20s %8.0f req/s  p50 %v  p99 %v", round, t.name, res.rps(),

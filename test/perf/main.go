@@ -81,7 +81,7 @@ func parseFlags() config {
 	fs.StringVar(&c.managerArgs, "manager-args", "", "Extra flags for the manager, space separated, e.g. \"--kube-api-qps=2000 --max-concurrent-reconciles=16\".")
 	fs.StringVar(&c.managerEnv, "manager-env", "", "Extra environment for the manager, space separated, e.g. \"GOMEMLIMIT=120MiB GOGC=50\".")
 	fs.StringVar(&c.results, "results", "bench/RESULTS.md", "Where to write the results table (Markdown).")
-	fs.StringVar(&c.profileDir, "profile-dir", "", "Profile the manager (served on a loopback --pprof-bind-address) into this directory: its heap at the memory row, its CPU across the restart row; `go tool pprof -top FILE` reads them. Empty: no profiles.")
+	fs.StringVar(&c.profileDir, "profile-dir", "", "Profile the manager (served on a loopback --pprof-bind-address) into this directory: its heap at the memory row; its CPU over the first 20 s of the reconcile-only row, the link server under the harness's generator, the expiry minute, the restart and the limited links; `go tool pprof -top FILE` reads them. Empty: no profiles.")
 	fs.IntVar(&c.n, "n", 5000, "Reconcile throughput: Files and FileLinks per measurement (SPEC: 5000).")
 	fs.IntVar(&c.memoryN, "memory-n", 10000, "Memory and restart: Files and FileLinks present, all Ready (SPEC: 10000); at least 2×n are present anyway.")
 	fs.IntVar(&c.unrelated, "unrelated-secrets", 10000, "Memory: unlabelled 10 KiB Secrets applied client-side that no File reads (SPEC: 10000).")

@@ -44,6 +44,11 @@ func (b *bench) populate(ctx context.Context) error {
 	return b.addLinks(ctx, b.linkCount())
 }
 
+// reconcileProfileSeconds covers, with --profile-dir, the start and the first seconds
+// of reconciling: the whole row at SPEC's size on this machine class, a steady stretch
+// of it at the scaling curve's larger ones.
+const reconcileProfileSeconds = 20
+
 func (b *bench) measureReconcileOnly(ctx context.Context) error {
 	c, n, ns := b.clients.ctrl, b.cfg.n, nsReconcile
 	b.logf("reconcile only: creating %d Secrets, Files and FileLinks with the manager stopped", n)
@@ -64,8 +69,12 @@ func (b *bench) measureReconcileOnly(ctx context.Context) error {
 	if err := b.startManager(ctx); err != nil {
 		return err
 	}
+	profiled := b.captureCPU(ctx, "reconcile", reconcileProfileSeconds)
 	elapsed, got, err := b.timeUntilReady(ctx, ph, ns, n, start)
 	if err != nil {
+		return err
+	}
+	if err := profiled(); err != nil {
 		return err
 	}
 	first := earliest(b.tracker.readyTimes(ns))
