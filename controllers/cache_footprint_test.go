@@ -16,6 +16,7 @@ import (
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/controllers"
+	"github.com/filelink-dev/filelink-operator/internal/cacheindex"
 	"github.com/filelink-dev/filelink-operator/test/framework"
 )
 
@@ -61,7 +62,7 @@ func TestIndexesHoldNamespacedKeysOnly(t *testing.T) {
 	}
 	byFile := func(o client.Object) []string { return []string{o.(*filelinkv1.FileLink).Spec.File} }
 	for range 2 {
-		if err := controllers.IndexInNamespace(ctx, c, &filelinkv1.FileLink{}, controllers.FileLinkFileIndex, byFile); err != nil {
+		if err := cacheindex.InNamespace(ctx, c, &filelinkv1.FileLink{}, controllers.FileLinkFileIndex, byFile); err != nil {
 			t.Fatal(err)
 		}
 	}

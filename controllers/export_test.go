@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
-	"github.com/filelink-dev/filelink-operator/internal/cacheindex"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 )
 
@@ -33,11 +32,8 @@ func PatchStatus[T client.Object](ctx context.Context, c client.StatusClient, re
 	return p.apply(ctx, c, read)
 }
 
-// Cache-side helpers the reconcilers' setup uses.
-var (
-	IndexInNamespace = cacheindex.InNamespace
-	SkipInitialList  = skipInitialList
-)
+// SkipInitialList is the cache-side predicate the reconcilers' setup uses.
+var SkipInitialList = skipInitialList
 
 // FollowUnlabelled runs the File controller's watch of unlabelled sources against cfg
 // until ctx ends: changed is called for each creation or deletion of an unlabelled

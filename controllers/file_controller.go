@@ -17,16 +17,16 @@ import (
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 )
 
-// FileSourceIndex indexes Files by the source they read; cacheindex defines it, since
-// the link server's prefetcher reads it too.
-const FileSourceIndex = cacheindex.FilesBySource
+// SourceReadFunc takes the body of file read from its source, with its SHA-256 (hex),
+// before file's status says Ready; it decides itself whether the body is worth keeping.
+type SourceReadFunc func(file *filelinkv1.File, c filesource.Content, sha256 string)
 
 // FileReconciler keeps a File's status in line with the bytes its source holds.
 type FileReconciler struct {
 	client.Client
 	ReconcilerOptions
 	// SourceRead is Config.SourceRead; nil hands bodies to no one.
-	SourceRead func(filesource.Ref, filesource.Content, string)
+	SourceRead SourceReadFunc
 }
 
 // +kubebuilder:rbac:groups=filelink.dev,resources=files,verbs=get;list;watch

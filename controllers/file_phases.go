@@ -23,10 +23,10 @@ func (r *FileReconciler) reconcileObject(ctx context.Context, s *statusScope[*fi
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if verdict.ready && r.SourceRead != nil && file.Spec.Purpose.Linkable() && file.DeletionTimestamp == nil {
+	if verdict.ready && r.SourceRead != nil {
 		// Before the status write, whose event makes the link server fetch the body
 		// ahead: by then it holds this read and makes none of its own.
-		r.SourceRead(ref, content, verdict.sha256)
+		r.SourceRead(file, content, verdict.sha256)
 	}
 	fillFileStatus(file, verdict)
 	// statusStale and statusGone need nothing more: a newer version's event is queued,

@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/filelink-dev/filelink-operator/internal/eventsink"
-	"github.com/filelink-dev/filelink-operator/internal/filesource"
 	"github.com/filelink-dev/filelink-operator/internal/netguard"
 	"github.com/filelink-dev/filelink-operator/internal/objectstore"
 	"github.com/filelink-dev/filelink-operator/internal/signing"
@@ -34,9 +33,9 @@ type Config struct {
 	// the built-in denials alone.
 	StoreNetworks *netguard.Policy
 	// SourceRead, when set, is handed each body the File reconciler read for a File it
-	// found Ready and linkable, with its SHA-256 (hex): the link server of this process
-	// keeps it, instead of reading the same Secret again as soon as the File turns Ready.
-	SourceRead func(filesource.Ref, filesource.Content, string)
+	// found Ready: the link server of this process keeps it, instead of reading the same
+	// Secret again as soon as the File turns Ready.
+	SourceRead SourceReadFunc
 }
 
 // UncachedObjects are the kinds the reconcilers read only through the API server, for

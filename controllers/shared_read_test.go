@@ -57,5 +57,4 @@ func TestTheLinkServerKeepsTheReconcilersRead(t *testing.T) {
 	g.Expect(code).To(Equal(http.StatusOK))
 	g.Expect(body).To(Equal(string(pdf)))
 	g.Expect(secretGETs.of(ns, "docs")).To(Equal(1), "GETs of the Secret docs")
-
 }

@@ -210,10 +210,10 @@ func (s *Server) startPrefetch(ctx context.Context) (func(), error) {
 	return func() { cancel(); wg.Wait() }, nil
 }
 
-// KeepBody holds a body of ref the File reconciler read (controllers.Config.SourceRead),
+// KeepBody holds a body of file the File reconciler read (controllers.Config.SourceRead),
 // so fetching it ahead for the File reads nothing more.
-func (s *Server) KeepBody(ref filesource.Ref, c filesource.Content, sha256 string) {
-	s.bodies.Keep(ref, c, sha256)
+func (s *Server) KeepBody(file *filelinkv1.File, c filesource.Content, sha256 string) {
+	s.bodies.Keep(file, c, sha256)
 }
 
 // NeedLeaderElection is false: every replica serves, so serving scales out behind a

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/singleflight"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
 	"github.com/filelink-dev/filelink-operator/internal/filesource"
 )
 
@@ -56,10 +57,15 @@ func (b *Bodies) Cached(key Key, modified time.Time) (Body, bool) {
 	return Body{Content: content, Size: bl.size, ETag: bl.etag, Modified: modified, Done: done}, true
 }
 
-// Keep holds a body someone else read from ref, the File reconciler of this process,
-// as if fetched ahead; sha256 is the hex digest of c.Data.
-func (b *Bodies) Keep(ref filesource.Ref, c filesource.Content, sha256 string) {
-	b.cache.addAhead(Key{uid: string(c.UID), resourceVersion: c.ResourceVersion, entry: ref.Key}, c.Data, `"`+sha256+`"`)
+// Keep holds, as if fetched ahead, the body of file that someone else read from its
+// source, the File reconciler of this process as it finds file Ready; sha256 is the hex
+// digest of c.Data. A File whose body is not served from its source keeps nothing.
+func (b *Bodies) Keep(file *filelinkv1.File, c filesource.Content, sha256 string) {
+	if !servedFromSource(file) {
+		return
+	}
+	entry := filesource.Of(file).Key
+	b.cache.addAhead(Key{uid: string(c.UID), resourceVersion: c.ResourceVersion, entry: entry}, c.Data, `"`+sha256+`"`)
 }
 
 // Holds reports whether the cache holds the body under key.

@@ -5,6 +5,12 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	filelinkv1 "github.com/filelink-dev/filelink-operator/api/v1alpha1"
+	"github.com/filelink-dev/filelink-operator/internal/filesource"
 )
 
 func bytesOf(n int) []byte { return make([]byte, n) }
@@ -220,5 +226,40 @@ func TestBodiesFetchedAheadEvictNoBodyADownloadRead(t *testing.T) {
 	}
 	if !c.addAhead(v2, bytesOf(30), "") || c.has(v1) {
 		t.Fatalf("the new version of an entry held %v, the old one %v; want the new one in its place", c.has(v2), c.has(v1))
+	}
+}
+
+// TestKeepHoldsOnlyBodiesServedFromTheirSource: the File reconciler hands over every
+// body it reads for a Ready File; the link server keeps those it would serve, not a
+// File's of a purpose no link may share, nor a File's being deleted.
+func TestKeepHoldsOnlyBodiesServedFromTheirSource(t *testing.T) {
+	file := func(purpose filelinkv1.Purpose, deleting bool) *filelinkv1.File {
+		f := &filelinkv1.File{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "f"},
+			Spec: filelinkv1.FileSpec{Purpose: purpose,
+				Source: filelinkv1.FileSource{Secret: &filelinkv1.KeySelector{Name: "docs", Key: "evidence"}}},
+		}
+		if deleting {
+			f.DeletionTimestamp = &metav1.Time{Time: time.Unix(1, 0)}
+		}
+		return f
+	}
+	for _, tc := range []struct {
+		name string
+		file *filelinkv1.File
+		kept bool
+	}{
+		{"linkable", file(filelinkv1.PurposeDisputeEvidence, false), true},
+		{"not linkable", file(filelinkv1.PurposeIdentityDocument, false), false},
+		{"being deleted", file(filelinkv1.PurposeDisputeEvidence, true), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cache := NewCache(1 << 20)
+			c := filesource.Content{Data: bytesOf(10), UID: "uid", ResourceVersion: "7"}
+			NewBodies(cache, nil, time.Second).Keep(tc.file, c, "abc")
+			if got := cache.has(Key{uid: "uid", resourceVersion: "7", entry: "evidence"}); got != tc.kept {
+				t.Fatalf("kept %v, want %v", got, tc.kept)
+			}
+		})
 	}
 }

@@ -103,11 +103,16 @@ func (p *Prefetcher) Run(ctx context.Context, files Informer, sources map[fileso
 	return nil
 }
 
-// fetchedAhead reports whether file's body should be held before any download: a File
-// the decision would serve from a Secret or a ConfigMap.
+// fetchedAhead reports whether file's body should be held before any download: a Ready
+// File the decision would serve from a Secret or a ConfigMap.
 func fetchedAhead(file *filelinkv1.File) bool {
-	return file.DeletionTimestamp == nil && file.Spec.Source.Store == nil && file.Spec.Purpose.Linkable() &&
-		meta.IsStatusConditionTrue(file.Status.Conditions, filelinkv1.ConditionReady)
+	return servedFromSource(file) && meta.IsStatusConditionTrue(file.Status.Conditions, filelinkv1.ConditionReady)
+}
+
+// servedFromSource reports whether the decision would serve file's body from a Secret
+// or a ConfigMap once file is Ready: what its spec and deletion say, without its status.
+func servedFromSource(file *filelinkv1.File) bool {
+	return file.DeletionTimestamp == nil && file.Spec.Source.Store == nil && file.Spec.Purpose.Linkable()
 }
 
 func (p *Prefetcher) fileEvents() toolscache.ResourceEventHandler {
